@@ -1,0 +1,255 @@
+//! The report one daicho agent writes for one scan: what it looked at (segments),
+//! what it saw (observations, each tagged with the probe that saw it) and what it
+//! concluded (findings with evidence).
+//!
+//! The report is the contract between agent and collector. It is versioned with
+//! [`SCHEMA_VERSION`] and published as a JSON Schema (`schema/report.schema.json`,
+//! generated from these types by [`json_schema`] and checked by a test). Changes that
+//! only add optional fields or new enum values keep the version: readers map values
+//! they do not know to `unknown` instead of failing, so an older collector can still
+//! take a newer agent's report.
+
+mod mac;
+
+pub use mac::{MacAddr, MacParseError};
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::{IpNet, Ipv4Net};
+use jiff::Timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The report format version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One agent's scan of its segments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] for reports written by this build.
+    pub schema_version: u32,
+    pub agent: AgentInfo,
+    /// UUIDv7: unique per scan and sortable by start time. Re-sending a report with
+    /// the same scan id must not change the ledger twice.
+    pub scan_id: Uuid,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub segments: Vec<Segment>,
+    pub observations: Vec<Observation>,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// What each probe did on each segment: packets, duration, problems.
+    #[serde(default)]
+    pub probe_runs: Vec<ProbeRun>,
+}
+
+/// Who wrote the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentInfo {
+    /// Stable agent id from the agent's configuration (defaults to the host name).
+    pub id: String,
+    pub hostname: String,
+    /// daicho-agent version that wrote the report.
+    pub version: String,
+}
+
+/// One LAN segment the agent scanned: an interface and the networks on it that
+/// the configuration listed explicitly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Segment {
+    pub interface: String,
+    #[schemars(with = "Vec<String>")]
+    pub networks: Vec<Ipv4Net>,
+    /// Addresses and networks that received no packet at all.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub excluded: Vec<IpNet>,
+    /// The agent's own address on this interface.
+    pub address: Option<Ipv4Addr>,
+    /// The agent's own MAC on this interface.
+    pub mac: Option<MacAddr>,
+}
+
+/// Which probe produced an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Arp,
+    Snmp,
+    Mdns,
+    Netbios,
+    Ssdp,
+    Http,
+    Tls,
+    Ssh,
+    Dhcp,
+    /// A source written by a newer agent than this reader knows.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One thing one probe saw about one device at one moment.
+///
+/// The common facts (`ip`, `mac`, `vendor`, `flags`) sit at the top; each probe adds
+/// its own typed block (`arp`, and later `snmp`, `mdns`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Observation {
+    pub source: Source,
+    /// Interface of the segment it was seen on.
+    pub interface: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// Organisation that the IEEE registry lists for the MAC's prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arp: Option<ArpFacts>,
+}
+
+/// A short machine-readable remark on an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// The MAC has the locally administered bit set: randomized (phones, some
+    /// laptops) or assigned by software (VMs, containers). It does not identify a device.
+    LocallyAdministered,
+    /// Another MAC answered for the same IP in this scan.
+    IpConflict,
+    /// This MAC answered for many IPs: a router doing proxy ARP, or a firewall.
+    ProxyArp,
+    #[serde(other)]
+    Unknown,
+}
+
+/// How an ARP frame revealed a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArpSeenAs {
+    /// It answered our request.
+    Reply,
+    /// It asked about someone else (we only listened).
+    Request,
+    /// It announced its own address (gratuitous ARP or an ARP probe answer).
+    Announcement,
+    #[serde(other)]
+    Unknown,
+}
+
+/// What the ARP probe saw of one (IP, MAC) pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ArpFacts {
+    pub seen_as: ArpSeenAs,
+    /// Frames seen from this pair during the scan.
+    pub frames: u32,
+    /// Time from our first request to its first reply, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_ms: Option<f64>,
+}
+
+/// The kind of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Two or more MACs claimed one IP address.
+    IpConflict,
+    /// One MAC answered for many IP addresses.
+    ProxyArp,
+    #[serde(other)]
+    Unknown,
+}
+
+/// A conclusion drawn from observations, with the evidence a person can check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// 0.0 (a hint) to 1.0 (certain).
+    pub confidence: f32,
+    /// One line for a person.
+    pub summary: String,
+    /// The devices the finding is about.
+    pub subjects: Vec<Subject>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A device a finding points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Subject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+}
+
+/// One checkable fact behind a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub source: Source,
+    pub text: String,
+}
+
+/// What one probe did on one segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeRun {
+    pub probe: Source,
+    pub interface: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Send rate actually achieved, packets per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_rate: Option<f64>,
+    /// Problems a person should know about (a probe that could not run, a limit hit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Why a report could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the report is not valid JSON or misses required fields: {0}")]
+    Invalid(#[from] serde_json::Error),
+    #[error(
+        "the report has schema_version {found}, this build reads version {SCHEMA_VERSION}; \
+         update daicho so that agent and collector match"
+    )]
+    UnsupportedVersion { found: u64 },
+    #[error("the report has no schema_version field; it was not written by a daicho agent")]
+    MissingVersion,
+}
+
+impl Report {
+    /// Reads a report, checking its version before anything else so that a report
+    /// from an incompatible agent gets a clear message rather than a field error.
+    pub fn from_json(bytes: &[u8]) -> Result<Report, ReportError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: Option<u64>,
+        }
+        let probe: VersionOnly = serde_json::from_slice(bytes)?;
+        match probe.schema_version {
+            None => Err(ReportError::MissingVersion),
+            Some(v) if v != u64::from(SCHEMA_VERSION) => {
+                Err(ReportError::UnsupportedVersion { found: v })
+            }
+            Some(_) => Ok(serde_json::from_slice(bytes)?),
+        }
+    }
+}
+
+/// The JSON Schema of [`Report`], pretty-printed, as checked in under `schema/`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;
