@@ -37,8 +37,20 @@ pub const DEFAULT_MAX_ADDRESSES: usize = 65_536;
 pub struct SegmentScope {
     pub interface: String,
     pub networks: Vec<Ipv4Net>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_exclusions")]
     pub exclude: Vec<IpNet>,
+}
+
+/// Serde helper for lists of exclusions written as addresses or networks
+/// (`"198.18.1.9"` or `"198.18.1.128/28"`), as `agent.toml` has them.
+pub fn deserialize_exclusions<'de, D>(deserializer: D) -> Result<Vec<IpNet>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| parse_exclude(text).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// Rules that apply to every segment.

@@ -1,0 +1,156 @@
+//! `agent.toml`: the file form of the scan scope and probe settings.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use daicho_scope::{DEFAULT_MAX_ADDRESSES, SegmentScope};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+/// The whole file. Every field has a default, so an empty file is valid (and
+/// scans nothing).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    pub agent_id: Option<String>,
+    pub allow_public: bool,
+    pub max_addresses: usize,
+    /// Excluded on every segment.
+    #[serde(deserialize_with = "daicho_scope::deserialize_exclusions")]
+    pub exclude: Vec<IpNet>,
+    pub arp: ArpConfig,
+    #[serde(rename = "segment")]
+    pub segments: Vec<SegmentScope>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            agent_id: None,
+            allow_public: false,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
+            exclude: Vec::new(),
+            arp: ArpConfig::default(),
+            segments: Vec::new(),
+        }
+    }
+}
+
+/// `[arp]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArpConfig {
+    pub rate: u32,
+    pub retries: u32,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    pub unprivileged: bool,
+}
+
+impl Default for ArpConfig {
+    fn default() -> Self {
+        let sweep = daicho_arp::SweepConfig::default();
+        ArpConfig {
+            rate: sweep.rate,
+            retries: sweep.attempts,
+            timeout: sweep.timeout,
+            unprivileged: false,
+        }
+    }
+}
+
+/// Why the configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read the configuration file {path}: {source}\n\
+         設定ファイル {path} を読めません"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "configuration file {path} is not valid: {message}\n\
+         設定ファイル {path} の内容に誤りがあります"
+    )]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl AgentConfig {
+    /// Reads and checks a file. Errors name the file, line and key.
+    pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        AgentConfig::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses the text of a file.
+    pub fn parse(text: &str) -> Result<AgentConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+}
+
+/// Reads a duration written for people: `500ms`, `2s`, `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (write e.g. 500ms, 2s or 1m)"))?;
+    Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))
+}
+
+fn duration_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../../config/agent.toml");
+        let config = AgentConfig::parse(text).unwrap();
+        assert_eq!(config.segments.len(), 1);
+        assert_eq!(config.segments[0].interface, "eth0");
+        assert_eq!(config.segments[0].exclude.len(), 1);
+        assert_eq!(config.arp.timeout, Duration::from_millis(500));
+        assert_eq!(config.arp.retries, 2);
+        assert!(!config.allow_public);
+    }
+
+    #[test]
+    fn empty_file_scans_nothing() {
+        assert!(AgentConfig::parse("").unwrap().segments.is_empty());
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_place() {
+        let err = AgentConfig::parse("[arp]\nrate = \"fast\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = AgentConfig::parse(
+            "[[segment]]\ninterface = \"eth0\"\nnetworks = [\"198.18.1.0/33\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        let err = AgentConfig::parse("scan_everything = true\n").unwrap_err();
+        assert!(err.contains("scan_everything"), "{err}");
+        let err = AgentConfig::parse("[arp]\ntimeout = \"soon\"\n").unwrap_err();
+        assert!(err.contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

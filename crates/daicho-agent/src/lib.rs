@@ -1,0 +1,10 @@
+//! The daicho agent as a library: configuration, scan planning and running, and
+//! output. The `daicho-agent` binary is a thin command line over it.
+//!
+//! An agent runs on one host attached to one or more hospital LAN segments,
+//! sweeps exactly the networks its configuration lists, and writes a versioned
+//! JSON report (`daicho-report`) for the collector.
+
+pub mod config;
+pub mod output;
+pub mod scan;

@@ -1,0 +1,232 @@
+//! `daicho-agent`: command line of the discovery agent.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use daicho_agent::config::{AgentConfig, parse_duration};
+use daicho_agent::output;
+use daicho_agent::scan::{self, ScanPlan};
+use daicho_arp::{Progress, SweepConfig};
+use daicho_scope::{Policy, parse_exclude, parse_segment_arg};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "daicho-agent",
+    version,
+    about = "daicho discovery agent: finds the devices on the LAN segments it is told to scan"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sweep the configured segments and write a report.
+    Scan(ScanArgs),
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// agent.toml with segments and probe settings (see config/agent.toml).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// IFACE=CIDR[,CIDR...]: a directly connected network to sweep. Repeatable;
+    /// replaces the segments of the config file.
+    #[arg(long = "segment", value_name = "IFACE=CIDR[,CIDR...]")]
+    segments: Vec<String>,
+    /// IP or CIDR that must get no packet at all, on every segment. Repeatable.
+    #[arg(long = "exclude", value_name = "IP|CIDR")]
+    excludes: Vec<String>,
+    /// Allow scanning public (non-private, non-test) address space.
+    #[arg(long)]
+    allow_public: bool,
+    /// ARP requests per second on each segment [config: arp.rate, default 500].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    rate: Option<u32>,
+    /// Requests per address at most, like arp-scan's --retry [default 2].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10))]
+    retries: Option<u32>,
+    /// Wait for replies after each round, e.g. 500ms or 2s [default 500ms].
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Without CAP_NET_RAW: one UDP datagram per address, then read the kernel's neighbour table.
+    #[arg(long)]
+    unprivileged: bool,
+    /// Write the JSON report to this file.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Agent id in the report [config: agent_id, default: host name].
+    #[arg(long)]
+    agent_id: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table of hosts and a summary.
+    Table,
+    /// The JSON report.
+    Json,
+    /// Only the summary lines.
+    Summary,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DAICHO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Scan(args) => scan_command(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("daicho-agent: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
+    let config = match &args.config {
+        Some(path) => AgentConfig::load(path)?,
+        None => AgentConfig::default(),
+    };
+    let segments = if args.segments.is_empty() {
+        config.segments.clone()
+    } else {
+        args.segments
+            .iter()
+            .map(|s| parse_segment_arg(s))
+            .collect::<Result<_, _>>()?
+    };
+    let mut exclude = config.exclude.clone();
+    for text in &args.excludes {
+        exclude.push(parse_exclude(text)?);
+    }
+    let policy = Policy {
+        allow_public: args.allow_public || config.allow_public,
+        max_addresses: config.max_addresses,
+    };
+    let sweep = SweepConfig {
+        rate: args.rate.unwrap_or(config.arp.rate),
+        attempts: args.retries.unwrap_or(config.arp.retries),
+        timeout: args.timeout.unwrap_or(config.arp.timeout),
+    };
+    let agent_id = args
+        .agent_id
+        .clone()
+        .or(config.agent_id.clone())
+        .unwrap_or_else(scan::hostname);
+    Ok(ScanPlan::resolve(
+        agent_id,
+        &segments,
+        &exclude,
+        &policy,
+        &scan::local_interfaces(),
+        sweep,
+        args.unprivileged || config.arp.unprivileged,
+    )?)
+}
+
+async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
+    let plan = plan_from(&args)?;
+    tracing::info!(
+        segments = plan.segments.len(),
+        targets = plan.target_count(),
+        rate = plan.sweep.rate,
+        "scan planned"
+    );
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_signal = Arc::clone(&cancel);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("daicho-agent: interrupted, finishing the report with what was found so far");
+            on_signal.store(true, Relaxed);
+        }
+    });
+
+    let progress: Vec<Arc<Progress>> = plan.segments.iter().map(|_| Arc::default()).collect();
+    let bar = progress_bar(plan.target_count() as u64, &progress);
+    let report = scan::run(&plan, &progress, cancel).await;
+    if let Some((bar, ticker)) = bar {
+        ticker.abort();
+        bar.finish_and_clear();
+    }
+    let report = report?;
+
+    if let Some(path) = &args.output {
+        output::write_report(&report, path)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    match args.format {
+        Format::Json => {
+            let stdout = std::io::stdout().lock();
+            serde_json::to_writer_pretty(stdout, &report)?;
+            println!();
+        }
+        Format::Table => {
+            println!("{}", output::table(&report));
+            print!("{}", output::summary(&report));
+        }
+        Format::Summary => print!("{}", output::summary(&report)),
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+fn progress_bar(
+    total: u64,
+    progress: &[Arc<Progress>],
+) -> Option<(ProgressBar, tokio::task::JoinHandle<()>)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} ARP {bar:40} {pos}/{len} sent, {msg}")
+            .expect("the template is valid"),
+    );
+    let (ticking, counters) = (bar.clone(), progress.to_vec());
+    let ticker = tokio::spawn(async move {
+        loop {
+            let sent: u64 = counters.iter().map(|p| p.sent.load(Relaxed)).sum();
+            let found: u64 = counters.iter().map(|p| p.answered.load(Relaxed)).sum();
+            ticking.set_position(sent.min(total));
+            ticking.set_message(format!("{found} answered"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Some((bar, ticker))
+}

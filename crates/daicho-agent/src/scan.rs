@@ -1,0 +1,374 @@
+//! One scan: resolve the scope, sweep every segment at once, and turn what was
+//! heard into a report.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use daicho_arp::{Progress, ResolvedSegment, Sighting, SweepConfig, SweepError, SweepOutcome};
+use daicho_report::{
+    AgentInfo, ArpFacts, Evidence, Finding, FindingKind, Flag, MacAddr, Observation, ProbeRun,
+    Report, SCHEMA_VERSION, Segment, Source, Subject,
+};
+use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
+use ipnet::{IpNet, Ipv4Net};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+/// A local interface: what scope checks need, plus its MAC for the report.
+#[derive(Debug, Clone)]
+pub struct LocalInterface {
+    pub facts: InterfaceFacts,
+    pub mac: Option<MacAddr>,
+}
+
+/// The host's interfaces as the kernel reports them.
+pub fn local_interfaces() -> Vec<LocalInterface> {
+    pnet_datalink::interfaces()
+        .into_iter()
+        .map(|i| LocalInterface {
+            facts: InterfaceFacts {
+                addresses: i
+                    .ips
+                    .iter()
+                    .filter_map(|net| match net.ip() {
+                        std::net::IpAddr::V4(ip) => Ipv4Net::new(ip, net.prefix()).ok(),
+                        std::net::IpAddr::V6(_) => None,
+                    })
+                    .collect(),
+                is_up: i.is_up(),
+                name: i.name,
+            },
+            mac: i.mac.map(|m| MacAddr(m.octets())),
+        })
+        .collect()
+}
+
+/// Everything a scan will do, decided before the first packet.
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    pub agent_id: String,
+    pub segments: Vec<PlannedSegment>,
+    pub sweep: SweepConfig,
+    pub unprivileged: bool,
+}
+
+/// A segment that passed the scope rules.
+#[derive(Debug, Clone)]
+pub struct PlannedSegment {
+    pub resolved: ResolvedSegment,
+    pub mac: Option<MacAddr>,
+}
+
+impl ScanPlan {
+    /// Resolves each segment against the local interfaces. `global_exclude`
+    /// applies to every segment. The first refused segment stops the plan:
+    /// a half-scanned site would look complete in the ledger.
+    pub fn resolve(
+        agent_id: String,
+        segments: &[SegmentScope],
+        global_exclude: &[IpNet],
+        policy: &Policy,
+        interfaces: &[LocalInterface],
+        sweep: SweepConfig,
+        unprivileged: bool,
+    ) -> Result<ScanPlan, ScopeError> {
+        if segments.is_empty() {
+            return Err(ScopeError::NothingToScan);
+        }
+        let facts: Vec<InterfaceFacts> = interfaces.iter().map(|i| i.facts.clone()).collect();
+        let segments = segments
+            .iter()
+            .map(|segment| {
+                let mut segment = segment.clone();
+                segment.exclude.extend_from_slice(global_exclude);
+                let resolved = segment.resolve(&facts, policy)?;
+                let mac = interfaces
+                    .iter()
+                    .find(|i| i.facts.name == segment.interface)
+                    .and_then(|i| i.mac);
+                Ok(PlannedSegment { resolved, mac })
+            })
+            .collect::<Result<_, ScopeError>>()?;
+        Ok(ScanPlan {
+            agent_id,
+            segments,
+            sweep,
+            unprivileged,
+        })
+    }
+
+    /// Addresses the scan will probe, over all segments.
+    pub fn target_count(&self) -> usize {
+        self.segments.iter().map(|s| s.resolved.targets.len()).sum()
+    }
+}
+
+/// Sweeps every segment in parallel (each on its own blocking thread) and
+/// builds the report. `progress` holds one counter set per segment, in order.
+pub async fn run(
+    plan: &ScanPlan,
+    progress: &[Arc<Progress>],
+    cancel: Arc<AtomicBool>,
+) -> Result<Report, SweepError> {
+    let started_at = Timestamp::now();
+    let mut sweeps = Vec::new();
+    for (segment, progress) in plan.segments.iter().zip(progress) {
+        let resolved = segment.resolved.clone();
+        let (config, unprivileged) = (plan.sweep, plan.unprivileged);
+        let (progress, cancel) = (Arc::clone(progress), Arc::clone(&cancel));
+        sweeps.push(tokio::task::spawn_blocking(move || {
+            if unprivileged {
+                daicho_arp::sweep_unprivileged(&resolved, &config, &progress, &cancel)
+            } else {
+                daicho_arp::sweep_raw(&resolved, &config, &progress, &cancel)
+            }
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for sweep in sweeps {
+        outcomes.push(sweep.await.expect("a sweep thread does not panic")?);
+    }
+    let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(build_report(
+        plan,
+        &outcomes,
+        started_at,
+        Timestamp::now(),
+        interrupted,
+    ))
+}
+
+/// Turns sweep outcomes into the report: observations with vendor and flags,
+/// findings for conflicts and proxy ARP, one probe run per segment.
+pub fn build_report(
+    plan: &ScanPlan,
+    outcomes: &[SweepOutcome],
+    started_at: Timestamp,
+    finished_at: Timestamp,
+    interrupted: bool,
+) -> Report {
+    let mut observations = Vec::new();
+    let mut findings = Vec::new();
+    let mut probe_runs = Vec::new();
+    for (segment, outcome) in plan.segments.iter().zip(outcomes) {
+        let interface = &segment.resolved.interface;
+        let analysis = daicho_arp::analyze(&outcome.sightings);
+        for sighting in &outcome.sightings {
+            let mut flags = Vec::new();
+            if sighting.mac.is_locally_administered() {
+                flags.push(Flag::LocallyAdministered);
+            }
+            if analysis.conflicts.contains_key(&sighting.ip) {
+                flags.push(Flag::IpConflict);
+            }
+            if analysis.proxies.contains_key(&sighting.mac) {
+                flags.push(Flag::ProxyArp);
+            }
+            observations.push(observation(interface, sighting, flags));
+        }
+        for (ip, macs) in &analysis.conflicts {
+            let list = macs.iter().map(ToString::to_string).collect::<Vec<_>>();
+            findings.push(Finding {
+                kind: FindingKind::IpConflict,
+                confidence: 0.9,
+                summary: format!("{ip} is claimed by {} devices on {interface}", macs.len()),
+                subjects: macs
+                    .iter()
+                    .map(|mac| Subject {
+                        ip: Some((*ip).into()),
+                        mac: Some(*mac),
+                    })
+                    .collect(),
+                evidence: vec![Evidence {
+                    source: Source::Arp,
+                    text: format!(
+                        "ARP frames on {interface} gave {ip} as the address of {}",
+                        list.join(" and ")
+                    ),
+                }],
+            });
+        }
+        for (mac, ips) in &analysis.proxies {
+            let (first, last) = (ips[0], ips[ips.len() - 1]);
+            findings.push(Finding {
+                kind: FindingKind::ProxyArp,
+                confidence: 0.7,
+                summary: format!("{mac} answers ARP for {} addresses on {interface} (a router or firewall doing proxy ARP?)", ips.len()),
+                subjects: vec![Subject { ip: None, mac: Some(*mac) }],
+                evidence: vec![Evidence {
+                    source: Source::Arp,
+                    text: format!("{mac} answered for {} addresses from {first} to {last}", ips.len()),
+                }],
+            });
+        }
+        let mut notes = outcome.stats.notes.clone();
+        if interrupted {
+            notes.push(
+                "scan interrupted before it finished; this segment may be incomplete".to_owned(),
+            );
+        }
+        probe_runs.push(ProbeRun {
+            probe: Source::Arp,
+            interface: interface.clone(),
+            started_at: timestamp(outcome.stats.started),
+            finished_at: timestamp(outcome.stats.finished),
+            packets_sent: outcome.stats.packets_sent,
+            packets_received: outcome.stats.frames_received,
+            send_rate: outcome.stats.send_rate(),
+            notes,
+        });
+    }
+
+    Report {
+        schema_version: SCHEMA_VERSION,
+        agent: AgentInfo {
+            id: plan.agent_id.clone(),
+            hostname: hostname(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        scan_id: Uuid::now_v7(),
+        started_at,
+        finished_at,
+        segments: plan
+            .segments
+            .iter()
+            .map(|s| Segment {
+                interface: s.resolved.interface.clone(),
+                networks: s.resolved.networks.clone(),
+                excluded: s.resolved.exclude.clone(),
+                address: Some(s.resolved.own_address.addr()),
+                mac: s.mac,
+            })
+            .collect(),
+        observations,
+        findings,
+        probe_runs,
+    }
+}
+
+fn observation(interface: &str, sighting: &Sighting, flags: Vec<Flag>) -> Observation {
+    Observation {
+        source: Source::Arp,
+        interface: interface.to_owned(),
+        at: timestamp(sighting.first_seen),
+        ip: Some(sighting.ip.into()),
+        mac: Some(sighting.mac),
+        vendor: daicho_oui::vendor(&sighting.mac).map(str::to_owned),
+        flags,
+        arp: Some(ArpFacts {
+            seen_as: sighting.seen_as,
+            frames: sighting.frames,
+            reply_ms: sighting
+                .reply_after
+                .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+        }),
+    }
+}
+
+fn timestamp(time: std::time::SystemTime) -> Timestamp {
+    Timestamp::try_from(time).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// This host's name (of its UTS namespace), for the report.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daicho_report::ArpSeenAs;
+    use std::time::{Duration, SystemTime};
+
+    fn plan() -> ScanPlan {
+        let interfaces = vec![LocalInterface {
+            facts: InterfaceFacts {
+                name: "eth1".into(),
+                addresses: vec!["198.18.1.2/24".parse().unwrap()],
+                is_up: true,
+            },
+            mac: Some("02:00:00:00:00:01".parse().unwrap()),
+        }];
+        let segment = daicho_scope::parse_segment_arg("eth1=198.18.1.0/24").unwrap();
+        ScanPlan::resolve(
+            "test".into(),
+            &[segment],
+            &[daicho_scope::parse_exclude("198.18.1.9").unwrap()],
+            &Policy::default(),
+            &interfaces,
+            SweepConfig::default(),
+            false,
+        )
+        .unwrap()
+    }
+
+    fn sighting(ip: &str, mac: &str) -> Sighting {
+        Sighting {
+            ip: ip.parse().unwrap(),
+            mac: mac.parse().unwrap(),
+            seen_as: ArpSeenAs::Reply,
+            frames: 1,
+            first_seen: SystemTime::now(),
+            reply_after: Some(Duration::from_micros(1234)),
+        }
+    }
+
+    #[test]
+    fn global_exclusions_reach_every_segment() {
+        let plan = plan();
+        assert_eq!(plan.target_count(), 252);
+        assert!(
+            !plan.segments[0]
+                .resolved
+                .targets
+                .contains(&"198.18.1.9".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn observations_carry_vendor_flags_and_findings() {
+        let plan = plan();
+        let outcome = SweepOutcome {
+            sightings: vec![
+                sighting("198.18.1.10", "00:00:00:00:00:0a"),
+                sighting("198.18.1.10", "02:11:22:33:44:55"),
+                sighting("198.18.1.11", "50:a6:d8:00:00:01"),
+            ],
+            stats: daicho_arp::SweepStats {
+                started: SystemTime::now(),
+                finished: SystemTime::now(),
+                packets_sent: 506,
+                frames_received: 3,
+                sending: Duration::from_secs(1),
+                notes: vec![],
+            },
+        };
+        let now = Timestamp::now();
+        let report = build_report(&plan, &[outcome], now, now, false);
+        let obs = &report.observations;
+        assert_eq!(obs.len(), 3);
+        assert_eq!(obs[0].vendor.as_deref(), Some("XEROX CORPORATION"));
+        assert_eq!(obs[0].flags, vec![Flag::IpConflict]);
+        assert_eq!(obs[1].vendor, None);
+        assert_eq!(
+            obs[1].flags,
+            vec![Flag::LocallyAdministered, Flag::IpConflict]
+        );
+        assert_eq!(obs[2].flags, vec![]);
+        assert_eq!(obs[2].arp.as_ref().unwrap().reply_ms, Some(1.2));
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].kind, FindingKind::IpConflict);
+        assert!(
+            report.findings[0].evidence[0]
+                .text
+                .contains("02:11:22:33:44:55")
+        );
+        assert_eq!(report.probe_runs[0].send_rate, Some(506.0));
+        assert_eq!(report.segments[0].excluded.len(), 1);
+        // The report is valid against its own reader.
+        let json = serde_json::to_vec(&report).unwrap();
+        assert_eq!(Report::from_json(&json).unwrap(), report);
+    }
+}

@@ -1,0 +1,377 @@
+//! A namespace lab: simulated LAN segments for daicho's end-to-end tests,
+//! benchmarks and demo.
+//!
+//! A [`Lab`] owns one "switch" namespace holding a Linux bridge per segment,
+//! and one namespace per host, joined to bridges by veth pairs created directly
+//! inside those namespaces. Nothing is ever created in the root namespace, and
+//! every address lives in 198.18.0.0/15 (RFC 2544, benchmarking).
+//!
+//! Names carry the creating process id and a counter, so labs in parallel
+//! tests never collide. Dropping a `Lab` (also while unwinding from a panic)
+//! kills every process inside its namespaces and deletes them; a lab left
+//! behind by a killed process is removed by the next `Lab::new`.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Every lab namespace name starts with this, then `<pid>-<n>-`.
+const PREFIX: &str = "dlab-";
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+/// True when the lab can run (root). Outside CI, a test may skip with a visible
+/// reason; in CI (`CI` set) a missing root is a failure, never a silent skip.
+pub fn can_run(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: the namespace lab needs root, and CI must run it (run .ci/run as root)");
+    }
+    eprintln!(
+        "SKIPPED {test}: the namespace lab needs root; run the suite with scripts/test (uses sudo)"
+    );
+    false
+}
+
+/// A set of namespaces torn down together.
+pub struct Lab {
+    id: String,
+    switch: String,
+    namespaces: Vec<String>,
+    children: Vec<Child>,
+    next_link: u32,
+}
+
+/// A simulated LAN segment: a bridge in the lab's switch namespace.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub bridge: String,
+}
+
+/// A host: a network namespace.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub netns: String,
+}
+
+impl Lab {
+    /// Starts an empty lab. `tag` is a short word for people reading `ip netns`.
+    pub fn new(tag: &str) -> Result<Lab> {
+        remove_stale_labs();
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        let mut lab = Lab {
+            switch: format!("{id}-sw"),
+            id,
+            namespaces: Vec::new(),
+            children: Vec::new(),
+            next_link: 0,
+        };
+        let switch = lab.switch.clone();
+        lab.add_namespace(&switch)?;
+        Ok(lab)
+    }
+
+    fn add_namespace(&mut self, name: &str) -> Result<()> {
+        run(Command::new("ip").args(["netns", "add", name]))?;
+        self.namespaces.push(name.to_owned());
+        run(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"])).map(drop)
+    }
+
+    /// A new segment: a bridge without STP and without multicast snooping
+    /// (snooping prunes SSDP and other multicast the probes rely on).
+    pub fn segment(&mut self, name: &str) -> Result<Segment> {
+        let bridge = format!("br-{name}");
+        let sw = self.switch.as_str();
+        run(Command::new("ip").args(["-n", sw, "link", "add", &bridge, "type", "bridge"]))?;
+        run(Command::new("ip").args([
+            "-n",
+            sw,
+            "link",
+            "set",
+            &bridge,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "mcast_snooping",
+            "0",
+        ]))?;
+        run(Command::new("ip").args(["-n", sw, "link", "set", &bridge, "up"]))?;
+        Ok(Segment { bridge })
+    }
+
+    /// A new host namespace with only `lo`.
+    pub fn host(&mut self, name: &str) -> Result<Host> {
+        let netns = format!("{}-{name}", self.id);
+        self.add_namespace(&netns)?;
+        Ok(Host { netns })
+    }
+
+    /// Plugs `host` into `segment` with an interface `ifname`, a MAC and addresses
+    /// (CIDR form). `mac` None keeps the kernel's random one.
+    pub fn attach(
+        &mut self,
+        host: &Host,
+        segment: &Segment,
+        ifname: &str,
+        mac: Option<&str>,
+        addresses: &[&str],
+    ) -> Result<()> {
+        self.next_link += 1;
+        let port = format!("p{}", self.next_link);
+        let sw = self.switch.as_str();
+        run(Command::new("ip").args([
+            "-n",
+            sw,
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            ifname,
+            "netns",
+            &host.netns,
+        ]))?;
+        run(Command::new("ip").args([
+            "-n",
+            sw,
+            "link",
+            "set",
+            &port,
+            "master",
+            &segment.bridge,
+            "up",
+        ]))?;
+        if let Some(mac) = mac {
+            host.ip(&["link", "set", ifname, "address", mac])?;
+        }
+        for address in addresses {
+            host.ip(&["addr", "add", address, "dev", ifname])?;
+        }
+        host.ip(&["link", "set", ifname, "up"])?;
+        Ok(())
+    }
+
+    /// Starts a long-running process inside `host`; it is killed with the lab.
+    pub fn spawn(&mut self, host: &Host, program: impl AsRef<OsStr>, args: &[&str]) -> Result<()> {
+        let child = host
+            .command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting a process in a lab namespace")?;
+        self.children.push(child);
+        Ok(())
+    }
+
+    /// A host that answers ARP for every address of `answers` (e.g. a whole /16):
+    /// the addresses are local routes on `lo`, and `scanner` (the sweeping host's
+    /// address) is routed back out of `eth0`.
+    pub fn arp_responder(
+        &mut self,
+        segment: &Segment,
+        name: &str,
+        mac: &str,
+        answers: &str,
+        scanner: &str,
+    ) -> Result<Host> {
+        let host = self.host(name)?;
+        self.attach(&host, segment, "eth0", Some(mac), &[])?;
+        // In the main table: in the local table the scanner's own address would
+        // become local too and its replies would be dropped as martians.
+        host.ip(&["route", "add", "local", answers, "dev", "lo"])?;
+        host.ip(&["route", "add", &format!("{scanner}/32"), "dev", "eth0"])?;
+        Ok(host)
+    }
+
+    /// The lab's id, the prefix of all its namespace names.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Host {
+    /// A command that runs inside this namespace.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.netns]).arg(program);
+        command
+    }
+
+    /// Runs `ip ARGS` in this namespace.
+    pub fn ip(&self, args: &[&str]) -> Result<Output> {
+        run(Command::new("ip").args(["-n", &self.netns]).args(args))
+    }
+
+    /// Runs a program to completion in this namespace; fails on a non-zero exit.
+    pub fn exec(&self, program: &str, args: &[&str]) -> Result<Output> {
+        run(self.command(program).args(args))
+    }
+
+    /// Sets a per-namespace sysctl, e.g. `net.ipv4.conf.all.arp_ignore=1`.
+    pub fn sysctl(&self, setting: &str) -> Result<()> {
+        self.exec("sysctl", &["-q", "-w", setting]).map(drop)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in self.namespaces.iter().rev() {
+            remove_namespace(ns);
+        }
+    }
+}
+
+/// Kills whatever still runs inside `ns` (daemons that forked away from us
+/// included) and deletes it; its veths go with it.
+fn remove_namespace(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                // SAFETY: plain kill(2) on a process inside our own namespace.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", ns]).status();
+}
+
+/// Removes namespaces of labs whose creating process is gone (killed tests).
+fn remove_stale_labs() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_namespace(&name);
+        }
+    }
+}
+
+/// Runs a command; a non-zero exit is an error carrying its stderr.
+pub fn run(command: &mut Command) -> Result<Output> {
+    let out = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{command:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+/// A binary built next to the running one (same cargo target directory), e.g.
+/// `daicho-agent` for the demo and the benchmark.
+pub fn sibling_binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("the running binary has a directory")?;
+    // Test binaries live one level deeper, in target/<profile>/deps.
+    for candidate in [dir.join(name), dir.join("..").join(name)] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "{name} is not built next to {}; run `cargo build --workspace --bins` first",
+        exe.display()
+    )
+}
+
+/// A background packet capture inside a namespace, for checking what a host
+/// received. Started before the traffic, read after [`Capture::stop`].
+pub struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts `tcpdump` on `ifname` in `host` with a BPF `filter`, and waits until
+    /// it is listening.
+    pub fn start(host: &Host, ifname: &str, filter: &str, file: &Path) -> Result<Capture> {
+        let mut child = host
+            .command("tcpdump")
+            .args(["-i", ifname, "-n", "-U", "-w"])
+            .arg(file)
+            .arg(filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting tcpdump (apt-get install tcpdump)")?;
+        // tcpdump says "listening on IFACE" once the capture is live.
+        let mut stderr = child.stderr.take().context("tcpdump stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 256];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                if String::from_utf8_lossy(&seen).contains("listening on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(10)).is_err() {
+            let _ = child.kill();
+            bail!(
+                "tcpdump in {} did not start listening within 10 s",
+                host.netns
+            );
+        }
+        Ok(Capture {
+            child,
+            file: file.to_owned(),
+        })
+    }
+
+    /// Stops the capture and returns the number of packets it holds.
+    pub fn stop(mut self) -> Result<usize> {
+        // SIGINT makes tcpdump flush and close the file.
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = run(Command::new("tcpdump").args(["-n", "-r"]).arg(&self.file))?;
+        Ok(String::from_utf8_lossy(&out.stdout).lines().count())
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
