@@ -17,7 +17,7 @@ pub fn table(report: &Report) -> Table {
     rows.sort_by_key(|o| (o.interface.clone(), o.ip, o.mac));
     for o in rows {
         table.add_row([
-            o.interface.clone(),
+            o.interface.to_string(),
             o.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             o.mac.map(|m| m.to_string()).unwrap_or_default(),
             o.vendor.clone().unwrap_or_else(|| "-".into()),
@@ -51,7 +51,7 @@ pub fn summary(report: &Report) -> String {
         let hosts = report
             .observations
             .iter()
-            .filter(|o| o.interface == run.interface)
+            .filter(|o| *o.interface == *run.interface)
             .count();
         let seconds = run.finished_at.duration_since(run.started_at).as_secs_f64();
         out += &format!(

@@ -131,7 +131,7 @@ pub async fn run(
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     Ok(build_report(
         plan,
-        &outcomes,
+        outcomes,
         started_at,
         Timestamp::now(),
         interrupted,
@@ -142,16 +142,19 @@ pub async fn run(
 /// findings for conflicts and proxy ARP, one probe run per segment.
 pub fn build_report(
     plan: &ScanPlan,
-    outcomes: &[SweepOutcome],
+    outcomes: Vec<SweepOutcome>,
     started_at: Timestamp,
     finished_at: Timestamp,
     interrupted: bool,
 ) -> Report {
-    let mut observations = Vec::new();
+    // Sized once: a /16 gives 65k observations, and growing by doubling would
+    // hold two copies at the moment of each reallocation.
+    let mut observations = Vec::with_capacity(outcomes.iter().map(|o| o.sightings.len()).sum());
     let mut findings = Vec::new();
     let mut probe_runs = Vec::new();
     for (segment, outcome) in plan.segments.iter().zip(outcomes) {
         let interface = &segment.resolved.interface;
+        let shared_interface: std::sync::Arc<str> = interface.as_str().into();
         let analysis = daicho_arp::analyze(&outcome.sightings);
         for sighting in &outcome.sightings {
             let mut flags = Vec::new();
@@ -164,7 +167,7 @@ pub fn build_report(
             if analysis.proxies.contains_key(&sighting.mac) {
                 flags.push(Flag::ProxyArp);
             }
-            observations.push(observation(interface, sighting, flags));
+            observations.push(observation(&shared_interface, sighting, flags));
         }
         for (ip, macs) in &analysis.conflicts {
             let list = macs.iter().map(ToString::to_string).collect::<Vec<_>>();
@@ -246,10 +249,14 @@ pub fn build_report(
     }
 }
 
-fn observation(interface: &str, sighting: &Sighting, flags: Vec<Flag>) -> Observation {
+fn observation(
+    interface: &std::sync::Arc<str>,
+    sighting: &Sighting,
+    flags: Vec<Flag>,
+) -> Observation {
     Observation {
         source: Source::Arp,
-        interface: interface.to_owned(),
+        interface: std::sync::Arc::clone(interface),
         at: timestamp(sighting.first_seen),
         ip: Some(sighting.ip.into()),
         mac: Some(sighting.mac),
@@ -346,7 +353,7 @@ mod tests {
             },
         };
         let now = Timestamp::now();
-        let report = build_report(&plan, &[outcome], now, now, false);
+        let report = build_report(&plan, vec![outcome], now, now, false);
         let obs = &report.observations;
         assert_eq!(obs.len(), 3);
         assert_eq!(obs[0].vendor.as_deref(), Some("XEROX CORPORATION"));

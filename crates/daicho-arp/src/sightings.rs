@@ -22,9 +22,14 @@ pub struct Sighting {
 }
 
 /// Collects sightings from parsed frames.
+///
+/// The sightings live in a plain vector and the map only holds their indexes:
+/// a /16 sweep hears 65k pairs, and a map of whole sightings (twice the size
+/// while it grows) was the largest part of the agent's memory.
 #[derive(Debug, Default)]
 pub struct Sightings {
-    pairs: HashMap<(Ipv4Addr, MacAddr), Sighting>,
+    all: Vec<Sighting>,
+    index: HashMap<(Ipv4Addr, MacAddr), u32>,
 }
 
 impl Sightings {
@@ -48,17 +53,22 @@ impl Sightings {
             Operation::Request => ArpSeenAs::Request,
         };
         let is_reply = seen_as == ArpSeenAs::Reply;
-        let entry = self
-            .pairs
+        let all = &mut self.all;
+        let slot = *self
+            .index
             .entry((repr.sender_ip, repr.sender_mac))
-            .or_insert_with(|| Sighting {
-                ip: repr.sender_ip,
-                mac: repr.sender_mac,
-                seen_as,
-                frames: 0,
-                first_seen: now,
-                reply_after: None,
+            .or_insert_with(|| {
+                all.push(Sighting {
+                    ip: repr.sender_ip,
+                    mac: repr.sender_mac,
+                    seen_as,
+                    frames: 0,
+                    first_seen: now,
+                    reply_after: None,
+                });
+                (all.len() - 1) as u32
             });
+        let entry = &mut self.all[slot as usize];
         entry.frames = entry.frames.saturating_add(1);
         if strength(seen_as) > strength(entry.seen_as) {
             entry.seen_as = seen_as;
@@ -71,8 +81,8 @@ impl Sightings {
 
     /// All sightings, ordered by address then MAC.
     pub fn into_sorted(self) -> Vec<Sighting> {
-        let mut all: Vec<Sighting> = self.pairs.into_values().collect();
-        all.sort_by_key(|s| (s.ip, s.mac));
+        let mut all = self.all;
+        all.sort_unstable_by_key(|s| (s.ip, s.mac));
         all
     }
 }

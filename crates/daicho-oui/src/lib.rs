@@ -1,15 +1,20 @@
-//! MAC address → vendor name, from the IEEE registries (MA-L, MA-M, MA-S, IAB, CID)
-//! embedded at build time by the `oui-data` crate.
+//! MAC address → vendor name, from the IEEE registries (MA-L, MA-M, MA-S, IAB,
+//! CID) embedded at build time from `data/ieee-registry.tsv`.
 //!
-//! Why `oui-data`: it carries the freshest registry of the candidates (2026 data,
-//! MIT, a compile-time perfect-hash map, no start-up parsing); Debian's `ieee-data`
-//! is from 2022 and `oui` bundles Wireshark's GPL `manuf`. See
-//! `shared/notes/crates.md` §8.
+//! Why not a crate: `oui-data` (the freshest, MIT) stores a `phf` map of
+//! `&'static str`; every entry needs a load-time relocation, which made 8 MB of
+//! the agent's memory resident before any scan. Our build script writes the
+//! same IEEE data as pointer-free sorted tables that are paged in on use. The
+//! TSV is regenerated from the IEEE CSVs by `scripts/update-oui-data.py`
+//! (current data: the IEEE files of 2026-07, as shipped by oui-data 0.2.4).
+//! Debian's `ieee-data` is from 2022; the `oui` crate bundles GPL data.
 
 use daicho_report::MacAddr;
 
+include!(concat!(env!("OUT_DIR"), "/registry.rs"));
+
 /// The organisation the IEEE lists for this MAC's prefix, longest match first
-/// (MA-S 36 bits, then MA-M 28 bits, then MA-L 24 bits).
+/// (MA-S/IAB 36 bits, then MA-M 28 bits, then MA-L/CID 24 bits).
 ///
 /// Multicast addresses have no vendor. Locally administered addresses usually
 /// have none either; the CID registry covers the few that do.
@@ -17,14 +22,18 @@ pub fn vendor(mac: &MacAddr) -> Option<&'static str> {
     if mac.is_multicast() {
         return None;
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut text = [0u8; 12];
-    for (i, octet) in mac.0.iter().enumerate() {
-        text[2 * i] = HEX[usize::from(octet >> 4)];
-        text[2 * i + 1] = HEX[usize::from(octet & 0x0f)];
-    }
-    let text = std::str::from_utf8(&text).expect("hex digits are ASCII");
-    oui_data::lookup(text).map(|record| record.organization())
+    let bits = mac
+        .0
+        .iter()
+        .fold(0u64, |acc, octet| (acc << 8) | u64::from(*octet));
+    [(MA_S, 36), (MA_M, 28), (MA_L, 24)]
+        .into_iter()
+        .find_map(|(table, len)| {
+            let prefix = bits >> (48 - len);
+            let at = table.binary_search_by_key(&prefix, |entry| entry.0).ok()?;
+            let (_, start, len) = table[at];
+            NAMES.get(start as usize..(start + len) as usize)
+        })
 }
 
 #[cfg(test)]
@@ -41,6 +50,12 @@ mod tests {
         assert_eq!(lookup("50:a6:d8:00:00:01"), Some("Apple, Inc."));
         // A 28-bit MA-M block wins over its 24-bit parent.
         assert_eq!(lookup("b8:4c:87:40:00:00"), Some("Blum Novotest GmbH"));
+        // A 36-bit MA-S block.
+        assert_eq!(
+            lookup("8c:1f:64:af:a0:01"),
+            Some("DATA ELECTRONIC DEVICES, INC")
+        );
+        assert_eq!(lookup("00:40:d1:00:00:01"), Some("FUKUDA DENSHI CO., LTD."));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod mac;
 pub use mac::{MacAddr, MacParseError};
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
@@ -96,8 +97,9 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Observation {
     pub source: Source,
-    /// Interface of the segment it was seen on.
-    pub interface: String,
+    /// Interface of the segment it was seen on (shared: a /16 sweep repeats it
+    /// 65k times).
+    pub interface: Arc<str>,
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,

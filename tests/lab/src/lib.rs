@@ -162,15 +162,17 @@ impl Lab {
     }
 
     /// Starts a long-running process inside `host`; it is killed with the lab.
-    pub fn spawn(&mut self, host: &Host, program: impl AsRef<OsStr>, args: &[&str]) -> Result<()> {
+    /// Returns its pid (`ip netns exec` execs the program, so it is the program's).
+    pub fn spawn(&mut self, host: &Host, program: impl AsRef<OsStr>, args: &[&str]) -> Result<u32> {
         let child = host
             .command(program)
             .args(args)
             .stdin(Stdio::null())
             .spawn()
             .context("starting a process in a lab namespace")?;
+        let pid = child.id();
         self.children.push(child);
-        Ok(())
+        Ok(pid)
     }
 
     /// A host that answers ARP for every address of `answers` (e.g. a whole /16):
