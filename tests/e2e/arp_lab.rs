@@ -179,7 +179,7 @@ fn sweep_finds_exactly_the_lab_hosts_and_spares_the_excluded_one() {
         .iter()
         .map(|o| {
             (
-                o.interface.clone(),
+                o.interface.to_string(),
                 o.ip.unwrap().to_string(),
                 o.mac.unwrap().to_string(),
             )

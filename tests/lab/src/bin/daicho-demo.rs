@@ -1,0 +1,211 @@
+//! The built-in demo: a small hospital in network namespaces, scanned by the
+//! real daicho-agent. README command 1 runs this through `scripts/demo`.
+//!
+//! Two segments — the outpatient LAN (外来) and the ward LAN (病棟) — with PCs,
+//! printers, a switch and medical devices; one PC plugged into both segments
+//! (2枚挿し) and an LTE router on the ward LAN. The ECG is marked fragile and
+//! excluded: it receives no packet. Everything is torn down on exit, on error
+//! and on Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use anyhow::{Context, Result, bail};
+use daicho_lab::{Host, Lab, sibling_binary};
+
+/// (segment, name, role, MAC, addresses on that segment)
+const DEVICES: &[(usize, &str, &str, &str, &str)] = &[
+    (
+        0,
+        "sw-out",
+        "switch / スイッチ",
+        "00:1a:eb:00:01:01",
+        "198.18.1.1/24",
+    ),
+    (
+        0,
+        "reception-pc",
+        "reception PC / 受付PC",
+        "e4:46:b0:00:01:0b",
+        "198.18.1.11/24",
+    ),
+    (
+        0,
+        "doctor-pc",
+        "doctor PC / 診察室PC",
+        "d0:43:1e:00:01:0c",
+        "198.18.1.12/24",
+    ),
+    (
+        0,
+        "printer-out",
+        "printer / プリンタ",
+        "58:38:79:00:01:15",
+        "198.18.1.21/24",
+    ),
+    (
+        0,
+        "ecg",
+        "ECG (fragile, excluded) / 心電計",
+        "00:40:d1:00:01:1f",
+        "198.18.1.31/24",
+    ),
+    (
+        1,
+        "sw-ward",
+        "switch / スイッチ",
+        "00:1a:eb:00:02:01",
+        "198.18.2.1/24",
+    ),
+    (
+        1,
+        "nurse-pc",
+        "nurse station PC / ナースステーションPC",
+        "6c:e4:da:00:02:0b",
+        "198.18.2.11/24",
+    ),
+    (
+        1,
+        "printer-ward",
+        "printer / プリンタ",
+        "84:ba:3b:00:02:15",
+        "198.18.2.21/24",
+    ),
+    (
+        1,
+        "bp-monitor",
+        "blood pressure monitor / 血圧計",
+        "b0:49:5f:00:02:1f",
+        "198.18.2.31/24",
+    ),
+    (
+        1,
+        "lte-router",
+        "LTE router (vendor remote maintenance) / LTEルータ",
+        "00:80:6d:00:02:fe",
+        "198.18.2.254/24",
+    ),
+];
+const FRAGILE: &str = "198.18.1.31";
+
+fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
+    let segments = [lab.segment("out")?, lab.segment("ward")?];
+    println!(
+        "demo: building the hospital lab (namespaces {}-*)",
+        lab.id()
+    );
+    for (segment, name, _, mac, address) in DEVICES {
+        if cancel.load(Relaxed) {
+            bail!("interrupted");
+        }
+        let host = lab.host(name)?;
+        lab.attach(&host, &segments[*segment], "eth0", Some(mac), &[address])?;
+        if *name == "lte-router" {
+            // Its own uplink: a "wwan0" towards a carrier namespace, holding the
+            // default route. (A veth: this kernel may lack dummy links.)
+            let carrier = lab.segment("carrier")?;
+            lab.attach(&host, &carrier, "wwan0", None, &["198.18.200.2/30"])?;
+            host.ip(&["route", "add", "default", "via", "198.18.200.1"])?;
+        }
+    }
+    // The dual-homed PC: one NIC on each segment.
+    let dual = lab.host("dual-pc")?;
+    lab.attach(
+        &dual,
+        &segments[0],
+        "eth0",
+        Some("00:1b:21:00:01:33"),
+        &["198.18.1.33/24"],
+    )?;
+    lab.attach(
+        &dual,
+        &segments[1],
+        "eth1",
+        Some("00:1b:21:00:01:34"),
+        &["198.18.2.33/24"],
+    )?;
+
+    let agent = lab.host("agent")?;
+    lab.attach(
+        &agent,
+        &segments[0],
+        "eth1",
+        Some("02:da:1c:00:01:02"),
+        &["198.18.1.2/24"],
+    )?;
+    lab.attach(
+        &agent,
+        &segments[1],
+        "eth2",
+        Some("02:da:1c:00:02:02"),
+        &["198.18.2.2/24"],
+    )?;
+    Ok(agent)
+}
+
+fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
+    let agent_bin = sibling_binary("daicho-agent")?;
+    let mut lab = Lab::new("demo")?;
+    let agent = build(&mut lab, &cancel)?;
+    std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
+    let report = output.join("report.json");
+
+    println!("demo: devices");
+    for (segment, name, role, mac, address) in DEVICES {
+        println!(
+            "  {} {name:<13} {address:<16} {mac}  {role}",
+            ["外来/outpatient", "病棟/ward      "][*segment]
+        );
+    }
+    println!("  both segments  dual-pc  198.18.1.33 + 198.18.2.33  dual-homed PC / 2枚挿しPC");
+    println!("\ndemo: daicho-agent scan (ECG {FRAGILE} excluded: it gets no packet)\n");
+    let status = agent
+        .command(&agent_bin)
+        .args(["scan", "--agent-id", "demo-hospital-agent"])
+        .args([
+            "--segment",
+            "eth1=198.18.1.0/24",
+            "--segment",
+            "eth2=198.18.2.0/24",
+        ])
+        .args(["--exclude", FRAGILE, "--output"])
+        .arg(&report)
+        .status()
+        .context("running daicho-agent in the lab")?;
+    if !status.success() {
+        bail!("daicho-agent failed ({status})");
+    }
+    println!("\ndemo: report written to {}", report.display());
+    Ok(())
+    // The lab is dropped here: namespaces, links and processes removed.
+}
+
+fn main() -> ExitCode {
+    let output = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("demo-output"), PathBuf::from);
+    if !daicho_lab::can_run("daicho-demo") {
+        eprintln!("demo: run it as root (scripts/demo uses sudo)");
+        return ExitCode::FAILURE;
+    }
+    // Ctrl-C and SIGTERM only set a flag: the demo then unwinds normally, so the
+    // lab's teardown always runs.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Relaxed)) {
+        eprintln!("demo: cannot install the Ctrl-C handler: {e}");
+        return ExitCode::FAILURE;
+    }
+    match run(output, cancel) {
+        Ok(()) => {
+            println!("demo: lab removed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("demo: {e:#}\ndemo: lab removed");
+            ExitCode::FAILURE
+        }
+    }
+}
