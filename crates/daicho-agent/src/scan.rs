@@ -126,7 +126,14 @@ pub async fn run(
     }
     let mut outcomes = Vec::new();
     for sweep in sweeps {
-        outcomes.push(sweep.await.expect("a sweep thread does not panic")?);
+        match sweep.await.expect("a sweep thread does not panic") {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                // Stop the other segments' sweeps too: the scan has failed.
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+        }
     }
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     Ok(build_report(
