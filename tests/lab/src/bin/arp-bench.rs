@@ -233,7 +233,7 @@ fn main() -> Result<()> {
     let dense_rate: u32 = std::env::var("DENSE_RATE")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(65_000);
+        .unwrap_or(100_000);
 
     // Sparse: a /20 of the /16 answers.
     let sparse = Bench::new("198.19.0.0/20")?;
@@ -277,6 +277,7 @@ fn main() -> Result<()> {
     header("Dense /16 (65,534 answer), 2 attempts, 500 ms timeout");
     let d = dense.daicho(dense_rate, 2, timeout, NETWORK)?;
     let a = dense.arp_scan("--bandwidth=50M", 2, timeout)?;
+    let a100 = dense.arp_scan("--bandwidth=100M", 2, timeout)?;
     // daicho skips network, broadcast and its own address; arp-scan only its own.
     row(
         &format!("dense, daicho at {dense_rate}/s"),
@@ -288,6 +289,12 @@ fn main() -> Result<()> {
         "dense, arp-scan best",
         "arp-scan --bandwidth=50M",
         &a,
+        65_535,
+    );
+    row(
+        "dense, arp-scan faster",
+        "arp-scan --bandwidth=100M",
+        &a100,
         65_535,
     );
     println!(
