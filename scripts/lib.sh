@@ -18,4 +18,4 @@ ensure_packages() {
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp)

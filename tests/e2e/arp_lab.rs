@@ -137,7 +137,7 @@ fn sweep_finds_exactly_the_lab_hosts_and_spares_the_excluded_one() {
         return;
     }
     let lab = two_segments("arp");
-    let dir = tempdir(&lab.lab);
+    let dir = lab.lab.dir().to_owned();
     let pcap = dir.join("fragile.pcap");
     let capture = Capture::start(
         &lab.fragile,
@@ -317,11 +317,4 @@ fn out_of_scope_networks_are_refused_before_any_packet() {
         "{}",
         stderr(&out)
     );
-}
-
-/// A scratch directory removed with the test process's lab.
-fn tempdir(lab: &Lab) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(lab.id());
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

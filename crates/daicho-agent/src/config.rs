@@ -19,6 +19,7 @@ pub struct AgentConfig {
     #[serde(deserialize_with = "daicho_scope::deserialize_exclusions")]
     pub exclude: Vec<IpNet>,
     pub arp: ArpConfig,
+    pub snmp: SnmpConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -31,6 +32,7 @@ impl Default for AgentConfig {
             max_addresses: DEFAULT_MAX_ADDRESSES,
             exclude: Vec::new(),
             arp: ArpConfig::default(),
+            snmp: SnmpConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -55,6 +57,28 @@ impl Default for ArpConfig {
             retries: sweep.attempts,
             timeout: sweep.timeout,
             unprivileged: false,
+        }
+    }
+}
+
+/// `[snmp]`: credential profiles, tried in order per host, and patience.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnmpConfig {
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    pub retries: u32,
+    #[serde(rename = "profile")]
+    pub profiles: Vec<daicho_snmp::Profile>,
+}
+
+impl Default for SnmpConfig {
+    fn default() -> Self {
+        let query = daicho_snmp::QueryOptions::default();
+        SnmpConfig {
+            timeout: query.timeout,
+            retries: query.retries,
+            profiles: Vec::new(),
         }
     }
 }
@@ -84,16 +108,60 @@ impl AgentConfig {
             path: path.to_owned(),
             source,
         })?;
-        AgentConfig::parse(&text).map_err(|message| ConfigError::Invalid {
+        let config = AgentConfig::parse(&text).map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
-        })
+        })?;
+        if has_inline_secrets(&text) && readable_by_others(path) {
+            let warning = format!(
+                "WARNING: {} holds SNMP secrets and is readable by other users;                  run `chmod 600 {0}` (or use env:/file: references)\n\
+                 警告: {0} に SNMP の秘密情報が含まれ、他のユーザーが読めます。chmod 600 を実行してください",
+                path.display()
+            );
+            tracing::warn!("{warning}");
+            eprintln!("{warning}");
+        }
+        Ok(config)
     }
 
     /// Parses the text of a file.
     pub fn parse(text: &str) -> Result<AgentConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+        let config: AgentConfig =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        for profile in &config.snmp.profiles {
+            profile.validate()?;
+        }
+        Ok(config)
     }
+}
+
+/// True when an SNMP secret is written in the file itself rather than
+/// referenced with `env:` or `file:`.
+fn has_inline_secrets(text: &str) -> bool {
+    let Ok(value) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    let profiles = value
+        .get("snmp")
+        .and_then(|s| s.get("profile"))
+        .and_then(|p| p.as_array())
+        .cloned()
+        .unwrap_or_default();
+    profiles.iter().any(|profile| {
+        ["community", "auth_password", "priv_password"]
+            .iter()
+            .any(|key| {
+                profile
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| !v.starts_with("env:") && !v.starts_with("file:"))
+            })
+    })
+}
+
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
 /// Reads a duration written for people: `500ms`, `2s`, `1m 30s`.
@@ -144,6 +212,24 @@ mod tests {
         assert!(err.contains("scan_everything"), "{err}");
         let err = AgentConfig::parse("[arp]\ntimeout = \"soon\"\n").unwrap_err();
         assert!(err.contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn snmp_profiles_are_checked_and_inline_secrets_noticed() {
+        let text =
+            "[[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"hospital-ro\"\n";
+        let config = AgentConfig::parse(text).unwrap();
+        assert_eq!(config.snmp.profiles.len(), 1);
+        assert_eq!(config.snmp.timeout, Duration::from_secs(2));
+        assert!(has_inline_secrets(text));
+        // SAFETY: set before anything reads it in this test.
+        unsafe { std::env::set_var("DAICHO_TEST_RO", "x") };
+        assert!(!has_inline_secrets(
+            &text.replace("hospital-ro", "env:DAICHO_TEST_RO")
+        ));
+        let err =
+            AgentConfig::parse("[[snmp.profile]]\nname = \"v3\"\nversion = \"3\"\n").unwrap_err();
+        assert!(err.contains("needs user"), "{err}");
     }
 
     #[test]

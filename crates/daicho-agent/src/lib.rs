@@ -8,3 +8,4 @@
 pub mod config;
 pub mod output;
 pub mod scan;
+pub mod snmp_test;

@@ -34,6 +34,25 @@ struct Cli {
 enum Command {
     /// Sweep the configured segments and write a report.
     Scan(ScanArgs),
+    /// Try the configured SNMP credential profiles against one host.
+    SnmpTest(SnmpTestArgs),
+}
+
+#[derive(clap::Args)]
+struct SnmpTestArgs {
+    /// The device to ask (an address you name explicitly).
+    host: std::net::IpAddr,
+    /// agent.toml with [[snmp.profile]] entries.
+    #[arg(short, long)]
+    config: PathBuf,
+    /// Try only this profile.
+    #[arg(long)]
+    profile: Option<String>,
+    #[arg(long, default_value_t = 161)]
+    port: u16,
+    /// Allow a public (non-private, non-test) address.
+    #[arg(long)]
+    allow_public: bool,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +125,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Scan(args) => scan_command(args).await,
+            Command::SnmpTest(args) => snmp_test_command(args).await,
         }
     });
     match result {
@@ -203,6 +223,46 @@ async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
         Format::Summary => print!("{}", output::summary(&report)),
     }
     Ok(())
+}
+
+async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {
+    let config = AgentConfig::load(&args.config)?;
+    let host_net = ipnet::IpNet::from(args.host);
+    let allowed = args.host.is_loopback()
+        || matches!(host_net, ipnet::IpNet::V4(v4) if daicho_scope::is_non_public(&v4));
+    if !allowed && !args.allow_public {
+        anyhow::bail!(
+            "{} is public address space; pass --allow-public only if it is your own device\n\
+             {} はグローバルアドレスです。自組織の機器の場合のみ --allow-public を指定してください",
+            args.host,
+            args.host
+        );
+    }
+    let profiles: Vec<_> = config
+        .snmp
+        .profiles
+        .iter()
+        .filter(|p| args.profile.as_ref().is_none_or(|name| *name == p.name))
+        .cloned()
+        .collect();
+    if profiles.is_empty() {
+        anyhow::bail!(
+            "no SNMP profile to try: add [[snmp.profile]] to {} (or fix --profile)\n\
+             試す SNMP プロファイルがありません",
+            args.config.display()
+        );
+    }
+    let options = daicho_snmp::QueryOptions {
+        timeout: config.snmp.timeout,
+        retries: config.snmp.retries,
+    };
+    let attempts = daicho_agent::snmp_test::run(args.host, args.port, &profiles, options).await;
+    print!("{}", daicho_agent::snmp_test::render(args.host, &attempts));
+    if attempts.iter().any(|a| a.result.is_ok()) {
+        Ok(())
+    } else {
+        anyhow::bail!("no profile worked for {}", args.host)
+    }
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.

@@ -42,6 +42,8 @@ pub fn can_run(test: &str) -> bool {
 /// A set of namespaces torn down together.
 pub struct Lab {
     id: String,
+    /// Scratch files (daemon configs, captures, reports), removed with the lab.
+    dir: PathBuf,
     switch: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
@@ -66,8 +68,11 @@ impl Lab {
         remove_stale_labs();
         let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
         let id = format!("{PREFIX}{}-{n}-{tag}", std::process::id());
+        let dir = std::env::temp_dir().join(&id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut lab = Lab {
             switch: format!("{id}-sw"),
+            dir,
             id,
             namespaces: Vec::new(),
             children: Vec::new(),
@@ -199,6 +204,59 @@ impl Lab {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// The lab's scratch directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts net-snmp's `snmpd` in `host`, listening on `address` (UDP 161),
+    /// with `config` as its only configuration (snmpd.conf syntax), and waits
+    /// until it serves requests. Each instance keeps its engine ID and USM
+    /// users in a persistent directory of its own.
+    pub fn snmpd(&mut self, host: &Host, address: &str, config: &str) -> Result<()> {
+        let base = self.dir.join(format!("snmpd-{}", host.netns));
+        let persistent = base.join("persist");
+        std::fs::create_dir_all(&persistent)?;
+        let conf = base.join("snmpd.conf");
+        let log = base.join("snmpd.log");
+        std::fs::write(&conf, config)?;
+        let child = host
+            .command("snmpd")
+            .env("SNMP_PERSISTENT_DIR", &persistent)
+            .env("MIBS", "")
+            .args(["-f", "-C", "-c"])
+            .arg(&conf)
+            .arg("-Lf")
+            .arg(&log)
+            .arg(format!("udp:{address}:161"))
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting snmpd (apt-get install snmpd)")?;
+        self.children.push(child);
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("NET-SNMP version"))
+        })
+        .with_context(|| {
+            format!(
+                "snmpd in {} did not start; see {}",
+                host.netns,
+                log.display()
+            )
+        })
+    }
+}
+
+/// Polls `ready` every 50 ms until it holds or `limit` passes.
+pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        if Instant::now() > deadline {
+            bail!("not ready within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 impl Host {
@@ -234,6 +292,7 @@ impl Drop for Lab {
         for ns in self.namespaces.iter().rev() {
             remove_namespace(ns);
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -266,6 +325,10 @@ fn remove_stale_labs() {
         };
         if !Path::new(&format!("/proc/{pid}")).exists() {
             remove_namespace(&name);
+            // The switch namespace is named after the lab, like its scratch directory.
+            if let Some(id) = name.strip_suffix("-sw") {
+                let _ = std::fs::remove_dir_all(std::env::temp_dir().join(id));
+            }
         }
     }
 }

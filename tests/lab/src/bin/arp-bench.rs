@@ -54,8 +54,7 @@ impl Bench {
             &[&format!("{SCANNER}/16")],
         )?;
         let responder_pid = lab.spawn(&responder, "sleep", &["3600"])?;
-        let dir = std::env::temp_dir().join(lab.id());
-        std::fs::create_dir_all(&dir)?;
+        let dir = lab.dir().to_owned();
         Ok(Bench {
             agent: sibling_binary("daicho-agent")?,
             _lab: lab,

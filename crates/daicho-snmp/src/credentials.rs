@@ -1,0 +1,334 @@
+//! Credential profiles as `agent.toml` lists them (`[[snmp.profile]]`), tried in
+//! order per host. Secrets are held in [`Secret`], which never prints its value.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+
+/// SNMP version of a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Version {
+    #[serde(rename = "1")]
+    V1,
+    #[serde(rename = "2c")]
+    V2c,
+    #[serde(rename = "3")]
+    V3,
+}
+
+/// SNMPv3 authentication protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthProtocol {
+    Md5,
+    /// SHA-1 (`SHA` in net-snmp).
+    Sha,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// SNMPv3 privacy (encryption) protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivProtocol {
+    Des,
+    /// AES-128 (`AES` in net-snmp).
+    Aes,
+    /// AES-192 with Blumenthal key extension (net-snmp's `AES-192`).
+    Aes192,
+    /// AES-256 with Blumenthal key extension (net-snmp's `AES-256`).
+    Aes256,
+    /// AES-192 with Reeder key extension (Cisco's `aes 192`).
+    Aes192c,
+    /// AES-256 with Reeder key extension (Cisco's `aes 256`).
+    Aes256c,
+}
+
+/// A community string or password. Written in `agent.toml` as the value itself,
+/// as `env:NAME` (read from the environment) or `file:/path` (first line of a
+/// file, e.g. one readable only by the agent's user). It never appears in
+/// `Debug` output, logs, errors or reports.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+/// Why a secret reference could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable {0} is not set (referenced as env:{0})")]
+    MissingEnv(String),
+    #[error("cannot read the secret file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+impl Secret {
+    /// Resolves `env:NAME`, `file:PATH` or a literal value.
+    pub fn resolve(text: &str) -> Result<Secret, SecretError> {
+        if let Some(name) = text.strip_prefix("env:") {
+            std::env::var(name)
+                .map(Secret)
+                .map_err(|_| SecretError::MissingEnv(name.to_owned()))
+        } else if let Some(path) = text.strip_prefix("file:") {
+            let content = std::fs::read_to_string(path).map_err(|e| SecretError::File {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+            Ok(Secret(content.lines().next().unwrap_or("").to_owned()))
+        } else {
+            Ok(Secret(text.to_owned()))
+        }
+    }
+
+    /// The secret's value, for the SNMP library only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Secret::resolve(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One way to talk to an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// A name for people and for `--profile`; never the secret itself.
+    pub name: String,
+    pub version: Version,
+    /// v1/v2c.
+    pub community: Option<Secret>,
+    /// v3: USM user name.
+    pub user: Option<String>,
+    pub auth: Option<AuthProtocol>,
+    pub auth_password: Option<Secret>,
+    pub privacy: Option<PrivProtocol>,
+    pub priv_password: Option<Secret>,
+}
+
+impl Profile {
+    /// Checks that the fields fit the version and the security level; the
+    /// message names the profile and the missing or extra field.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = &self.name;
+        match self.version {
+            Version::V1 | Version::V2c => {
+                if self.community.is_none() {
+                    return Err(format!("SNMP profile {name:?}: v1/v2c needs community"));
+                }
+                if self.user.is_some() || self.auth.is_some() || self.privacy.is_some() {
+                    return Err(format!(
+                        "SNMP profile {name:?}: user/auth/privacy are SNMPv3 settings; set version = \"3\""
+                    ));
+                }
+            }
+            Version::V3 => {
+                if self.user.is_none() {
+                    return Err(format!("SNMP profile {name:?}: v3 needs user"));
+                }
+                if self.auth.is_some() != self.auth_password.is_some() {
+                    return Err(format!(
+                        "SNMP profile {name:?}: auth and auth_password go together"
+                    ));
+                }
+                if self.privacy.is_some() != self.priv_password.is_some() {
+                    return Err(format!(
+                        "SNMP profile {name:?}: privacy and priv_password go together"
+                    ));
+                }
+                if self.privacy.is_some() && self.auth.is_none() {
+                    return Err(format!(
+                        "SNMP profile {name:?}: privacy needs auth too (there is no noAuthPriv level in SNMPv3)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `v2c`, or the v3 security level (`noAuthNoPriv`, `authNoPriv`, `authPriv`).
+    pub fn security_level(&self) -> &'static str {
+        match (self.version, self.auth.is_some(), self.privacy.is_some()) {
+            (Version::V1, ..) => "v1",
+            (Version::V2c, ..) => "v2c",
+            (Version::V3, false, _) => "noAuthNoPriv",
+            (Version::V3, true, false) => "authNoPriv",
+            (Version::V3, true, true) => "authPriv",
+        }
+    }
+
+    /// The library's credentials for this profile.
+    pub(crate) fn to_auth(&self) -> Result<async_snmp::Auth, String> {
+        self.validate()?;
+        let community = || {
+            self.community
+                .as_ref()
+                .map(Secret::expose)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(match self.version {
+            Version::V1 => async_snmp::Auth::v1(community()),
+            Version::V2c => async_snmp::Auth::v2c(community()),
+            Version::V3 => {
+                let user = async_snmp::UsmConfig::new(self.user.clone().unwrap_or_default());
+                let auth_password = self
+                    .auth_password
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or_default();
+                let priv_password = self
+                    .priv_password
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or_default();
+                let user = match (self.auth, self.privacy) {
+                    (Some(auth), Some(privacy)) => user.auth_priv(
+                        auth_protocol(auth),
+                        auth_password,
+                        priv_protocol(privacy),
+                        priv_password,
+                    ),
+                    (Some(auth), None) => user.auth(auth_protocol(auth), auth_password),
+                    (None, _) => Ok(user),
+                }
+                // The library's message names the rule broken (e.g. a password
+                // too short), never the password.
+                .map_err(|e| format!("SNMP profile {:?}: {e}", self.name))?;
+                user.into()
+            }
+        })
+    }
+}
+
+fn auth_protocol(auth: AuthProtocol) -> async_snmp::AuthProtocol {
+    match auth {
+        AuthProtocol::Md5 => async_snmp::AuthProtocol::Md5,
+        AuthProtocol::Sha => async_snmp::AuthProtocol::Sha1,
+        AuthProtocol::Sha224 => async_snmp::AuthProtocol::Sha224,
+        AuthProtocol::Sha256 => async_snmp::AuthProtocol::Sha256,
+        AuthProtocol::Sha384 => async_snmp::AuthProtocol::Sha384,
+        AuthProtocol::Sha512 => async_snmp::AuthProtocol::Sha512,
+    }
+}
+
+fn priv_protocol(privacy: PrivProtocol) -> async_snmp::PrivProtocol {
+    match privacy {
+        PrivProtocol::Des => async_snmp::PrivProtocol::Des,
+        PrivProtocol::Aes => async_snmp::PrivProtocol::Aes128,
+        PrivProtocol::Aes192 => async_snmp::PrivProtocol::Aes192Blumenthal,
+        PrivProtocol::Aes256 => async_snmp::PrivProtocol::Aes256Blumenthal,
+        PrivProtocol::Aes192c => async_snmp::PrivProtocol::Aes192Reeder,
+        PrivProtocol::Aes256c => async_snmp::PrivProtocol::Aes256Reeder,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct File {
+        profile: Vec<Profile>,
+    }
+
+    fn parse(text: &str) -> Vec<Profile> {
+        toml::from_str::<File>(text).unwrap().profile
+    }
+
+    #[test]
+    fn profiles_and_levels() {
+        let profiles = parse(
+            r#"
+            [[profile]]
+            name = "ro"
+            version = "2c"
+            community = "hospital-ro"
+            [[profile]]
+            name = "v3"
+            version = "3"
+            user = "daicho"
+            auth = "sha256"
+            auth_password = "auth-pass-1"
+            privacy = "aes"
+            priv_password = "priv-pass-1"
+            "#,
+        );
+        assert_eq!(profiles[0].security_level(), "v2c");
+        assert_eq!(profiles[1].security_level(), "authPriv");
+        for p in &profiles {
+            p.validate().unwrap();
+            p.to_auth().unwrap();
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let profiles = parse(
+            "[[profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"s3cret-community\"\n",
+        );
+        let shown = format!("{:?}", profiles[0]);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn secrets_from_env_and_file() {
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var("DAICHO_TEST_COMMUNITY", "from-env") };
+        assert_eq!(
+            Secret::resolve("env:DAICHO_TEST_COMMUNITY")
+                .unwrap()
+                .expose(),
+            "from-env"
+        );
+        assert!(matches!(
+            Secret::resolve("env:DAICHO_NOT_SET_ANYWHERE"),
+            Err(SecretError::MissingEnv(_))
+        ));
+        let path = std::env::temp_dir().join(format!("daicho-secret-{}", std::process::id()));
+        std::fs::write(&path, "from-file\n").unwrap();
+        let secret = Secret::resolve(&format!("file:{}", path.display())).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(secret.expose(), "from-file");
+        assert!(matches!(
+            Secret::resolve("file:/nonexistent/daicho"),
+            Err(SecretError::File { .. })
+        ));
+    }
+
+    #[test]
+    fn inconsistent_profiles_are_refused_by_name() {
+        let cases = [
+            ("version = \"2c\"", "needs community"),
+            (
+                "version = \"2c\"\ncommunity = \"x\"\nuser = \"u\"",
+                "SNMPv3 settings",
+            ),
+            ("version = \"3\"", "needs user"),
+            (
+                "version = \"3\"\nuser = \"u\"\nauth = \"sha\"",
+                "go together",
+            ),
+            (
+                "version = \"3\"\nuser = \"u\"\nprivacy = \"aes\"\npriv_password = \"12345678\"",
+                "needs auth too",
+            ),
+        ];
+        for (body, expected) in cases {
+            let profiles = parse(&format!("[[profile]]\nname = \"bad\"\n{body}\n"));
+            let err = profiles[0].validate().unwrap_err();
+            assert!(err.contains("\"bad\"") && err.contains(expected), "{err}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The system group (RFC 3418): what a device says it is, where, and who runs it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_snmp::{Client, Oid, Retry, Value, oid};
+
+use crate::{Diagnosis, Profile, Version};
+
+/// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
+/// timeout is known to miss real ones, so the default waits 2 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryOptions {
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            timeout: Duration::from_secs(2),
+            retries: 1,
+        }
+    }
+}
+
+/// The scalars of the system group, as the device reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemGroup {
+    pub descr: Option<String>,
+    /// sysObjectID in dotted form; its enterprise number names the maker.
+    pub object_id: Option<String>,
+    /// sysUpTime in hundredths of a second.
+    pub uptime_ticks: Option<u32>,
+    pub contact: Option<String>,
+    pub name: Option<String>,
+    pub location: Option<String>,
+}
+
+fn system_oids() -> [Oid; 6] {
+    [
+        oid!(1, 3, 6, 1, 2, 1, 1, 1, 0),
+        oid!(1, 3, 6, 1, 2, 1, 1, 2, 0),
+        oid!(1, 3, 6, 1, 2, 1, 1, 3, 0),
+        oid!(1, 3, 6, 1, 2, 1, 1, 4, 0),
+        oid!(1, 3, 6, 1, 2, 1, 1, 5, 0),
+        oid!(1, 3, 6, 1, 2, 1, 1, 6, 0),
+    ]
+}
+
+/// Device strings are untrusted: invalid UTF-8 is replaced, control
+/// characters dropped, length capped.
+fn text(value: &Value) -> Option<String> {
+    const MAX: usize = 1024;
+    let bytes = value.as_bytes()?;
+    let clean: String = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)])
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    Some(clean.trim().to_owned())
+}
+
+async fn get(
+    target: SocketAddr,
+    auth: async_snmp::Auth,
+    oids: &[Oid],
+    options: QueryOptions,
+) -> async_snmp::Result<async_snmp::FixedCardinalityResponse> {
+    let retry = Retry::fixed(options.retries, Duration::ZERO).unwrap_or_else(|_| Retry::none());
+    let client = Client::builder(target, auth)
+        .request_timeout(options.timeout)
+        .retry(retry)
+        .connect()
+        .await?;
+    client.get_many(oids).await
+}
+
+/// An SNMPv3 agent reports a wrong user, digest or key in an *unauthenticated*
+/// Report, which the client rightly ignores on an authenticated session (it
+/// could be forged), so such failures look like silence. Two cheaper questions
+/// tell them apart: does the agent answer the user at noAuthNoPriv (it then
+/// reports "unknown user" or "unsupported security level"), and does it answer
+/// an authenticated request without privacy (then the auth key is right and the
+/// privacy key must be wrong)?
+async fn explain_v3_silence(
+    target: SocketAddr,
+    profile: &Profile,
+    options: QueryOptions,
+) -> Diagnosis {
+    let probe = [oid!(1, 3, 6, 1, 2, 1, 1, 5, 0)];
+    let user = profile.user.clone().unwrap_or_default();
+    let no_auth = async_snmp::Auth::usm(user.as_bytes());
+    // Success or "unsupported security level" both mean the user exists, so
+    // the profile's keys are what is wrong: go on.
+    if let Err(e) = get(target, no_auth, &probe, options).await {
+        let diagnosis = Diagnosis::from_error(&e, true);
+        if matches!(diagnosis, Diagnosis::UnknownUserName | Diagnosis::TimeoutV3) {
+            return diagnosis;
+        }
+    }
+    if profile.auth.is_none() {
+        return Diagnosis::UnsupportedSecurityLevel;
+    }
+    let mut auth_only = profile.clone();
+    auth_only.privacy = None;
+    auth_only.priv_password = None;
+    let Ok(auth) = auth_only.to_auth() else {
+        return Diagnosis::TimeoutV3;
+    };
+    match get(target, auth, &probe, options).await {
+        // Silence again: the agent's wrong-digest Report was unauthenticated.
+        Err(e) if Diagnosis::from_error(&e, true) == Diagnosis::TimeoutV3 => Diagnosis::WrongDigest,
+        // An authenticated answer (data, or a refusal for the missing privacy).
+        _ if profile.privacy.is_some() => Diagnosis::DecryptionError,
+        _ => Diagnosis::WrongDigest,
+    }
+}
+
+/// GETs the system group from `target` with one profile.
+pub async fn read_system(
+    target: SocketAddr,
+    profile: &Profile,
+    options: QueryOptions,
+) -> Result<SystemGroup, Diagnosis> {
+    let v3 = profile.version == Version::V3;
+    let auth = profile.to_auth().map_err(Diagnosis::Config)?;
+    let oids = system_oids();
+    let response = match get(target, auth, &oids, options).await {
+        Ok(response) => response,
+        Err(e) => {
+            let diagnosis = Diagnosis::from_error(&e, v3);
+            return Err(if diagnosis == Diagnosis::TimeoutV3 {
+                explain_v3_silence(target, profile, options).await
+            } else {
+                diagnosis
+            });
+        }
+    };
+    let mut system = SystemGroup::default();
+    for varbind in &response.varbinds {
+        let value = &varbind.value;
+        match oids.iter().position(|o| *o == varbind.oid) {
+            Some(0) => system.descr = text(value),
+            Some(1) => system.object_id = value.as_oid().map(ToString::to_string),
+            Some(2) => system.uptime_ticks = value.as_u32(),
+            Some(3) => system.contact = text(value),
+            Some(4) => system.name = text(value),
+            Some(5) => system.location = text(value),
+            _ => {}
+        }
+    }
+    Ok(system)
+}

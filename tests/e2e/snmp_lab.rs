@@ -1,0 +1,214 @@
+//! End to end: `daicho-agent snmp-test` against net-snmp's snmpd in a lab
+//! namespace — v2c and v3 (SHA/AES, SHA-256/AES) that work, and each kind of
+//! wrong credential with the diagnosis a person can act on. Needs root.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+
+use daicho_lab::{Host, Lab};
+
+const AGENT: &str = env!("CARGO_BIN_EXE_daicho-agent");
+const DEVICE: &str = "198.18.1.20";
+
+const SNMPD_CONF: &str = r#"
+rocommunity lab-ro-community default
+createUser sha1user SHA "sha1-auth-secret" AES "sha1-priv-secret"
+createUser sha256user SHA-256 "sha256-auth-secret" AES "sha256-priv-secret"
+rouser sha1user priv
+rouser sha256user priv
+sysName printer-3f
+sysLocation 3F Nurse Station
+sysContact it-desk
+sysDescr RICOH IM C3000 <script>alert(1)</script>
+sysObjectID .1.3.6.1.4.1.367.1.1
+"#;
+
+/// Every secret of the lab; none may ever be printed.
+const SECRETS: &[&str] = &[
+    "lab-ro-community",
+    "wrong-community-x",
+    "sha1-auth-secret",
+    "sha1-priv-secret",
+    "sha256-auth-secret",
+    "sha256-priv-secret",
+    "not-the-auth-secret",
+    "not-the-priv-secret",
+];
+
+const AGENT_TOML: &str = r#"
+[snmp]
+timeout = "1s"
+retries = 0
+
+[[snmp.profile]]
+name = "ro"
+version = "2c"
+community = "lab-ro-community"
+
+[[snmp.profile]]
+name = "wrong-community"
+version = "2c"
+community = "wrong-community-x"
+
+[[snmp.profile]]
+name = "v3-sha"
+version = "3"
+user = "sha1user"
+auth = "sha"
+auth_password = "sha1-auth-secret"
+privacy = "aes"
+priv_password = "sha1-priv-secret"
+
+[[snmp.profile]]
+name = "v3-sha256"
+version = "3"
+user = "sha256user"
+auth = "sha256"
+auth_password = "sha256-auth-secret"
+privacy = "aes"
+priv_password = "sha256-priv-secret"
+
+[[snmp.profile]]
+name = "wrong-user"
+version = "3"
+user = "nobody-here"
+auth = "sha"
+auth_password = "sha1-auth-secret"
+privacy = "aes"
+priv_password = "sha1-priv-secret"
+
+[[snmp.profile]]
+name = "wrong-auth"
+version = "3"
+user = "sha1user"
+auth = "sha"
+auth_password = "not-the-auth-secret"
+privacy = "aes"
+priv_password = "sha1-priv-secret"
+
+[[snmp.profile]]
+name = "wrong-priv"
+version = "3"
+user = "sha1user"
+auth = "sha"
+auth_password = "sha1-auth-secret"
+privacy = "aes"
+priv_password = "not-the-priv-secret"
+"#;
+
+fn lab() -> (Lab, Host) {
+    let mut lab = Lab::new("snmp").unwrap();
+    let segment = lab.segment("lan").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &segment, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    let device = lab.host("printer").unwrap();
+    lab.attach(&device, &segment, "eth0", None, &[&format!("{DEVICE}/24")])
+        .unwrap();
+    lab.snmpd(&device, DEVICE, SNMPD_CONF).unwrap();
+    (lab, agent)
+}
+
+fn line<'a>(out: &'a str, profile: &str) -> &'a str {
+    let tag = format!("profile {profile:?} ");
+    out.lines()
+        .find(|l| l.contains(&tag))
+        .unwrap_or_else(|| panic!("no line for {profile}:\n{out}"))
+}
+
+fn assert_no_secrets(out: &Output) {
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "secret {secret} printed:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn snmp_test_reports_what_works_and_why_the_rest_fails() {
+    if !daicho_lab::can_run("snmp_test_reports_what_works") {
+        return;
+    }
+    let (lab, agent) = lab();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(&config, AGENT_TOML).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let out = agent
+        .command(AGENT)
+        .args(["snmp-test", DEVICE, "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_secrets(&out);
+
+    assert!(line(&stdout, "ro").ends_with("(v2c): OK"), "{stdout}");
+    assert!(
+        line(&stdout, "v3-sha").ends_with("(authPriv): OK"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "v3-sha256").ends_with("(authPriv): OK"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "wrong-community").contains("no answer"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "wrong-community").contains("wrong community"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "wrong-user").contains("unknown user name"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "wrong-auth").contains("wrong digest"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "wrong-priv").contains("decryption error"),
+        "{stdout}"
+    );
+
+    assert!(stdout.contains("sysName: printer-3f"), "{stdout}");
+    assert!(stdout.contains("sysLocation: 3F Nurse Station"), "{stdout}");
+    assert!(
+        stdout.contains("sysObjectID: 1.3.6.1.4.1.367.1.1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_world_readable_config_with_secrets_gets_a_warning_and_nothing_works_gives_exit_1() {
+    if !daicho_lab::can_run("a_world_readable_config_with_secrets") {
+        return;
+    }
+    let (lab, agent) = lab();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(&config, AGENT_TOML).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let out = agent
+        .command(AGENT)
+        .args(["snmp-test", DEVICE, "--profile", "wrong-auth", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_no_secrets(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("readable by other users") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no profile worked"), "{stderr}");
+}
