@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use daicho_lab::{Host, Lab};
+use daicho_lab::{Capture, Host, Lab, Segment};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_daicho-agent");
 const DEVICE: &str = "198.18.1.20";
@@ -96,7 +96,7 @@ privacy = "aes"
 priv_password = "not-the-priv-secret"
 "#;
 
-fn lab() -> (Lab, Host) {
+fn lab() -> (Lab, Segment, Host) {
     let mut lab = Lab::new("snmp").unwrap();
     let segment = lab.segment("lan").unwrap();
     let agent = lab.host("agent").unwrap();
@@ -106,7 +106,7 @@ fn lab() -> (Lab, Host) {
     lab.attach(&device, &segment, "eth0", None, &[&format!("{DEVICE}/24")])
         .unwrap();
     lab.snmpd(&device, DEVICE, SNMPD_CONF).unwrap();
-    (lab, agent)
+    (lab, segment, agent)
 }
 
 fn line<'a>(out: &'a str, profile: &str) -> &'a str {
@@ -130,7 +130,7 @@ fn snmp_test_reports_what_works_and_why_the_rest_fails() {
     if !daicho_lab::can_run("snmp_test_reports_what_works") {
         return;
     }
-    let (lab, agent) = lab();
+    let (lab, _, agent) = lab();
     let config = lab.dir().join("agent.toml");
     std::fs::write(&config, AGENT_TOML).unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -192,7 +192,7 @@ fn a_world_readable_config_with_secrets_gets_a_warning_and_nothing_works_gives_e
     if !daicho_lab::can_run("a_world_readable_config_with_secrets") {
         return;
     }
-    let (lab, agent) = lab();
+    let (lab, _, agent) = lab();
     let config = lab.dir().join("agent.toml");
     std::fs::write(&config, AGENT_TOML).unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -211,4 +211,123 @@ fn a_world_readable_config_with_secrets_gets_a_warning_and_nothing_works_gives_e
         "{stderr}"
     );
     assert!(stderr.contains("no profile worked"), "{stderr}");
+}
+
+const SWITCH: &str = "198.18.1.30";
+const SWITCH_CONF: &str = r#"
+createUser sha256user SHA-256 "sha256-auth-secret" AES "sha256-priv-secret"
+rouser sha256user priv
+sysName core-sw-1
+sysObjectID .1.3.6.1.4.1.207.1.4.1
+"#;
+const PC: &str = "198.18.1.40";
+const FRAGILE: &str = "198.18.1.50";
+
+#[test]
+fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
+    if !daicho_lab::can_run("scan_asks_found_hosts_over_snmp") {
+        return;
+    }
+    let (mut lab, lan, agent) = lab();
+    let switch = lab.host("switch").unwrap();
+    lab.attach(&switch, &lan, "eth0", None, &[&format!("{SWITCH}/24")])
+        .unwrap();
+    lab.snmpd(&switch, SWITCH, SWITCH_CONF).unwrap();
+    let pc = lab.host("pc").unwrap();
+    lab.attach(&pc, &lan, "eth0", None, &[&format!("{PC}/24")])
+        .unwrap();
+    let fragile = lab.host("fragile").unwrap();
+    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
+        .unwrap();
+    lab.snmpd(&fragile, FRAGILE, SNMPD_CONF).unwrap();
+    let capture = Capture::start(
+        &fragile,
+        "eth0",
+        "udp port 161",
+        &lab.dir().join("fragile.pcap"),
+    )
+    .unwrap();
+
+    // Profiles in order: a wrong community first, as a hospital might list them.
+    let profiles: String = AGENT_TOML
+        .split("[[snmp.profile]]")
+        .filter(|p| {
+            p.contains("[snmp]")
+                || p.contains("name = \"wrong-community\"")
+                || p.contains("name = \"ro\"")
+                || p.contains("name = \"v3-sha256\"")
+        })
+        .collect::<Vec<_>>()
+        .join("[[snmp.profile]]");
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(&config, profiles).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let report_path = lab.dir().join("report.json");
+
+    let out = agent
+        .command(AGENT)
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--exclude",
+            FRAGILE,
+            "--timeout",
+            "300ms",
+        ])
+        .args(["--format", "summary", "--config"])
+        .arg(&config)
+        .arg("--output")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_secrets(&out);
+    assert_eq!(
+        capture.stop().unwrap(),
+        0,
+        "the excluded host received SNMP packets"
+    );
+
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "secret {secret} in the report");
+    }
+    let report = daicho_report::Report::from_json(text.as_bytes()).unwrap();
+    let snmp: Vec<_> = report
+        .observations
+        .iter()
+        .filter(|o| o.source == daicho_report::Source::Snmp)
+        .map(|o| (o.ip.unwrap().to_string(), o.snmp.clone().unwrap()))
+        .collect();
+    assert_eq!(snmp.len(), 2, "{snmp:#?}");
+    let printer = &snmp.iter().find(|(ip, _)| ip == DEVICE).unwrap().1;
+    assert_eq!(printer.profile.as_deref(), Some("ro"));
+    assert_eq!(printer.security.as_deref(), Some("v2c"));
+    assert_eq!(printer.sys_name.as_deref(), Some("printer-3f"));
+    assert_eq!(
+        printer.sys_descr.as_deref(),
+        Some("RICOH IM C3000 <script>alert(1)</script>")
+    );
+    let switch = &snmp.iter().find(|(ip, _)| ip == SWITCH).unwrap().1;
+    assert_eq!(switch.profile.as_deref(), Some("v3-sha256"));
+    assert_eq!(switch.security.as_deref(), Some("authPriv"));
+    assert_eq!(
+        switch.sys_object_id.as_deref(),
+        Some("1.3.6.1.4.1.207.1.4.1")
+    );
+    let run = report
+        .probe_runs
+        .iter()
+        .find(|r| r.probe == daicho_report::Source::Snmp)
+        .unwrap();
+    // Asked the printer, the switch and the PC; not the excluded host.
+    assert_eq!(
+        run.notes,
+        vec!["2 of 3 hosts answered SNMP with a configured profile".to_owned()]
+    );
 }

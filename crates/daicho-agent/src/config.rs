@@ -65,6 +65,10 @@ impl Default for ArpConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SnmpConfig {
+    /// The SNMP step runs in `scan` when profiles exist and this is true.
+    pub enabled: bool,
+    /// Hosts asked at the same time.
+    pub concurrency: usize,
     #[serde(deserialize_with = "duration_text")]
     pub timeout: Duration,
     pub retries: u32,
@@ -76,6 +80,8 @@ impl Default for SnmpConfig {
     fn default() -> Self {
         let query = daicho_snmp::QueryOptions::default();
         SnmpConfig {
+            enabled: true,
+            concurrency: 32,
             timeout: query.timeout,
             retries: query.retries,
             profiles: Vec::new(),

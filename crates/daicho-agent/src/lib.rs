@@ -8,4 +8,5 @@
 pub mod config;
 pub mod output;
 pub mod scan;
+pub mod snmp_probe;
 pub mod snmp_test;

@@ -91,6 +91,9 @@ struct ScanArgs {
     /// Agent id in the report [config: agent_id, default: host name].
     #[arg(long)]
     agent_id: Option<String>,
+    /// Skip the SNMP step even when [[snmp.profile]] entries are configured.
+    #[arg(long)]
+    no_snmp: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,7 +171,7 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         .clone()
         .or(config.agent_id.clone())
         .unwrap_or_else(scan::hostname);
-    Ok(ScanPlan::resolve(
+    let mut plan = ScanPlan::resolve(
         agent_id,
         &segments,
         &exclude,
@@ -176,7 +179,18 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         &scan::local_interfaces(),
         sweep,
         args.unprivileged || config.arp.unprivileged,
-    )?)
+    )?;
+    if !args.no_snmp && config.snmp.enabled && !config.snmp.profiles.is_empty() {
+        plan.snmp = Some(daicho_agent::snmp_probe::SnmpPlan {
+            profiles: config.snmp.profiles.clone(),
+            options: daicho_snmp::QueryOptions {
+                timeout: config.snmp.timeout,
+                retries: config.snmp.retries,
+            },
+            concurrency: config.snmp.concurrency,
+        });
+    }
+    Ok(plan)
 }
 
 async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {

@@ -4,18 +4,44 @@ use std::io::Write;
 use std::path::Path;
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use daicho_report::{Flag, Report};
+use std::collections::HashMap;
+use std::net::IpAddr;
 
-/// The observations as a table, one row per (IP, MAC), sorted by interface and IP.
+use daicho_report::{Flag, Report, SnmpFacts};
+
+/// The hosts as a table, one row per (IP, MAC) heard by ARP, sorted by
+/// interface and IP, with what SNMP added for that address.
 pub fn table(report: &Report) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["Interface", "IP", "MAC", "Vendor", "Seen as", "Flags"]);
-    let mut rows: Vec<_> = report.observations.iter().collect();
+        .set_header([
+            "Interface",
+            "IP",
+            "MAC",
+            "Vendor",
+            "Seen as",
+            "Name (SNMP)",
+            "Flags",
+        ]);
+    let snmp: HashMap<(&str, Option<IpAddr>), &SnmpFacts> = report
+        .observations
+        .iter()
+        .filter_map(|o| Some(((&*o.interface, o.ip), o.snmp.as_ref()?)))
+        .collect();
+    let mut rows: Vec<_> = report
+        .observations
+        .iter()
+        .filter(|o| o.arp.is_some())
+        .collect();
     rows.sort_by_key(|o| (o.interface.clone(), o.ip, o.mac));
     for o in rows {
+        let name = match snmp.get(&(&*o.interface, o.ip)) {
+            Some(facts) if facts.profile.is_some() => facts.sys_name.clone().unwrap_or_default(),
+            Some(facts) => format!("SNMP refused {} profile(s)", facts.failures.len()),
+            None => String::new(),
+        };
         table.add_row([
             o.interface.to_string(),
             o.ip.map(|ip| ip.to_string()).unwrap_or_default(),
@@ -25,6 +51,7 @@ pub fn table(report: &Report) -> Table {
                 .as_ref()
                 .map(|a| format!("{:?}", a.seen_as).to_lowercase())
                 .unwrap_or_default(),
+            name.escape_debug().to_string(),
             o.flags
                 .iter()
                 .map(|f| flag_text(*f))
@@ -51,16 +78,18 @@ pub fn summary(report: &Report) -> String {
         let hosts = report
             .observations
             .iter()
-            .filter(|o| *o.interface == *run.interface)
+            .filter(|o| *o.interface == *run.interface && o.source == run.probe)
             .count();
         let seconds = run.finished_at.duration_since(run.started_at).as_secs_f64();
+        let sent = match (run.packets_sent, run.send_rate) {
+            (0, _) => String::new(),
+            (n, Some(rate)) => format!(", {n} requests sent at {rate:.0}/s"),
+            (n, None) => format!(", {n} requests sent"),
+        };
+        let probe = format!("{:?}", run.probe).to_uppercase();
         out += &format!(
-            "{}: {hosts} hosts, {} requests sent{} in {seconds:.2} s\n",
-            run.interface,
-            run.packets_sent,
-            run.send_rate
-                .map(|r| format!(" at {r:.0}/s"))
-                .unwrap_or_default(),
+            "{probe} {}: {hosts} hosts{sent} in {seconds:.2} s\n",
+            run.interface
         );
         for note in &run.notes {
             out += &format!("  note: {note}\n");

@@ -10,6 +10,8 @@ use daicho_report::{
     Report, SCHEMA_VERSION, Segment, Source, Subject,
 };
 use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
+
+use crate::snmp_probe::{self, SnmpPlan};
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -50,6 +52,8 @@ pub struct ScanPlan {
     pub segments: Vec<PlannedSegment>,
     pub sweep: SweepConfig,
     pub unprivileged: bool,
+    /// The SNMP step, when credential profiles are configured and it is on.
+    pub snmp: Option<SnmpPlan>,
 }
 
 /// A segment that passed the scope rules.
@@ -94,6 +98,7 @@ impl ScanPlan {
             segments,
             sweep,
             unprivileged,
+            snmp: None,
         })
     }
 
@@ -136,13 +141,41 @@ pub async fn run(
         }
     }
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
-    Ok(build_report(
-        plan,
-        outcomes,
-        started_at,
-        Timestamp::now(),
-        interrupted,
-    ))
+    let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
+    if let Some(snmp) = plan.snmp.as_ref().filter(|_| !interrupted) {
+        let (observations, runs) = snmp_probe::interrogate(snmp, snmp_targets(plan, &report)).await;
+        report.observations.extend(observations);
+        report.probe_runs.extend(runs);
+        report.finished_at = Timestamp::now();
+    }
+    Ok(report)
+}
+
+/// Hosts the ARP sweep found that are in a segment's target list: SNMP never
+/// asks an excluded address or one only overheard on the link.
+fn snmp_targets(plan: &ScanPlan, report: &Report) -> Vec<snmp_probe::Target> {
+    let mut targets: Vec<snmp_probe::Target> = report
+        .observations
+        .iter()
+        .filter_map(|o| {
+            let std::net::IpAddr::V4(ip) = o.ip? else {
+                return None;
+            };
+            let segment = plan
+                .segments
+                .iter()
+                .find(|s| *s.resolved.interface == *o.interface)?;
+            segment
+                .resolved
+                .targets
+                .binary_search(&ip)
+                .is_ok()
+                .then(|| (std::sync::Arc::clone(&o.interface), ip.into()))
+        })
+        .collect();
+    targets.sort();
+    targets.dedup();
+    targets
 }
 
 /// Turns sweep outcomes into the report: observations with vendor and flags,
@@ -276,6 +309,7 @@ fn observation(
                 .reply_after
                 .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
         }),
+        snmp: None,
     }
 }
 

@@ -112,6 +112,8 @@ pub struct Observation {
     pub flags: Vec<Flag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp: Option<ArpFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snmp: Option<SnmpFacts>,
 }
 
 /// A short machine-readable remark on an observation.
@@ -152,6 +154,43 @@ pub struct ArpFacts {
     /// Time from our first request to its first reply, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_ms: Option<f64>,
+}
+
+/// What a device said over SNMP, or why no credential profile worked. Strings
+/// are the device's own (untrusted: escape before display).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpFacts {
+    /// Name of the credential profile that worked (never the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `v1`, `v2c`, or the v3 security level used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_descr: Option<String>,
+    /// Dotted sysObjectID; its enterprise number (1.3.6.1.4.1.N) names the maker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_object_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_contact: Option<String>,
+    /// sysUpTime in hundredths of a second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_uptime_ticks: Option<u32>,
+    /// When no profile worked but the device does speak SNMP: each profile's
+    /// diagnosis, for the person fixing the credentials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<SnmpFailure>,
+}
+
+/// One credential profile that did not work, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpFailure {
+    pub profile: String,
+    pub diagnosis: String,
 }
 
 /// The kind of a finding.

@@ -33,6 +33,7 @@ fn sample() -> Report {
                 frames: 1,
                 reply_ms: Some(0.4),
             }),
+            snmp: None,
         }],
         findings: vec![],
         probe_runs: vec![],
