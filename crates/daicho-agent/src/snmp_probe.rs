@@ -5,8 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use daicho_report::{Observation, ProbeRun, SnmpFacts, SnmpFailure, Source};
-use daicho_snmp::{Diagnosis, Profile, QueryOptions, read_system};
+use daicho_report::{
+    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpFacts, SnmpFailure, SnmpInterface, Source,
+};
+use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions};
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -95,26 +97,55 @@ pub async fn interrogate(
     (observations, runs)
 }
 
+/// The report's form of what a profile got.
+fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
+    let system = device.system;
+    SnmpFacts {
+        profile: Some(profile.name.clone()),
+        security: Some(profile.security_level().to_owned()),
+        sys_descr: system.descr,
+        sys_object_id: system.object_id,
+        sys_name: system.name,
+        sys_location: system.location,
+        sys_contact: system.contact,
+        sys_uptime_ticks: system.uptime_ticks,
+        interfaces: device
+            .interfaces
+            .into_iter()
+            .map(|i| SnmpInterface {
+                index: i.index,
+                name: i.name,
+                descr: i.descr,
+                alias: i.alias,
+                if_type: i.if_type,
+                mac: i.mac.map(MacAddr).filter(|m| *m != MacAddr::ZERO),
+                admin_up: i.admin_up,
+                oper_up: i.oper_up,
+                speed_mbps: i.speed_mbps,
+            })
+            .collect(),
+        addresses: device
+            .addresses
+            .into_iter()
+            .map(|a| SnmpAddress {
+                ip: a.ip.into(),
+                prefix_len: a.prefix_len,
+                if_index: a.if_index,
+            })
+            .collect(),
+        notes: device.notes,
+        failures: Vec::new(),
+    }
+}
+
 /// Tries the profiles in order until one works. A host that only ever stays
 /// silent gives nothing; one that answers but refuses every profile gives the
 /// diagnoses.
 async fn ask(ip: IpAddr, profiles: &[Profile], options: QueryOptions) -> Option<SnmpFacts> {
     let mut failures = Vec::new();
     for profile in profiles {
-        match read_system(SocketAddr::new(ip, 161), profile, options).await {
-            Ok(system) => {
-                return Some(SnmpFacts {
-                    profile: Some(profile.name.clone()),
-                    security: Some(profile.security_level().to_owned()),
-                    sys_descr: system.descr,
-                    sys_object_id: system.object_id,
-                    sys_name: system.name,
-                    sys_location: system.location,
-                    sys_contact: system.contact,
-                    sys_uptime_ticks: system.uptime_ticks,
-                    failures: Vec::new(),
-                });
-            }
+        match daicho_snmp::interrogate(SocketAddr::new(ip, 161), profile, options).await {
+            Ok(device) => return Some(facts(profile, device)),
             Err(diagnosis) => failures.push((profile.name.clone(), diagnosis)),
         }
     }

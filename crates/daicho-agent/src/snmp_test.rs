@@ -3,12 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use daicho_snmp::{Diagnosis, Profile, QueryOptions, SystemGroup, read_system};
+use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions, interrogate};
 
 /// One profile's result.
 pub struct Attempt<'a> {
     pub profile: &'a Profile,
-    pub result: Result<SystemGroup, Diagnosis>,
+    pub result: Result<DeviceInfo, Diagnosis>,
 }
 
 /// Tries every profile in order (all of them: the point is to see which work).
@@ -20,7 +20,7 @@ pub async fn run<'a>(
 ) -> Vec<Attempt<'a>> {
     let mut attempts = Vec::new();
     for profile in profiles {
-        let result = read_system(SocketAddr::new(host, port), profile, options).await;
+        let result = interrogate(SocketAddr::new(host, port), profile, options).await;
         attempts.push(Attempt { profile, result });
     }
     attempts
@@ -42,7 +42,8 @@ pub fn render(host: IpAddr, attempts: &[Attempt<'_>]) -> String {
             }
         }
     }
-    if let Some(system) = attempts.iter().find_map(|a| a.result.as_ref().ok()) {
+    if let Some(device) = attempts.iter().find_map(|a| a.result.as_ref().ok()) {
+        let system = &device.system;
         for (label, value) in [
             ("sysName", &system.name),
             ("sysDescr", &system.descr),
@@ -53,6 +54,25 @@ pub fn render(host: IpAddr, attempts: &[Attempt<'_>]) -> String {
             if let Some(value) = value {
                 out += &format!("  {label}: {}\n", value.escape_debug());
             }
+        }
+        for address in &device.addresses {
+            let prefix = address
+                .prefix_len
+                .map(|p| format!("/{p}"))
+                .unwrap_or_default();
+            let interface = address
+                .if_index
+                .and_then(|i| device.interfaces.iter().find(|f| f.index == i))
+                .and_then(|f| f.name.clone().or(f.descr.clone()))
+                .unwrap_or_default();
+            out += &format!(
+                "  address: {}{prefix} {}\n",
+                address.ip,
+                interface.escape_debug()
+            );
+        }
+        for note in &device.notes {
+            out += &format!("  note: {note}\n");
         }
     }
     out

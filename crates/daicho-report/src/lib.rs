@@ -180,10 +180,53 @@ pub struct SnmpFacts {
     /// sysUpTime in hundredths of a second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sys_uptime_ticks: Option<u32>,
+    /// IF-MIB interfaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<SnmpInterface>,
+    /// IP-MIB ipAddrTable: every IPv4 address the device says it has. An
+    /// address outside the scanned networks is a leg in another network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<SnmpAddress>,
+    /// Tables that failed or were cut short.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// When no profile worked but the device does speak SNMP: each profile's
     /// diagnosis, for the person fixing the credentials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<SnmpFailure>,
+}
+
+/// One IF-MIB interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpInterface {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// IANAifType: 6 ethernet, 71 802.11, 243/244 3GPP/3GPP2 cellular (WWAN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_type: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_up: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oper_up: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_mbps: Option<u64>,
+}
+
+/// One address from the device's own address table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpAddress {
+    pub ip: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_len: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_index: Option<u32>,
 }
 
 /// One credential profile that did not work, and why.

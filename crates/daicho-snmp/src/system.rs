@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_snmp::{Client, Oid, Retry, Value, oid};
 
+use crate::tables::{self, AddressEntry, Interface};
 use crate::{Diagnosis, Profile, Version};
 
 /// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
@@ -60,19 +61,26 @@ fn text(value: &Value) -> Option<String> {
     Some(clean.trim().to_owned())
 }
 
+async fn connect(
+    target: SocketAddr,
+    auth: async_snmp::Auth,
+    options: QueryOptions,
+) -> async_snmp::Result<Client> {
+    let retry = Retry::fixed(options.retries, Duration::ZERO).unwrap_or_else(|_| Retry::none());
+    Client::builder(target, auth)
+        .request_timeout(options.timeout)
+        .retry(retry)
+        .connect()
+        .await
+}
+
 async fn get(
     target: SocketAddr,
     auth: async_snmp::Auth,
     oids: &[Oid],
     options: QueryOptions,
 ) -> async_snmp::Result<async_snmp::FixedCardinalityResponse> {
-    let retry = Retry::fixed(options.retries, Duration::ZERO).unwrap_or_else(|_| Retry::none());
-    let client = Client::builder(target, auth)
-        .request_timeout(options.timeout)
-        .retry(retry)
-        .connect()
-        .await?;
-    client.get_many(oids).await
+    connect(target, auth, options).await?.get_many(oids).await
 }
 
 /// An SNMPv3 agent reports a wrong user, digest or key in an *unauthenticated*
@@ -116,27 +124,43 @@ async fn explain_v3_silence(
     }
 }
 
-/// GETs the system group from `target` with one profile.
-pub async fn read_system(
+/// Everything one profile got from a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub system: SystemGroup,
+    pub interfaces: Vec<Interface>,
+    pub addresses: Vec<AddressEntry>,
+    /// Tables that failed or were cut; the system group still counts.
+    pub notes: Vec<String>,
+}
+
+/// Asks `target` with one profile: the system group decides whether the
+/// profile works (its failure is the diagnosis); then the interface and
+/// address tables, whose failures only add notes.
+pub async fn interrogate(
     target: SocketAddr,
     profile: &Profile,
     options: QueryOptions,
-) -> Result<SystemGroup, Diagnosis> {
+) -> Result<DeviceInfo, Diagnosis> {
     let v3 = profile.version == Version::V3;
     let auth = profile.to_auth().map_err(Diagnosis::Config)?;
     let oids = system_oids();
-    let response = match get(target, auth, &oids, options).await {
-        Ok(response) => response,
-        Err(e) => {
-            let diagnosis = Diagnosis::from_error(&e, v3);
-            return Err(if diagnosis == Diagnosis::TimeoutV3 {
-                explain_v3_silence(target, profile, options).await
-            } else {
-                diagnosis
-            });
-        }
+    let fail = |e: Box<async_snmp::Error>| Diagnosis::from_error(&e, v3);
+    let answer = match connect(target, auth, options).await {
+        Ok(client) => client
+            .get_many(&oids)
+            .await
+            .map(|r| (client, r))
+            .map_err(fail),
+        Err(e) => Err(fail(e)),
     };
-    let mut system = SystemGroup::default();
+    let (client, response) = match answer {
+        Ok(answer) => answer,
+        Err(Diagnosis::TimeoutV3) => return Err(explain_v3_silence(target, profile, options).await),
+        Err(diagnosis) => return Err(diagnosis),
+    };
+    let mut device = DeviceInfo::default();
+    let system = &mut device.system;
     for varbind in &response.varbinds {
         let value = &varbind.value;
         match oids.iter().position(|o| *o == varbind.oid) {
@@ -149,5 +173,7 @@ pub async fn read_system(
             _ => {}
         }
     }
-    Ok(system)
+    device.interfaces = tables::interfaces(&client, &mut device.notes, text).await;
+    device.addresses = tables::addresses(&client, &mut device.notes).await;
+    Ok(device)
 }
