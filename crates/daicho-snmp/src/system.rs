@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use async_snmp::{Client, Oid, Retry, Value, oid};
+use async_snmp::{Client, Oid, Retry, oid};
 
-use crate::tables::{self, AddressEntry, Interface};
+use crate::tables::{self, AddressEntry, Interface, text};
 use crate::{Diagnosis, Profile, Version};
 
 /// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
@@ -47,18 +47,6 @@ fn system_oids() -> [Oid; 6] {
         oid!(1, 3, 6, 1, 2, 1, 1, 5, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 6, 0),
     ]
-}
-
-/// Device strings are untrusted: invalid UTF-8 is replaced, control
-/// characters dropped, length capped.
-fn text(value: &Value) -> Option<String> {
-    const MAX: usize = 1024;
-    let bytes = value.as_bytes()?;
-    let clean: String = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)])
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .collect();
-    Some(clean.trim().to_owned())
 }
 
 async fn connect(
@@ -173,7 +161,7 @@ pub async fn interrogate(
             _ => {}
         }
     }
-    device.interfaces = tables::interfaces(&client, &mut device.notes, text).await;
+    device.interfaces = tables::interfaces(&client, &mut device.notes).await;
     device.addresses = tables::addresses(&client, &mut device.notes).await;
     Ok(device)
 }

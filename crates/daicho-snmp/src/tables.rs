@@ -73,96 +73,172 @@ async fn column(
     rows
 }
 
-fn single_index(rows: Vec<(Vec<u32>, Value)>) -> impl Iterator<Item = (u32, Value)> {
-    rows.into_iter()
-        .filter_map(|(index, value)| match index[..] {
-            [i] => Some((i, value)),
-            _ => None,
-        })
+/// Device strings are untrusted: invalid UTF-8 is replaced, control
+/// characters dropped, length capped.
+pub(crate) fn text(value: &Value) -> Option<String> {
+    const MAX: usize = 1024;
+    let bytes = value.as_bytes()?;
+    let clean: String = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)])
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    Some(clean.trim().to_owned())
 }
 
-/// Reads ifTable and ifXTable columns into interfaces by ifIndex.
-pub(crate) async fn interfaces(
+/// One column of a table: its OID, a label for notes, and where its value goes.
+struct Column<R> {
+    oid: &'static [u32],
+    label: &'static str,
+    set: fn(&mut R, &Value),
+}
+
+/// Walks `columns` and gathers their values into rows keyed by `key(index)`;
+/// `new` makes a row the first time a key is seen.
+async fn rows<K: Ord + Copy, R>(
     client: &Client,
     notes: &mut Vec<String>,
-    text: fn(&Value) -> Option<String>,
-) -> Vec<Interface> {
-    let mut by_index: BTreeMap<u32, Interface> = BTreeMap::new();
-    fn row(rows: &mut BTreeMap<u32, Interface>, i: u32) -> &mut Interface {
-        rows.entry(i).or_insert_with(|| Interface {
-            index: i,
-            ..Interface::default()
-        })
+    columns: &[Column<R>],
+    key: fn(&[u32]) -> Option<K>,
+    new: fn(K) -> R,
+) -> BTreeMap<K, R> {
+    let mut rows = BTreeMap::new();
+    for c in columns {
+        for (index, value) in column(client, c.oid, c.label, notes).await {
+            if let Some(k) = key(&index) {
+                (c.set)(rows.entry(k).or_insert_with(|| new(k)), &value);
+            }
+        }
     }
-    const IF_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 2, 1];
-    const IFX_ENTRY: [u32; 10] = [1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
-    let col = |entry: &[u32], c: u32| [entry, &[c]].concat();
+    rows
+}
 
-    for (i, v) in single_index(column(client, &col(&IF_ENTRY, 2), "ifDescr", notes).await) {
-        row(&mut by_index, i).descr = text(&v);
+fn if_index(index: &[u32]) -> Option<u32> {
+    match index {
+        [i] => Some(*i),
+        _ => None,
     }
-    for (i, v) in single_index(column(client, &col(&IF_ENTRY, 3), "ifType", notes).await) {
-        row(&mut by_index, i).if_type = v.as_i32();
-    }
-    for (i, v) in single_index(column(client, &col(&IF_ENTRY, 6), "ifPhysAddress", notes).await) {
-        row(&mut by_index, i).mac = v.as_bytes().and_then(|b| <[u8; 6]>::try_from(b).ok());
-    }
-    for (i, v) in single_index(column(client, &col(&IF_ENTRY, 7), "ifAdminStatus", notes).await) {
-        row(&mut by_index, i).admin_up = v.as_i32().map(|s| s == 1);
-    }
-    for (i, v) in single_index(column(client, &col(&IF_ENTRY, 8), "ifOperStatus", notes).await) {
-        row(&mut by_index, i).oper_up = v.as_i32().map(|s| s == 1);
-    }
-    for (i, v) in single_index(column(client, &col(&IFX_ENTRY, 1), "ifName", notes).await) {
-        row(&mut by_index, i).name = text(&v);
-    }
-    for (i, v) in single_index(column(client, &col(&IFX_ENTRY, 15), "ifHighSpeed", notes).await) {
-        row(&mut by_index, i).speed_mbps = v.as_u32().map(u64::from);
-    }
-    for (i, v) in single_index(column(client, &col(&IFX_ENTRY, 18), "ifAlias", notes).await) {
-        row(&mut by_index, i).alias = text(&v).filter(|a| !a.is_empty());
-    }
-    by_index.into_values().collect()
+}
+
+fn ipv4_index(index: &[u32]) -> Option<Ipv4Addr> {
+    let octets: Vec<u8> = index
+        .iter()
+        .map(|a| u8::try_from(*a).ok())
+        .collect::<Option<_>>()?;
+    let octets: [u8; 4] = octets.try_into().ok()?;
+    Some(octets.into())
+}
+
+const IF_COLUMNS: &[Column<Interface>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2],
+        label: "ifDescr",
+        set: |r, v| r.descr = text(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 3],
+        label: "ifType",
+        set: |r, v| r.if_type = v.as_i32(),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 6],
+        label: "ifPhysAddress",
+        set: |r, v| r.mac = v.as_bytes().and_then(|b| <[u8; 6]>::try_from(b).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 7],
+        label: "ifAdminStatus",
+        set: |r, v| r.admin_up = v.as_i32().map(|s| s == 1),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 8],
+        label: "ifOperStatus",
+        set: |r, v| r.oper_up = v.as_i32().map(|s| s == 1),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1],
+        label: "ifName",
+        set: |r, v| r.name = text(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15],
+        label: "ifHighSpeed",
+        set: |r, v| r.speed_mbps = v.as_u32().map(u64::from),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18],
+        label: "ifAlias",
+        set: |r, v| r.alias = text(v).filter(|a| !a.is_empty()),
+    },
+];
+
+const IP_ADDR_COLUMNS: &[Column<AddressEntry>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 2],
+        label: "ipAdEntIfIndex",
+        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 3],
+        label: "ipAdEntNetMask",
+        set: |r, v| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
+    },
+];
+
+/// Reads ifTable and ifXTable columns into interfaces by ifIndex.
+pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<Interface> {
+    let new = |index| Interface {
+        index,
+        ..Interface::default()
+    };
+    rows(client, notes, IF_COLUMNS, if_index, new)
+        .await
+        .into_values()
+        .collect()
 }
 
 /// Reads ipAddrTable: address → ifIndex and netmask.
 pub(crate) async fn addresses(client: &Client, notes: &mut Vec<String>) -> Vec<AddressEntry> {
-    const IP_ADDR_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 4, 20, 1];
-    let col = |c: u32| [&IP_ADDR_ENTRY[..], &[c]].concat();
-    let ip_of = |index: &[u32]| -> Option<Ipv4Addr> {
-        let [a, b, c, d] = index else { return None };
-        Some(Ipv4Addr::new(
-            u8::try_from(*a).ok()?,
-            u8::try_from(*b).ok()?,
-            u8::try_from(*c).ok()?,
-            u8::try_from(*d).ok()?,
-        ))
+    let new = |ip| AddressEntry {
+        ip,
+        if_index: None,
+        prefix_len: None,
     };
-    let mut by_ip: BTreeMap<Ipv4Addr, AddressEntry> = BTreeMap::new();
-    for (index, v) in column(client, &col(2), "ipAdEntIfIndex", notes).await {
-        if let Some(ip) = ip_of(&index) {
-            by_ip
-                .entry(ip)
-                .or_insert(AddressEntry {
-                    ip,
-                    if_index: None,
-                    prefix_len: None,
-                })
-                .if_index = v.as_i32().and_then(|i| u32::try_from(i).ok());
-        }
+    rows(client, notes, IP_ADDR_COLUMNS, ipv4_index, new)
+        .await
+        .into_values()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_text_is_cleaned_and_capped() {
+        let hostile = Value::OctetString(
+            b"<script>\x1b[31m\x00=HYPERLINK(\"x\")\xff\r\n"
+                .to_vec()
+                .into(),
+        );
+        assert_eq!(
+            text(&hostile).unwrap(),
+            "<script>[31m=HYPERLINK(\"x\")\u{fffd}"
+        );
+        let huge = Value::OctetString(vec![b'a'; 100_000].into());
+        assert_eq!(text(&huge).unwrap().len(), 1024);
+        assert_eq!(text(&Value::Integer(5)), None);
     }
-    for (index, v) in column(client, &col(3), "ipAdEntNetMask", notes).await {
-        if let (Some(ip), Some(mask)) = (ip_of(&index), v.as_ip()) {
-            let prefix = u32::from(mask).leading_ones() as u8;
-            by_ip
-                .entry(ip)
-                .or_insert(AddressEntry {
-                    ip,
-                    if_index: None,
-                    prefix_len: None,
-                })
-                .prefix_len = Some(prefix);
-        }
+
+    #[test]
+    fn table_indexes() {
+        assert_eq!(if_index(&[7]), Some(7));
+        assert_eq!(if_index(&[7, 1]), None);
+        assert_eq!(
+            ipv4_index(&[198, 18, 2, 30]),
+            Some(Ipv4Addr::new(198, 18, 2, 30))
+        );
+        assert_eq!(ipv4_index(&[198, 18, 2]), None);
+        assert_eq!(ipv4_index(&[198, 18, 2, 300]), None);
+        assert_eq!(ipv4_index(&[1, 2, 3, 4, 5]), None);
     }
-    by_ip.into_values().collect()
 }
