@@ -229,8 +229,42 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         return;
     }
     let (mut lab, lan, agent) = lab();
+    // The switch routes, with a leg in a network the agent cannot see, a
+    // default route on that side, and a far host in its ARP cache.
+    let other = lab.segment("other").unwrap();
     let switch = lab.host("switch").unwrap();
-    lab.attach(&switch, &lan, "eth0", None, &[&format!("{SWITCH}/24")])
+    let switch_ip = format!("{SWITCH}/24");
+    lab.attach(
+        &switch,
+        &lan,
+        "eth0",
+        Some("00:1a:eb:00:01:1e"),
+        &[&switch_ip],
+    )
+    .unwrap();
+    lab.attach(
+        &switch,
+        &other,
+        "eth1",
+        Some("00:1a:eb:00:01:1f"),
+        &["198.18.2.30/24"],
+    )
+    .unwrap();
+    switch.sysctl("net.ipv4.ip_forward=1").unwrap();
+    switch
+        .ip(&["route", "add", "default", "via", "198.18.2.254"])
+        .unwrap();
+    let far = lab.host("far").unwrap();
+    lab.attach(
+        &far,
+        &other,
+        "eth0",
+        Some("00:00:74:00:02:28"),
+        &["198.18.2.40/24"],
+    )
+    .unwrap();
+    switch
+        .exec("ping", &["-c", "1", "-W", "2", "198.18.2.40"])
         .unwrap();
     lab.snmpd(&switch, SWITCH, SWITCH_CONF).unwrap();
     let pc = lab.host("pc").unwrap();
@@ -320,6 +354,50 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         switch.sys_object_id.as_deref(),
         Some("1.3.6.1.4.1.207.1.4.1")
     );
+    // ipAddrTable shows both legs, each on its interface.
+    let legs: Vec<(String, Option<u8>, Option<String>)> = switch
+        .addresses
+        .iter()
+        .filter(|a| !a.ip.is_loopback())
+        .map(|a| {
+            (
+                a.ip.to_string(),
+                a.prefix_len,
+                interface_name(switch, a.if_index),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        vec![
+            (SWITCH.to_owned(), Some(24), Some("eth0".to_owned())),
+            ("198.18.2.30".to_owned(), Some(24), Some("eth1".to_owned())),
+        ]
+    );
+    let eth1 = switch
+        .interfaces
+        .iter()
+        .find(|i| i.name.as_deref() == Some("eth1"))
+        .unwrap();
+    assert_eq!(eth1.mac.unwrap().to_string(), "00:1a:eb:00:01:1f");
+    assert_eq!((eth1.if_type, eth1.oper_up), (Some(6), Some(true)));
+    assert_eq!(switch.ip_forwarding, Some(true));
+    let far = switch
+        .neighbours
+        .iter()
+        .find(|n| n.ip.to_string() == "198.18.2.40")
+        .unwrap();
+    assert_eq!(far.mac.unwrap().to_string(), "00:00:74:00:02:28");
+    assert_eq!(far.if_index, eth1.index);
+    let default = switch
+        .routes
+        .iter()
+        .find(|r| r.destination.is_unspecified())
+        .unwrap();
+    assert_eq!(default.next_hop.unwrap().to_string(), "198.18.2.254");
+    assert_eq!(default.prefix_len, Some(0));
+    // The printer is no router.
+    assert_eq!(printer.ip_forwarding, Some(false));
     let run = report
         .probe_runs
         .iter()
@@ -330,4 +408,13 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         run.notes,
         vec!["2 of 3 hosts answered SNMP with a configured profile".to_owned()]
     );
+}
+
+fn interface_name(device: &daicho_report::SnmpFacts, index: Option<u32>) -> Option<String> {
+    device
+        .interfaces
+        .iter()
+        .find(|i| Some(i.index) == index)?
+        .name
+        .clone()
 }

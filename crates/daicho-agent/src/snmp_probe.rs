@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use daicho_report::{
-    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpFacts, SnmpFailure, SnmpInterface, Source,
+    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpFacts, SnmpFailure, SnmpInterface,
+    SnmpNeighbour, SnmpRoute, Source,
 };
 use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions};
 use jiff::Timestamp;
@@ -131,6 +132,31 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
                 ip: a.ip.into(),
                 prefix_len: a.prefix_len,
                 if_index: a.if_index,
+            })
+            .collect(),
+        ip_forwarding: device.ip_forwarding,
+        neighbours: device
+            .neighbours
+            .into_iter()
+            .map(|n| SnmpNeighbour {
+                ip: n.ip.into(),
+                mac: n.mac.map(MacAddr),
+                if_index: n.if_index,
+                is_static: n.kind.and_then(|k| match k {
+                    3 => Some(false),
+                    4 => Some(true),
+                    _ => None,
+                }),
+            })
+            .collect(),
+        routes: device
+            .routes
+            .into_iter()
+            .map(|r| SnmpRoute {
+                destination: r.destination.into(),
+                prefix_len: r.prefix_len,
+                next_hop: r.next_hop.map(Into::into),
+                if_index: r.if_index,
             })
             .collect(),
         notes: device.notes,

@@ -187,6 +187,16 @@ pub struct SnmpFacts {
     /// address outside the scanned networks is a leg in another network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<SnmpAddress>,
+    /// ipForwarding: true for a router, or a host routing between its NICs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_forwarding: Option<bool>,
+    /// The device's ARP cache: hosts it knows, possibly on segments the agent
+    /// cannot reach.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<SnmpNeighbour>,
+    /// IPv4 routes; the default route has destination 0.0.0.0/0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<SnmpRoute>,
     /// Tables that failed or were cut short.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -217,6 +227,30 @@ pub struct SnmpInterface {
     pub oper_up: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed_mbps: Option<u64>,
+}
+
+/// One entry of a device's ARP cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpNeighbour {
+    pub ip: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    pub if_index: u32,
+    /// True for a static entry, false for a learned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_static: Option<bool>,
+}
+
+/// One IPv4 route of a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpRoute {
+    pub destination: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_len: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_index: Option<u32>,
 }
 
 /// One address from the device's own address table.

@@ -18,4 +18,4 @@ mod tables;
 pub use credentials::{AuthProtocol, PrivProtocol, Profile, Secret, SecretError, Version};
 pub use diagnosis::Diagnosis;
 pub use system::{DeviceInfo, QueryOptions, SystemGroup, interrogate};
-pub use tables::{AddressEntry, Interface, MAX_ROWS};
+pub use tables::{AddressEntry, Interface, MAX_ROWS, Neighbour, Route};

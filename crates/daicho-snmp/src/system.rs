@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_snmp::{Client, Oid, Retry, oid};
 
-use crate::tables::{self, AddressEntry, Interface, text};
+use crate::tables::{self, AddressEntry, Interface, Neighbour, Route, text};
 use crate::{Diagnosis, Profile, Version};
 
 /// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
@@ -38,7 +38,8 @@ pub struct SystemGroup {
     pub location: Option<String>,
 }
 
-fn system_oids() -> [Oid; 6] {
+/// The system group's scalars, then ipForwarding.0.
+fn system_oids() -> [Oid; 7] {
     [
         oid!(1, 3, 6, 1, 2, 1, 1, 1, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 2, 0),
@@ -46,6 +47,7 @@ fn system_oids() -> [Oid; 6] {
         oid!(1, 3, 6, 1, 2, 1, 1, 4, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 5, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 6, 0),
+        oid!(1, 3, 6, 1, 2, 1, 4, 1, 0),
     ]
 }
 
@@ -118,6 +120,10 @@ pub struct DeviceInfo {
     pub system: SystemGroup,
     pub interfaces: Vec<Interface>,
     pub addresses: Vec<AddressEntry>,
+    /// ipForwarding: true for a router (or a host routing between its NICs).
+    pub ip_forwarding: Option<bool>,
+    pub neighbours: Vec<Neighbour>,
+    pub routes: Vec<Route>,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
 }
@@ -148,7 +154,7 @@ pub async fn interrogate(
         Err(diagnosis) => return Err(diagnosis),
     };
     let mut device = DeviceInfo::default();
-    let system = &mut device.system;
+    let mut system = SystemGroup::default();
     for varbind in &response.varbinds {
         let value = &varbind.value;
         match oids.iter().position(|o| *o == varbind.oid) {
@@ -158,10 +164,14 @@ pub async fn interrogate(
             Some(3) => system.contact = text(value),
             Some(4) => system.name = text(value),
             Some(5) => system.location = text(value),
+            Some(6) => device.ip_forwarding = value.as_i32().map(|f| f == 1),
             _ => {}
         }
     }
+    device.system = system;
     device.interfaces = tables::interfaces(&client, &mut device.notes).await;
     device.addresses = tables::addresses(&client, &mut device.notes).await;
+    device.neighbours = tables::neighbours(&client, &mut device.notes).await;
+    device.routes = tables::routes(&client, &mut device.notes).await;
     Ok(device)
 }

@@ -34,6 +34,26 @@ pub struct AddressEntry {
     pub prefix_len: Option<u8>,
 }
 
+/// One entry of a device's ARP cache (ipNetToMediaTable): a router or
+/// switch knows hosts on segments the agent cannot reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    pub if_index: u32,
+    pub ip: Ipv4Addr,
+    pub mac: Option<[u8; 6]>,
+    /// ipNetToMediaType: 3 dynamic, 4 static (2 invalid entries are dropped).
+    pub kind: Option<i32>,
+}
+
+/// One IPv4 route (ipRouteTable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub destination: Ipv4Addr,
+    pub prefix_len: Option<u8>,
+    pub next_hop: Option<Ipv4Addr>,
+    pub if_index: Option<u32>,
+}
+
 /// Walks one column; returns (index arcs after the column OID, value) pairs.
 /// A failed or cut walk keeps what it got and adds a note.
 async fn column(
@@ -184,6 +204,72 @@ const IP_ADDR_COLUMNS: &[Column<AddressEntry>] = &[
     },
 ];
 
+const NET_TO_MEDIA_COLUMNS: &[Column<Neighbour>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 2],
+        label: "ipNetToMediaPhysAddress",
+        set: |r, v| r.mac = v.as_bytes().and_then(|b| <[u8; 6]>::try_from(b).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 4],
+        label: "ipNetToMediaType",
+        set: |r, v| r.kind = v.as_i32(),
+    },
+];
+
+const ROUTE_COLUMNS: &[Column<Route>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 2],
+        label: "ipRouteIfIndex",
+        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 7],
+        label: "ipRouteNextHop",
+        set: |r, v| r.next_hop = v.as_ip(),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 11],
+        label: "ipRouteMask",
+        set: |r, v| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
+    },
+];
+
+/// ipNetToMediaTable index: ifIndex then the IPv4 address.
+fn if_and_ipv4_index(index: &[u32]) -> Option<(u32, Ipv4Addr)> {
+    let (first, rest) = index.split_first()?;
+    Some((*first, ipv4_index(rest)?))
+}
+
+/// Reads the device's ARP cache.
+pub(crate) async fn neighbours(client: &Client, notes: &mut Vec<String>) -> Vec<Neighbour> {
+    let new = |(if_index, ip)| Neighbour {
+        if_index,
+        ip,
+        mac: None,
+        kind: None,
+    };
+    rows(client, notes, NET_TO_MEDIA_COLUMNS, if_and_ipv4_index, new)
+        .await
+        .into_values()
+        .filter(|n| n.kind != Some(2))
+        .collect()
+}
+
+/// Reads the IPv4 routing table (the default route is destination 0.0.0.0).
+pub(crate) async fn routes(client: &Client, notes: &mut Vec<String>) -> Vec<Route> {
+    let new = |destination| Route {
+        destination,
+        prefix_len: None,
+        next_hop: None,
+        if_index: None,
+    };
+    rows(client, notes, ROUTE_COLUMNS, ipv4_index, new)
+        .await
+        .into_values()
+        .collect()
+}
+
 /// Reads ifTable and ifXTable columns into interfaces by ifIndex.
 pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<Interface> {
     let new = |index| Interface {
@@ -240,5 +326,10 @@ mod tests {
         assert_eq!(ipv4_index(&[198, 18, 2]), None);
         assert_eq!(ipv4_index(&[198, 18, 2, 300]), None);
         assert_eq!(ipv4_index(&[1, 2, 3, 4, 5]), None);
+        assert_eq!(
+            if_and_ipv4_index(&[3, 198, 18, 2, 40]),
+            Some((3, Ipv4Addr::new(198, 18, 2, 40)))
+        );
+        assert_eq!(if_and_ipv4_index(&[]), None);
     }
 }
