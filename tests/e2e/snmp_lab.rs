@@ -398,6 +398,15 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     assert_eq!(default.prefix_len, Some(0));
     // The printer is no router.
     assert_eq!(printer.ip_forwarding, Some(false));
+    // Each snmpd has its own engine ID (net-snmp's enterprise 8072 format).
+    let (a, b) = (
+        printer.engine_id.clone().unwrap(),
+        switch.engine_id.clone().unwrap(),
+    );
+    assert!(
+        a.starts_with("80001f88") && b.starts_with("80001f88") && a != b,
+        "{a} {b}"
+    );
     let run = report
         .probe_runs
         .iter()

@@ -135,6 +135,7 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
             })
             .collect(),
         ip_forwarding: device.ip_forwarding,
+        engine_id: device.engine_id,
         neighbours: device
             .neighbours
             .into_iter()

@@ -190,6 +190,9 @@ pub struct SnmpFacts {
     /// ipForwarding: true for a router, or a host routing between its NICs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_forwarding: Option<bool>,
+    /// snmpEngineID in hex: a stable identity across addresses and reboots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_id: Option<String>,
     /// The device's ARP cache: hosts it knows, possibly on segments the agent
     /// cannot reach.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

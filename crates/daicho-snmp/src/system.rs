@@ -38,8 +38,8 @@ pub struct SystemGroup {
     pub location: Option<String>,
 }
 
-/// The system group's scalars, then ipForwarding.0.
-fn system_oids() -> [Oid; 7] {
+/// The system group's scalars, then ipForwarding.0 and snmpEngineID.0.
+fn system_oids() -> [Oid; 8] {
     [
         oid!(1, 3, 6, 1, 2, 1, 1, 1, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 2, 0),
@@ -48,6 +48,7 @@ fn system_oids() -> [Oid; 7] {
         oid!(1, 3, 6, 1, 2, 1, 1, 5, 0),
         oid!(1, 3, 6, 1, 2, 1, 1, 6, 0),
         oid!(1, 3, 6, 1, 2, 1, 4, 1, 0),
+        oid!(1, 3, 6, 1, 6, 3, 10, 2, 1, 1, 0),
     ]
 }
 
@@ -122,6 +123,8 @@ pub struct DeviceInfo {
     pub addresses: Vec<AddressEntry>,
     /// ipForwarding: true for a router (or a host routing between its NICs).
     pub ip_forwarding: Option<bool>,
+    /// snmpEngineID in hex: stable across address changes and reboots.
+    pub engine_id: Option<String>,
     pub neighbours: Vec<Neighbour>,
     pub routes: Vec<Route>,
     /// Tables that failed or were cut; the system group still counts.
@@ -165,6 +168,7 @@ pub async fn interrogate(
             Some(4) => system.name = text(value),
             Some(5) => system.location = text(value),
             Some(6) => device.ip_forwarding = value.as_i32().map(|f| f == 1),
+            Some(7) => device.engine_id = value.as_bytes().filter(|b| !b.is_empty()).map(hex),
             _ => {}
         }
     }
@@ -174,4 +178,8 @@ pub async fn interrogate(
     device.neighbours = tables::neighbours(&client, &mut device.notes).await;
     device.routes = tables::routes(&client, &mut device.notes).await;
     Ok(device)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
