@@ -220,6 +220,7 @@ rouser sha256user priv
 sysName core-sw-1
 sysObjectID .1.3.6.1.4.1.207.1.4.1
 "#;
+const LTE: &str = "198.18.1.60";
 const PC: &str = "198.18.1.40";
 const FRAGILE: &str = "198.18.1.50";
 
@@ -267,6 +268,24 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         .exec("ping", &["-c", "1", "-W", "2", "198.18.2.40"])
         .unwrap();
     lab.snmpd(&switch, SWITCH, SWITCH_CONF).unwrap();
+    // A Teltonika-style LTE router: its own uplink wwan0 holds the default
+    // route, and its snmpd says ifType 243 (3GPP WWAN) for it, as such routers do.
+    let carrier = lab.segment("carrier").unwrap();
+    let lte = lab.host("lte").unwrap();
+    let lte_ip = format!("{LTE}/24");
+    lab.attach(&lte, &lan, "eth0", Some("00:1e:42:00:01:3c"), &[&lte_ip])
+        .unwrap();
+    lab.attach(&lte, &carrier, "wwan0", None, &["198.18.3.2/30"])
+        .unwrap();
+    lte.ip(&["route", "add", "default", "via", "198.18.3.1"])
+        .unwrap();
+    let wwan_index = if_index(&lte, "wwan0");
+    let lte_conf = format!(
+        "rocommunity lab-ro-community default\n\
+         sysObjectID .1.3.6.1.4.1.48690.1.1\n\
+         override .1.3.6.1.2.1.2.2.1.3.{wwan_index} integer 243\n"
+    );
+    lab.snmpd(&lte, LTE, &lte_conf).unwrap();
     let pc = lab.host("pc").unwrap();
     lab.attach(&pc, &lan, "eth0", None, &[&format!("{PC}/24")])
         .unwrap();
@@ -338,7 +357,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         .filter(|o| o.source == daicho_report::Source::Snmp)
         .map(|o| (o.ip.unwrap().to_string(), o.snmp.clone().unwrap()))
         .collect();
-    assert_eq!(snmp.len(), 2, "{snmp:#?}");
+    assert_eq!(snmp.len(), 3, "{snmp:#?}");
     let printer = &snmp.iter().find(|(ip, _)| ip == DEVICE).unwrap().1;
     assert_eq!(printer.profile.as_deref(), Some("ro"));
     assert_eq!(printer.security.as_deref(), Some("v2c"));
@@ -412,10 +431,32 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         .iter()
         .find(|r| r.probe == daicho_report::Source::Snmp)
         .unwrap();
-    // Asked the printer, the switch and the PC; not the excluded host.
+    let lte = &snmp.iter().find(|(ip, _)| ip == LTE).unwrap().1;
+    assert!(
+        lte.sys_object_id
+            .as_deref()
+            .unwrap()
+            .starts_with("1.3.6.1.4.1.48690.")
+    );
+    let wwan = lte
+        .interfaces
+        .iter()
+        .find(|i| i.name.as_deref() == Some("wwan0"))
+        .unwrap();
+    assert_eq!(wwan.if_type, Some(243), "the WWAN ifType override");
+    let default = lte
+        .routes
+        .iter()
+        .find(|r| r.destination.is_unspecified())
+        .unwrap();
+    assert_eq!(
+        (default.next_hop.unwrap().to_string(), default.if_index),
+        ("198.18.3.1".to_owned(), Some(wwan.index))
+    );
+    // Asked the printer, the switch, the LTE router and the PC; not the excluded host.
     assert_eq!(
         run.notes,
-        vec!["2 of 3 hosts answered SNMP with a configured profile".to_owned()]
+        vec!["3 of 4 hosts answered SNMP with a configured profile".to_owned()]
     );
 }
 
@@ -426,4 +467,11 @@ fn interface_name(device: &daicho_report::SnmpFacts, index: Option<u32>) -> Opti
         .find(|i| Some(i.index) == index)?
         .name
         .clone()
+}
+
+/// The kernel's index of an interface inside a lab host.
+fn if_index(host: &Host, ifname: &str) -> u32 {
+    let out = host.ip(&["-o", "link", "show", ifname]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(':').next().unwrap().trim().parse().unwrap()
 }
