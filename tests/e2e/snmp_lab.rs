@@ -220,6 +220,13 @@ rouser sha256user priv
 sysName core-sw-1
 sysObjectID .1.3.6.1.4.1.207.1.4.1
 "#;
+const LOOPING_PASS_SCRIPT: &str = "#!/bin/sh
+case \"$1\" in
+  -n) printf '%s\\n' .1.3.6.1.2.1.31.1.1.1.18.1 string looping ;;
+  -g) [ \"$2\" = .1.3.6.1.2.1.31.1.1.1.18.1 ] && printf '%s\\n' \"$2\" string looping ;;
+esac
+exit 0
+";
 const LTE: &str = "198.18.1.60";
 const PC: &str = "198.18.1.40";
 const FRAGILE: &str = "198.18.1.50";
@@ -267,7 +274,16 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     switch
         .exec("ping", &["-c", "1", "-W", "2", "198.18.2.40"])
         .unwrap();
-    lab.snmpd(&switch, SWITCH, SWITCH_CONF).unwrap();
+    // Its ifAlias column is served by a script that answers every GETNEXT
+    // with the same OID, as broken agents do: the walk must stop, not loop.
+    let looping = lab.dir().join("looping-ifalias.sh");
+    std::fs::write(&looping, LOOPING_PASS_SCRIPT).unwrap();
+    std::fs::set_permissions(&looping, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let switch_conf = format!(
+        "{SWITCH_CONF}pass .1.3.6.1.2.1.31.1.1.1.18 {}\n",
+        looping.display()
+    );
+    lab.snmpd(&switch, SWITCH, &switch_conf).unwrap();
     // A Teltonika-style LTE router: its own uplink wwan0 holds the default
     // route, and its snmpd says ifType 243 (3GPP WWAN) for it, as such routers do.
     let carrier = lab.segment("carrier").unwrap();
@@ -401,6 +417,14 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     assert_eq!(eth1.mac.unwrap().to_string(), "00:1a:eb:00:01:1f");
     assert_eq!((eth1.if_type, eth1.oper_up), (Some(6), Some(true)));
     assert_eq!(switch.ip_forwarding, Some(true));
+    assert!(
+        switch
+            .notes
+            .iter()
+            .any(|n| n.starts_with("ifAlias: walk stopped")),
+        "the looping ifAlias column: {:?}",
+        switch.notes
+    );
     let far = switch
         .neighbours
         .iter()
