@@ -378,6 +378,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     assert_eq!(printer.profile.as_deref(), Some("ro"));
     assert_eq!(printer.security.as_deref(), Some("v2c"));
     assert_eq!(printer.sys_name.as_deref(), Some("printer-3f"));
+    assert_eq!(printer.enterprise_name.as_deref(), Some("RICOH Co. Ltd."));
     assert_eq!(
         printer.sys_descr.as_deref(),
         Some("RICOH IM C3000 <script>alert(1)</script>")
@@ -461,6 +462,10 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
             .as_deref()
             .unwrap()
             .starts_with("1.3.6.1.4.1.48690.")
+    );
+    assert_eq!(
+        (lte.enterprise, lte.enterprise_name.as_deref()),
+        (Some(48690), Some("Teltonika"))
     );
     let wwan = lte
         .interfaces

@@ -38,7 +38,13 @@ pub fn table(report: &Report) -> Table {
     rows.sort_by_key(|o| (o.interface.clone(), o.ip, o.mac));
     for o in rows {
         let name = match snmp.get(&(&*o.interface, o.ip)) {
-            Some(facts) if facts.profile.is_some() => facts.sys_name.clone().unwrap_or_default(),
+            Some(facts) if facts.profile.is_some() => {
+                let name = facts.sys_name.clone().unwrap_or_default();
+                match &facts.enterprise_name {
+                    Some(maker) => format!("{name} ({maker})"),
+                    None => name,
+                }
+            }
             Some(facts) => format!("SNMP refused {} profile(s)", facts.failures.len()),
             None => String::new(),
         };

@@ -101,11 +101,17 @@ pub async fn interrogate(
 /// The report's form of what a profile got.
 fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
     let system = device.system;
+    let enterprise = system
+        .object_id
+        .as_deref()
+        .and_then(daicho_snmp::enterprise_of);
     SnmpFacts {
         profile: Some(profile.name.clone()),
         security: Some(profile.security_level().to_owned()),
         sys_descr: system.descr,
         sys_object_id: system.object_id,
+        enterprise: enterprise.map(|e| e.0),
+        enterprise_name: enterprise.map(|e| e.1.to_owned()),
         sys_name: system.name,
         sys_location: system.location,
         sys_contact: system.contact,

@@ -171,6 +171,13 @@ pub struct SnmpFacts {
     /// Dotted sysObjectID; its enterprise number (1.3.6.1.4.1.N) names the maker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sys_object_id: Option<String>,
+    /// The IANA enterprise number in sysObjectID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<u32>,
+    /// The organisation IANA registered that number to: the maker, as the
+    /// device's own software says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sys_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

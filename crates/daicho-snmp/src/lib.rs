@@ -12,10 +12,12 @@
 
 mod credentials;
 mod diagnosis;
+mod enterprise;
 mod system;
 mod tables;
 
 pub use credentials::{AuthProtocol, PrivProtocol, Profile, Secret, SecretError, Version};
 pub use diagnosis::Diagnosis;
+pub use enterprise::enterprise_of;
 pub use system::{DeviceInfo, QueryOptions, SystemGroup, interrogate};
 pub use tables::{AddressEntry, Interface, MAX_ROWS, Neighbour, Route};
