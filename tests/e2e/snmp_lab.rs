@@ -219,6 +219,11 @@ createUser sha256user SHA-256 "sha256-auth-secret" AES "sha256-priv-secret"
 rouser sha256user priv
 sysName core-sw-1
 sysObjectID .1.3.6.1.4.1.207.1.4.1
+override .1.3.6.1.2.1.47.1.1.1.1.5.1 integer 3
+override .1.3.6.1.2.1.47.1.1.1.1.10.1 octet_str "AlliedWare Plus 5.5.2"
+override .1.3.6.1.2.1.47.1.1.1.1.11.1 octet_str "SN-AT-0042"
+override .1.3.6.1.2.1.47.1.1.1.1.12.1 octet_str "Allied Telesis"
+override .1.3.6.1.2.1.47.1.1.1.1.13.1 octet_str "x530L-28GTX"
 "#;
 const LOOPING_PASS_SCRIPT: &str = "#!/bin/sh
 case \"$1\" in
@@ -418,6 +423,15 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     assert_eq!(eth1.mac.unwrap().to_string(), "00:1a:eb:00:01:1f");
     assert_eq!((eth1.if_type, eth1.oper_up), (Some(6), Some(true)));
     assert_eq!(switch.ip_forwarding, Some(true));
+    // ENTITY-MIB: the chassis with model and serial (the ledger's 機種, シリアル番号).
+    let chassis = switch.entities.iter().find(|e| e.class == Some(3)).unwrap();
+    assert_eq!(chassis.model.as_deref(), Some("x530L-28GTX"));
+    assert_eq!(chassis.serial.as_deref(), Some("SN-AT-0042"));
+    assert_eq!(chassis.maker.as_deref(), Some("Allied Telesis"));
+    assert_eq!(
+        chassis.software_rev.as_deref(),
+        Some("AlliedWare Plus 5.5.2")
+    );
     assert!(
         switch
             .notes

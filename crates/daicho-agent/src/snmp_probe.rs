@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use daicho_report::{
-    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpFacts, SnmpFailure, SnmpInterface,
+    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpEntity, SnmpFacts, SnmpFailure, SnmpInterface,
     SnmpNeighbour, SnmpRoute, Source,
 };
 use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions};
@@ -164,6 +164,22 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
                 prefix_len: r.prefix_len,
                 next_hop: r.next_hop.map(Into::into),
                 if_index: r.if_index,
+            })
+            .collect(),
+        entities: device
+            .entities
+            .into_iter()
+            .map(|e| SnmpEntity {
+                index: e.index,
+                class: e.class,
+                descr: e.descr,
+                name: e.name,
+                model: e.model,
+                serial: e.serial,
+                maker: e.maker,
+                hardware_rev: e.hardware_rev,
+                firmware_rev: e.firmware_rev,
+                software_rev: e.software_rev,
             })
             .collect(),
         notes: device.notes,

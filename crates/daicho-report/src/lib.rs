@@ -207,6 +207,9 @@ pub struct SnmpFacts {
     /// IPv4 routes; the default route has destination 0.0.0.0/0.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<SnmpRoute>,
+    /// ENTITY-MIB chassis and modules: model, serial number, maker, revisions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<SnmpEntity>,
     /// Tables that failed or were cut short.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -237,6 +240,31 @@ pub struct SnmpInterface {
     pub oper_up: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed_mbps: Option<u64>,
+}
+
+/// One physical entity (ENTITY-MIB) with a model or serial number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpEntity {
+    pub index: u32,
+    /// PhysicalClass: 3 chassis, 9 module, 6 power supply, 10 port, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_rev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_rev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_rev: Option<String>,
 }
 
 /// One entry of a device's ARP cache.

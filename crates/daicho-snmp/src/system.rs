@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_snmp::{Client, Oid, Retry, oid};
 
-use crate::tables::{self, AddressEntry, Interface, Neighbour, Route, text};
+use crate::tables::{self, AddressEntry, Entity, Interface, Neighbour, Route, text};
 use crate::{Diagnosis, Profile, Version};
 
 /// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
@@ -127,6 +127,8 @@ pub struct DeviceInfo {
     pub engine_id: Option<String>,
     pub neighbours: Vec<Neighbour>,
     pub routes: Vec<Route>,
+    /// ENTITY-MIB: chassis and modules with model and serial number.
+    pub entities: Vec<Entity>,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
 }
@@ -177,6 +179,7 @@ pub async fn interrogate(
     device.addresses = tables::addresses(&client, &mut device.notes).await;
     device.neighbours = tables::neighbours(&client, &mut device.notes).await;
     device.routes = tables::routes(&client, &mut device.notes).await;
+    device.entities = tables::entities(&client, &mut device.notes).await;
     Ok(device)
 }
 

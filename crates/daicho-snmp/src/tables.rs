@@ -54,6 +54,23 @@ pub struct Route {
     pub if_index: Option<u32>,
 }
 
+/// One physical entity (ENTITY-MIB entPhysicalTable): the chassis, modules,
+/// power supplies... with the model and serial number the ledger wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entity {
+    pub index: u32,
+    /// PhysicalClass: 3 chassis, 9 module, 6 power supply, 10 port, ...
+    pub class: Option<i32>,
+    pub descr: Option<String>,
+    pub name: Option<String>,
+    pub hardware_rev: Option<String>,
+    pub firmware_rev: Option<String>,
+    pub software_rev: Option<String>,
+    pub serial: Option<String>,
+    pub maker: Option<String>,
+    pub model: Option<String>,
+}
+
 /// Walks one column; returns (index arcs after the column OID, value) pairs.
 /// A failed or cut walk keeps what it got and adds a note.
 async fn column(
@@ -234,6 +251,72 @@ const ROUTE_COLUMNS: &[Column<Route>] = &[
         set: |r, v| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
     },
 ];
+
+const ENTITY_COLUMNS: &[Column<Entity>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2],
+        label: "entPhysicalDescr",
+        set: |r, v| r.descr = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 5],
+        label: "entPhysicalClass",
+        set: |r, v| r.class = v.as_i32(),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7],
+        label: "entPhysicalName",
+        set: |r, v| r.name = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 8],
+        label: "entPhysicalHardwareRev",
+        set: |r, v| r.hardware_rev = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 9],
+        label: "entPhysicalFirmwareRev",
+        set: |r, v| r.firmware_rev = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 10],
+        label: "entPhysicalSoftwareRev",
+        set: |r, v| r.software_rev = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11],
+        label: "entPhysicalSerialNum",
+        set: |r, v| r.serial = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 12],
+        label: "entPhysicalMfgName",
+        set: |r, v| r.maker = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13],
+        label: "entPhysicalModelName",
+        set: |r, v| r.model = non_empty(v),
+    },
+];
+
+fn non_empty(value: &Value) -> Option<String> {
+    text(value).filter(|t| !t.is_empty())
+}
+
+/// Reads ENTITY-MIB's physical table, keeping the entities a ledger cares
+/// about: those with a model or serial number (a switch also lists every port).
+pub(crate) async fn entities(client: &Client, notes: &mut Vec<String>) -> Vec<Entity> {
+    let new = |index| Entity {
+        index,
+        ..Entity::default()
+    };
+    rows(client, notes, ENTITY_COLUMNS, if_index, new)
+        .await
+        .into_values()
+        .filter(|e| e.model.is_some() || e.serial.is_some())
+        .collect()
+}
 
 /// ipNetToMediaTable index: ifIndex then the IPv4 address.
 fn if_and_ipv4_index(index: &[u32]) -> Option<(u32, Ipv4Addr)> {
