@@ -5,10 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use daicho_report::{
-    MacAddr, Observation, ProbeRun, SnmpAddress, SnmpEntity, SnmpFacts, SnmpFailure, SnmpInterface,
-    SnmpNeighbour, SnmpRoute, Source,
-};
+use daicho_report::{Observation, ProbeRun, SnmpFacts, SnmpFailure, Source};
 use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions};
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
@@ -116,72 +113,13 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
         sys_location: system.location,
         sys_contact: system.contact,
         sys_uptime_ticks: system.uptime_ticks,
-        interfaces: device
-            .interfaces
-            .into_iter()
-            .map(|i| SnmpInterface {
-                index: i.index,
-                name: i.name,
-                descr: i.descr,
-                alias: i.alias,
-                if_type: i.if_type,
-                mac: i.mac.map(MacAddr).filter(|m| *m != MacAddr::ZERO),
-                admin_up: i.admin_up,
-                oper_up: i.oper_up,
-                speed_mbps: i.speed_mbps,
-            })
-            .collect(),
-        addresses: device
-            .addresses
-            .into_iter()
-            .map(|a| SnmpAddress {
-                ip: a.ip.into(),
-                prefix_len: a.prefix_len,
-                if_index: a.if_index,
-            })
-            .collect(),
+        interfaces: device.interfaces,
+        addresses: device.addresses,
         ip_forwarding: device.ip_forwarding,
         engine_id: device.engine_id,
-        neighbours: device
-            .neighbours
-            .into_iter()
-            .map(|n| SnmpNeighbour {
-                ip: n.ip.into(),
-                mac: n.mac.map(MacAddr),
-                if_index: n.if_index,
-                is_static: n.kind.and_then(|k| match k {
-                    3 => Some(false),
-                    4 => Some(true),
-                    _ => None,
-                }),
-            })
-            .collect(),
-        routes: device
-            .routes
-            .into_iter()
-            .map(|r| SnmpRoute {
-                destination: r.destination.into(),
-                prefix_len: r.prefix_len,
-                next_hop: r.next_hop.map(Into::into),
-                if_index: r.if_index,
-            })
-            .collect(),
-        entities: device
-            .entities
-            .into_iter()
-            .map(|e| SnmpEntity {
-                index: e.index,
-                class: e.class,
-                descr: e.descr,
-                name: e.name,
-                model: e.model,
-                serial: e.serial,
-                maker: e.maker,
-                hardware_rev: e.hardware_rev,
-                firmware_rev: e.firmware_rev,
-                software_rev: e.software_rev,
-            })
-            .collect(),
+        neighbours: device.neighbours,
+        routes: device.routes,
+        entities: device.entities,
         notes: device.notes,
         failures: Vec::new(),
     }

@@ -20,4 +20,4 @@ pub use credentials::{AuthProtocol, PrivProtocol, Profile, Secret, SecretError, 
 pub use diagnosis::Diagnosis;
 pub use enterprise::enterprise_of;
 pub use system::{DeviceInfo, QueryOptions, SystemGroup, interrogate};
-pub use tables::{AddressEntry, Entity, Interface, MAX_ROWS, Neighbour, Route};
+pub use tables::MAX_ROWS;

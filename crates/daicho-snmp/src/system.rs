@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use async_snmp::{Client, Oid, Retry, oid};
 
-use crate::tables::{self, AddressEntry, Entity, Interface, Neighbour, Route, text};
+use crate::tables::{self, text};
 use crate::{Diagnosis, Profile, Version};
+use daicho_report::{SnmpAddress, SnmpEntity, SnmpInterface, SnmpNeighbour, SnmpRoute};
 
 /// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
 /// timeout is known to miss real ones, so the default waits 2 s.
@@ -119,16 +120,16 @@ async fn explain_v3_silence(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceInfo {
     pub system: SystemGroup,
-    pub interfaces: Vec<Interface>,
-    pub addresses: Vec<AddressEntry>,
+    pub interfaces: Vec<SnmpInterface>,
+    pub addresses: Vec<SnmpAddress>,
     /// ipForwarding: true for a router (or a host routing between its NICs).
     pub ip_forwarding: Option<bool>,
     /// snmpEngineID in hex: stable across address changes and reboots.
     pub engine_id: Option<String>,
-    pub neighbours: Vec<Neighbour>,
-    pub routes: Vec<Route>,
+    pub neighbours: Vec<SnmpNeighbour>,
+    pub routes: Vec<SnmpRoute>,
     /// ENTITY-MIB: chassis and modules with model and serial number.
-    pub entities: Vec<Entity>,
+    pub entities: Vec<SnmpEntity>,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
 }

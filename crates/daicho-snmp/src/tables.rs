@@ -7,69 +7,10 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use async_snmp::{Client, Oid, Value};
+use daicho_report::{MacAddr, SnmpAddress, SnmpEntity, SnmpInterface, SnmpNeighbour, SnmpRoute};
 
 /// Rows read per column at most; a larger table is cut and said so.
 pub const MAX_ROWS: usize = 10_000;
-
-/// One interface as IF-MIB describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Interface {
-    pub index: u32,
-    pub descr: Option<String>,
-    pub name: Option<String>,
-    pub alias: Option<String>,
-    /// IANAifType: 6 ethernet, 71 802.11, 243/244 3GPP/3GPP2 cellular (WWAN), ...
-    pub if_type: Option<i32>,
-    pub mac: Option<[u8; 6]>,
-    pub admin_up: Option<bool>,
-    pub oper_up: Option<bool>,
-    pub speed_mbps: Option<u64>,
-}
-
-/// One IPv4 address of the device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressEntry {
-    pub ip: Ipv4Addr,
-    pub if_index: Option<u32>,
-    pub prefix_len: Option<u8>,
-}
-
-/// One entry of a device's ARP cache (ipNetToMediaTable): a router or
-/// switch knows hosts on segments the agent cannot reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Neighbour {
-    pub if_index: u32,
-    pub ip: Ipv4Addr,
-    pub mac: Option<[u8; 6]>,
-    /// ipNetToMediaType: 3 dynamic, 4 static (2 invalid entries are dropped).
-    pub kind: Option<i32>,
-}
-
-/// One IPv4 route (ipRouteTable).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub destination: Ipv4Addr,
-    pub prefix_len: Option<u8>,
-    pub next_hop: Option<Ipv4Addr>,
-    pub if_index: Option<u32>,
-}
-
-/// One physical entity (ENTITY-MIB entPhysicalTable): the chassis, modules,
-/// power supplies... with the model and serial number the ledger wants.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Entity {
-    pub index: u32,
-    /// PhysicalClass: 3 chassis, 9 module, 6 power supply, 10 port, ...
-    pub class: Option<i32>,
-    pub descr: Option<String>,
-    pub name: Option<String>,
-    pub hardware_rev: Option<String>,
-    pub firmware_rev: Option<String>,
-    pub software_rev: Option<String>,
-    pub serial: Option<String>,
-    pub maker: Option<String>,
-    pub model: Option<String>,
-}
 
 /// Walks one column; returns (index arcs after the column OID, value) pairs.
 /// A failed or cut walk keeps what it got and adds a note.
@@ -165,7 +106,7 @@ fn ipv4_index(index: &[u32]) -> Option<Ipv4Addr> {
     Some(octets.into())
 }
 
-const IF_COLUMNS: &[Column<Interface>] = &[
+const IF_COLUMNS: &[Column<SnmpInterface>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2],
         label: "ifDescr",
@@ -179,7 +120,7 @@ const IF_COLUMNS: &[Column<Interface>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 6],
         label: "ifPhysAddress",
-        set: |r, v| r.mac = v.as_bytes().and_then(|b| <[u8; 6]>::try_from(b).ok()),
+        set: |r, v| r.mac = mac(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 7],
@@ -208,7 +149,7 @@ const IF_COLUMNS: &[Column<Interface>] = &[
     },
 ];
 
-const IP_ADDR_COLUMNS: &[Column<AddressEntry>] = &[
+const IP_ADDR_COLUMNS: &[Column<SnmpAddress>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 2],
         label: "ipAdEntIfIndex",
@@ -221,20 +162,20 @@ const IP_ADDR_COLUMNS: &[Column<AddressEntry>] = &[
     },
 ];
 
-const NET_TO_MEDIA_COLUMNS: &[Column<Neighbour>] = &[
+const NET_TO_MEDIA_COLUMNS: &[Column<(SnmpNeighbour, Option<i32>)>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 2],
         label: "ipNetToMediaPhysAddress",
-        set: |r, v| r.mac = v.as_bytes().and_then(|b| <[u8; 6]>::try_from(b).ok()),
+        set: |r, v| r.0.mac = mac(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 4],
         label: "ipNetToMediaType",
-        set: |r, v| r.kind = v.as_i32(),
+        set: |r, v| r.1 = v.as_i32(),
     },
 ];
 
-const ROUTE_COLUMNS: &[Column<Route>] = &[
+const ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 2],
         label: "ipRouteIfIndex",
@@ -243,7 +184,7 @@ const ROUTE_COLUMNS: &[Column<Route>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 7],
         label: "ipRouteNextHop",
-        set: |r, v| r.next_hop = v.as_ip(),
+        set: |r, v| r.next_hop = v.as_ip().map(Into::into),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 11],
@@ -252,7 +193,7 @@ const ROUTE_COLUMNS: &[Column<Route>] = &[
     },
 ];
 
-const ENTITY_COLUMNS: &[Column<Entity>] = &[
+const ENTITY_COLUMNS: &[Column<SnmpEntity>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2],
         label: "entPhysicalDescr",
@@ -304,12 +245,18 @@ fn non_empty(value: &Value) -> Option<String> {
     text(value).filter(|t| !t.is_empty())
 }
 
+/// A MAC from an octet string; all-zero means "none" (loopback, tunnels).
+fn mac(value: &Value) -> Option<MacAddr> {
+    let octets = <[u8; 6]>::try_from(value.as_bytes()?).ok()?;
+    Some(MacAddr(octets)).filter(|m| *m != MacAddr::ZERO)
+}
+
 /// Reads ENTITY-MIB's physical table, keeping the entities a ledger cares
 /// about: those with a model or serial number (a switch also lists every port).
-pub(crate) async fn entities(client: &Client, notes: &mut Vec<String>) -> Vec<Entity> {
-    let new = |index| Entity {
+pub(crate) async fn entities(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpEntity> {
+    let new = |index| SnmpEntity {
         index,
-        ..Entity::default()
+        ..SnmpEntity::default()
     };
     rows(client, notes, ENTITY_COLUMNS, if_index, new)
         .await
@@ -324,25 +271,37 @@ fn if_and_ipv4_index(index: &[u32]) -> Option<(u32, Ipv4Addr)> {
     Some((*first, ipv4_index(rest)?))
 }
 
-/// Reads the device's ARP cache.
-pub(crate) async fn neighbours(client: &Client, notes: &mut Vec<String>) -> Vec<Neighbour> {
-    let new = |(if_index, ip)| Neighbour {
-        if_index,
-        ip,
-        mac: None,
-        kind: None,
+/// Reads the device's ARP cache; ipNetToMediaType 2 (invalid) entries are
+/// dropped, 3 is learned, 4 static.
+pub(crate) async fn neighbours(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpNeighbour> {
+    let new = |(if_index, ip): (u32, Ipv4Addr)| {
+        let neighbour = SnmpNeighbour {
+            ip: ip.into(),
+            mac: None,
+            if_index,
+            is_static: None,
+        };
+        (neighbour, None)
     };
     rows(client, notes, NET_TO_MEDIA_COLUMNS, if_and_ipv4_index, new)
         .await
         .into_values()
-        .filter(|n| n.kind != Some(2))
+        .filter(|(_, kind)| *kind != Some(2))
+        .map(|(neighbour, kind)| SnmpNeighbour {
+            is_static: match kind {
+                Some(3) => Some(false),
+                Some(4) => Some(true),
+                _ => None,
+            },
+            ..neighbour
+        })
         .collect()
 }
 
 /// Reads the IPv4 routing table (the default route is destination 0.0.0.0).
-pub(crate) async fn routes(client: &Client, notes: &mut Vec<String>) -> Vec<Route> {
-    let new = |destination| Route {
-        destination,
+pub(crate) async fn routes(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpRoute> {
+    let new = |destination: Ipv4Addr| SnmpRoute {
+        destination: destination.into(),
         prefix_len: None,
         next_hop: None,
         if_index: None,
@@ -354,10 +313,10 @@ pub(crate) async fn routes(client: &Client, notes: &mut Vec<String>) -> Vec<Rout
 }
 
 /// Reads ifTable and ifXTable columns into interfaces by ifIndex.
-pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<Interface> {
-    let new = |index| Interface {
+pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpInterface> {
+    let new = |index| SnmpInterface {
         index,
-        ..Interface::default()
+        ..SnmpInterface::default()
     };
     rows(client, notes, IF_COLUMNS, if_index, new)
         .await
@@ -366,9 +325,9 @@ pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<
 }
 
 /// Reads ipAddrTable: address → ifIndex and netmask.
-pub(crate) async fn addresses(client: &Client, notes: &mut Vec<String>) -> Vec<AddressEntry> {
-    let new = |ip| AddressEntry {
-        ip,
+pub(crate) async fn addresses(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpAddress> {
+    let new = |ip: Ipv4Addr| SnmpAddress {
+        ip: ip.into(),
         if_index: None,
         prefix_len: None,
     };
@@ -377,7 +336,6 @@ pub(crate) async fn addresses(client: &Client, notes: &mut Vec<String>) -> Vec<A
         .into_values()
         .collect()
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
