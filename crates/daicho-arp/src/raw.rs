@@ -243,10 +243,8 @@ fn listen(
                 frames += 1;
                 if let Ok(repr) = ArpRepr::parse(bytes) {
                     let index = shared.index(repr.sender_ip);
-                    let since = index.and_then(|i| shared.since_asked(i));
-                    if let Some(i) = sightings
-                        .record(&repr, own_mac, SystemTime::now(), since)
-                        .and(index)
+                    let since = || index.and_then(|i| shared.since_asked(i));
+                    if let Some(i) = sightings.record(&repr, own_mac, since).and(index)
                         && !shared.answered[i].swap(true, Relaxed)
                     {
                         shared.progress.answered.fetch_add(1, Relaxed);

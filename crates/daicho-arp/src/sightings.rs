@@ -34,15 +34,16 @@ pub struct Sightings {
 
 impl Sightings {
     /// Records a frame heard on the segment, unless it is our own or an address
-    /// probe that claims nothing. `since_request` is how long ago we first asked
-    /// for the sender's address, when we did. Returns the sender's address when
-    /// the frame is a reply, so the sweep can stop asking it.
+    /// probe that claims nothing. `since_request` says how long ago we first
+    /// asked for the sender's address, when we did; it is called only for the
+    /// first reply of a pair, and the clock is read only for a new pair, so the
+    /// per-frame path stays cheap. Returns the sender's address when the frame
+    /// is a reply, so the sweep can stop asking it.
     pub fn record(
         &mut self,
         repr: &ArpRepr,
         own_mac: MacAddr,
-        now: SystemTime,
-        since_request: Option<Duration>,
+        since_request: impl FnOnce() -> Option<Duration>,
     ) -> Option<Ipv4Addr> {
         if repr.sender_mac == own_mac || repr.is_probe() || repr.sender_mac.is_multicast() {
             return None;
@@ -63,7 +64,7 @@ impl Sightings {
                     mac: repr.sender_mac,
                     seen_as,
                     frames: 0,
-                    first_seen: now,
+                    first_seen: SystemTime::now(),
                     reply_after: None,
                 });
                 (all.len() - 1) as u32
@@ -74,7 +75,7 @@ impl Sightings {
             entry.seen_as = seen_as;
         }
         if is_reply && entry.reply_after.is_none() {
-            entry.reply_after = since_request;
+            entry.reply_after = since_request();
         }
         is_reply.then_some(repr.sender_ip)
     }
@@ -163,24 +164,20 @@ mod tests {
     #[test]
     fn replies_requests_and_announcements() {
         let mut s = Sightings::default();
-        let now = SystemTime::now();
         assert_eq!(
-            s.record(
-                &reply([198, 18, 1, 10], mac(1)),
-                OWN,
-                now,
-                Some(Duration::from_millis(2))
-            ),
+            s.record(&reply([198, 18, 1, 10], mac(1)), OWN, || Some(
+                Duration::from_millis(2)
+            )),
             Some([198, 18, 1, 10].into())
         );
         let mut ask = ArpRepr::request(mac(2), [198, 18, 1, 11].into(), [198, 18, 1, 1].into());
-        assert_eq!(s.record(&ask, OWN, now, None), None);
+        assert_eq!(s.record(&ask, OWN, || None), None);
         ask.target_ip = ask.sender_ip;
-        s.record(&ask, OWN, now, None);
+        s.record(&ask, OWN, || None);
         let probe = ArpRepr::request(mac(3), Ipv4Addr::UNSPECIFIED, [198, 18, 1, 12].into());
-        s.record(&probe, OWN, now, None);
+        s.record(&probe, OWN, || None);
         let ours = ArpRepr::request(OWN, [198, 18, 1, 2].into(), [198, 18, 1, 13].into());
-        s.record(&ours, OWN, now, None);
+        s.record(&ours, OWN, || None);
 
         let all = s.into_sorted();
         assert_eq!(all.len(), 2);
@@ -193,15 +190,11 @@ mod tests {
     #[test]
     fn a_reply_upgrades_an_earlier_request() {
         let mut s = Sightings::default();
-        let now = SystemTime::now();
         let ask = ArpRepr::request(mac(2), [198, 18, 1, 11].into(), [198, 18, 1, 1].into());
-        s.record(&ask, OWN, now, None);
-        s.record(
-            &reply([198, 18, 1, 11], mac(2)),
-            OWN,
-            now,
-            Some(Duration::from_millis(1)),
-        );
+        s.record(&ask, OWN, || None);
+        s.record(&reply([198, 18, 1, 11], mac(2)), OWN, || {
+            Some(Duration::from_millis(1))
+        });
         let all = s.into_sorted();
         assert_eq!(all[0].seen_as, ArpSeenAs::Reply);
         assert_eq!(all[0].frames, 2);
@@ -210,15 +203,14 @@ mod tests {
     #[test]
     fn conflicts_and_proxies() {
         let mut s = Sightings::default();
-        let now = SystemTime::now();
-        s.record(&reply([198, 18, 1, 10], mac(1)), OWN, now, None);
-        s.record(&reply([198, 18, 1, 10], mac(2)), OWN, now, None);
+        s.record(&reply([198, 18, 1, 10], mac(1)), OWN, || None);
+        s.record(&reply([198, 18, 1, 10], mac(2)), OWN, || None);
         for last in 20..20 + PROXY_ARP_MIN_ADDRESSES as u8 {
-            s.record(&reply([198, 18, 1, last], mac(9)), OWN, now, None);
+            s.record(&reply([198, 18, 1, last], mac(9)), OWN, || None);
         }
         // Seven aliases on one NIC are not a proxy.
         for last in 40..40 + PROXY_ARP_MIN_ADDRESSES as u8 - 1 {
-            s.record(&reply([198, 18, 1, last], mac(8)), OWN, now, None);
+            s.record(&reply([198, 18, 1, last], mac(8)), OWN, || None);
         }
         let analysis = analyze(&s.into_sorted());
         assert_eq!(analysis.conflicts.len(), 1);
@@ -232,10 +224,9 @@ mod tests {
     #[test]
     fn a_request_claims_its_sender_address_too() {
         let mut s = Sightings::default();
-        let now = SystemTime::now();
-        s.record(&reply([198, 18, 1, 10], mac(1)), OWN, now, None);
+        s.record(&reply([198, 18, 1, 10], mac(1)), OWN, || None);
         let ask = ArpRepr::request(mac(2), [198, 18, 1, 10].into(), [198, 18, 1, 1].into());
-        s.record(&ask, OWN, now, None);
+        s.record(&ask, OWN, || None);
         assert_eq!(analyze(&s.into_sorted()).conflicts.len(), 1);
     }
 }
