@@ -118,7 +118,13 @@ impl AgentConfig {
             path: path.to_owned(),
             message,
         })?;
-        if has_inline_secrets(&text) && readable_by_others(path) {
+        if config
+            .snmp
+            .profiles
+            .iter()
+            .any(daicho_snmp::Profile::has_inline_secret)
+            && readable_by_others(path)
+        {
             let warning = format!(
                 "WARNING: {} holds SNMP secrets and is readable by other users;                  run `chmod 600 {0}` (or use env:/file: references)\n\
                  警告: {0} に SNMP の秘密情報が含まれ、他のユーザーが読めます。chmod 600 を実行してください",
@@ -139,30 +145,6 @@ impl AgentConfig {
         }
         Ok(config)
     }
-}
-
-/// True when an SNMP secret is written in the file itself rather than
-/// referenced with `env:` or `file:`.
-fn has_inline_secrets(text: &str) -> bool {
-    let Ok(value) = text.parse::<toml::Table>() else {
-        return false;
-    };
-    let profiles = value
-        .get("snmp")
-        .and_then(|s| s.get("profile"))
-        .and_then(|p| p.as_array())
-        .cloned()
-        .unwrap_or_default();
-    profiles.iter().any(|profile| {
-        ["community", "auth_password", "priv_password"]
-            .iter()
-            .any(|key| {
-                profile
-                    .get(key)
-                    .and_then(|v| v.as_str())
-                    .is_some_and(|v| !v.starts_with("env:") && !v.starts_with("file:"))
-            })
-    })
 }
 
 fn readable_by_others(path: &Path) -> bool {
@@ -227,12 +209,11 @@ mod tests {
         let config = AgentConfig::parse(text).unwrap();
         assert_eq!(config.snmp.profiles.len(), 1);
         assert_eq!(config.snmp.timeout, Duration::from_secs(2));
-        assert!(has_inline_secrets(text));
+        assert!(config.snmp.profiles[0].has_inline_secret());
         // SAFETY: set before anything reads it in this test.
         unsafe { std::env::set_var("DAICHO_TEST_RO", "x") };
-        assert!(!has_inline_secrets(
-            &text.replace("hospital-ro", "env:DAICHO_TEST_RO")
-        ));
+        let by_reference = AgentConfig::parse(&text.replace("hospital-ro", "env:DAICHO_TEST_RO"));
+        assert!(!by_reference.unwrap().snmp.profiles[0].has_inline_secret());
         let err =
             AgentConfig::parse("[[snmp.profile]]\nname = \"v3\"\nversion = \"3\"\n").unwrap_err();
         assert!(err.contains("needs user"), "{err}");

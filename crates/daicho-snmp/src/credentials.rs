@@ -51,7 +51,11 @@ pub enum PrivProtocol {
 /// file, e.g. one readable only by the agent's user). It never appears in
 /// `Debug` output, logs, errors or reports.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    /// Written in the configuration itself (not `env:` or `file:`).
+    inline: bool,
+}
 
 /// Why a secret reference could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,22 +71,37 @@ impl Secret {
     pub fn resolve(text: &str) -> Result<Secret, SecretError> {
         if let Some(name) = text.strip_prefix("env:") {
             std::env::var(name)
-                .map(Secret)
+                .map(|value| Secret {
+                    value,
+                    inline: false,
+                })
                 .map_err(|_| SecretError::MissingEnv(name.to_owned()))
         } else if let Some(path) = text.strip_prefix("file:") {
             let content = std::fs::read_to_string(path).map_err(|e| SecretError::File {
                 path: path.to_owned(),
                 reason: e.to_string(),
             })?;
-            Ok(Secret(content.lines().next().unwrap_or("").to_owned()))
+            let value = content.lines().next().unwrap_or("").to_owned();
+            Ok(Secret {
+                value,
+                inline: false,
+            })
         } else {
-            Ok(Secret(text.to_owned()))
+            Ok(Secret {
+                value: text.to_owned(),
+                inline: true,
+            })
         }
     }
 
     /// The secret's value, for the SNMP library only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// True when the value was written in the configuration file itself.
+    pub fn is_inline(&self) -> bool {
+        self.inline
     }
 }
 
@@ -154,6 +173,15 @@ impl Profile {
             }
         }
         Ok(())
+    }
+
+    /// True when any of the profile's secrets is written in the configuration
+    /// file itself, which must then be readable by the agent's user only.
+    pub fn has_inline_secret(&self) -> bool {
+        [&self.community, &self.auth_password, &self.priv_password]
+            .into_iter()
+            .flatten()
+            .any(Secret::is_inline)
     }
 
     /// `v2c`, or the v3 security level (`noAuthNoPriv`, `authNoPriv`, `authPriv`).
