@@ -28,7 +28,7 @@ pub fn table(report: &Report) -> Table {
     let snmp: HashMap<(&str, Option<IpAddr>), &SnmpFacts> = report
         .observations
         .iter()
-        .filter_map(|o| Some(((&*o.interface, o.ip), o.snmp.as_ref()?)))
+        .filter_map(|o| Some(((&*o.interface, o.ip), o.snmp.as_deref()?)))
         .collect();
     let mut rows: Vec<_> = report
         .observations

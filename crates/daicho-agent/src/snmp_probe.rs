@@ -57,7 +57,7 @@ pub async fn interrogate(
                 vendor: None,
                 flags: Vec::new(),
                 arp: None,
-                snmp: Some(facts),
+                snmp: Some(Box::new(facts)),
             });
         }
     }

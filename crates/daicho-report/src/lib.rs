@@ -112,8 +112,10 @@ pub struct Observation {
     pub flags: Vec<Flag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp: Option<ArpFacts>,
+    /// Boxed: SNMP facts are large and rare, and a /16 sweep holds 65k
+    /// observations (inline, they doubled the agent's memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snmp: Option<SnmpFacts>,
+    pub snmp: Option<Box<SnmpFacts>>,
 }
 
 /// A short machine-readable remark on an observation.
