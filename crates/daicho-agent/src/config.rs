@@ -18,6 +18,10 @@ pub struct AgentConfig {
     /// Excluded on every segment.
     #[serde(deserialize_with = "daicho_scope::deserialize_exclusions")]
     pub exclude: Vec<IpNet>,
+    /// Where the agent keeps what it learns between scans (the SNMP profile
+    /// that worked per host). Default: /var/lib/daicho/agent as root, else
+    /// ~/.local/state/daicho-agent.
+    pub state_dir: Option<PathBuf>,
     pub arp: ArpConfig,
     pub snmp: SnmpConfig,
     #[serde(rename = "segment")]
@@ -31,6 +35,7 @@ impl Default for AgentConfig {
             allow_public: false,
             max_addresses: DEFAULT_MAX_ADDRESSES,
             exclude: Vec::new(),
+            state_dir: None,
             arp: ArpConfig::default(),
             snmp: SnmpConfig::default(),
             segments: Vec::new(),
@@ -72,8 +77,25 @@ pub struct SnmpConfig {
     #[serde(deserialize_with = "duration_text")]
     pub timeout: Duration,
     pub retries: u32,
+    /// Requests per second to any one host, at most.
+    pub host_rate: f64,
+    /// Tables read after the system group.
+    pub read: Vec<daicho_snmp::Table>,
+    /// Hosts to ask beyond the ARP-found ones (e.g. a core switch in a
+    /// routed network): each one explicitly, by address.
+    pub targets: Vec<std::net::IpAddr>,
     #[serde(rename = "profile")]
     pub profiles: Vec<daicho_snmp::Profile>,
+}
+
+impl SnmpConfig {
+    pub fn query_options(&self) -> daicho_snmp::QueryOptions {
+        daicho_snmp::QueryOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+            host_rate: self.host_rate,
+        }
+    }
 }
 
 impl Default for SnmpConfig {
@@ -84,6 +106,9 @@ impl Default for SnmpConfig {
             concurrency: 32,
             timeout: query.timeout,
             retries: query.retries,
+            host_rate: query.host_rate,
+            read: daicho_snmp::Table::ALL.to_vec(),
+            targets: Vec::new(),
             profiles: Vec::new(),
         }
     }
@@ -126,7 +151,8 @@ impl AgentConfig {
             && readable_by_others(path)
         {
             let warning = format!(
-                "WARNING: {} holds SNMP secrets and is readable by other users;                  run `chmod 600 {0}` (or use env:/file: references)\n\
+                "WARNING: {} holds SNMP secrets and is readable by other users; \
+                 run `chmod 600 {0}` (or use env:/file: references)\n\
                  警告: {0} に SNMP の秘密情報が含まれ、他のユーザーが読めます。chmod 600 を実行してください",
                 path.display()
             );
@@ -143,6 +169,7 @@ impl AgentConfig {
         for profile in &config.snmp.profiles {
             profile.validate()?;
         }
+        config.snmp.query_options().validate()?;
         Ok(config)
     }
 }
@@ -150,6 +177,19 @@ impl AgentConfig {
 fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+}
+
+/// Where the agent keeps its state when neither the config nor the command
+/// line says: the system's place as root, the user's own otherwise.
+pub fn default_state_dir() -> PathBuf {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/daicho/agent");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    std::env::var_os("XDG_STATE_HOME")
+        .map_or_else(|| home.join(".local/state"), PathBuf::from)
+        .join("daicho-agent")
 }
 
 /// Reads a duration written for people: `500ms`, `2s`, `1m 30s`.
@@ -200,6 +240,10 @@ mod tests {
         assert!(err.contains("scan_everything"), "{err}");
         let err = AgentConfig::parse("[arp]\ntimeout = \"soon\"\n").unwrap_err();
         assert!(err.contains("not a duration"), "{err}");
+        let err = AgentConfig::parse("[snmp]\nhost_rate = 0.2\n").unwrap_err();
+        assert!(err.contains("host_rate"), "{err}");
+        let err = AgentConfig::parse("[snmp]\nread = [\"everything\"]\n").unwrap_err();
+        assert!(err.contains("everything"), "{err}");
     }
 
     #[test]
@@ -209,6 +253,7 @@ mod tests {
         let config = AgentConfig::parse(text).unwrap();
         assert_eq!(config.snmp.profiles.len(), 1);
         assert_eq!(config.snmp.timeout, Duration::from_secs(2));
+        assert_eq!(config.snmp.read.len(), daicho_snmp::Table::ALL.len());
         assert!(config.snmp.profiles[0].has_inline_secret());
         // SAFETY: set before anything reads it in this test.
         unsafe { std::env::set_var("DAICHO_TEST_RO", "x") };

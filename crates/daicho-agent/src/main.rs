@@ -91,9 +91,19 @@ struct ScanArgs {
     /// Agent id in the report [config: agent_id, default: host name].
     #[arg(long)]
     agent_id: Option<String>,
-    /// Skip the SNMP step even when [[snmp.profile]] entries are configured.
+    /// Skip a probe for this run (repeatable) [config: [snmp] enabled = false].
+    #[arg(long = "skip-probe", value_enum, value_name = "PROBE")]
+    skip_probes: Vec<Probe>,
+    /// Where to keep what the agent learns between scans [config: state_dir].
     #[arg(long)]
-    no_snmp: bool,
+    state_dir: Option<PathBuf>,
+}
+
+/// Probes that run after the ARP sweep and can be skipped.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Probe {
+    /// SNMP interrogation of the hosts found.
+    Snmp,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,9 +118,11 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The SNMP library logs every failed request as an error; the agent
+    // reports those itself, per host, so they are shown only with -vv.
     let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,async_snmp=off",
+        1 => "info,async_snmp=off",
         _ => "debug",
     };
     tracing_subscriber::fmt()
@@ -180,14 +192,23 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
-    if !args.no_snmp && config.snmp.enabled && !config.snmp.profiles.is_empty() {
+    let snmp = &config.snmp;
+    if !args.skip_probes.contains(&Probe::Snmp) && snmp.enabled && !snmp.profiles.is_empty() {
+        for target in &snmp.targets {
+            daicho_scope::check_explicit_target(*target, &exclude, &policy)?;
+        }
+        let state_dir = args
+            .state_dir
+            .clone()
+            .or(config.state_dir.clone())
+            .unwrap_or_else(daicho_agent::config::default_state_dir);
         plan.snmp = Some(daicho_agent::snmp_probe::SnmpPlan {
-            profiles: config.snmp.profiles.clone(),
-            options: daicho_snmp::QueryOptions {
-                timeout: config.snmp.timeout,
-                retries: config.snmp.retries,
-            },
-            concurrency: config.snmp.concurrency,
+            profiles: snmp.profiles.clone(),
+            options: snmp.query_options(),
+            concurrency: snmp.concurrency,
+            read: snmp.read.clone(),
+            targets: snmp.targets.clone(),
+            memory: Some(state_dir.join("snmp-profiles.json")),
         });
     }
     Ok(plan)
@@ -266,11 +287,14 @@ async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {
             args.config.display()
         );
     }
-    let options = daicho_snmp::QueryOptions {
-        timeout: config.snmp.timeout,
-        retries: config.snmp.retries,
-    };
-    let attempts = daicho_agent::snmp_test::run(args.host, args.port, &profiles, options).await;
+    let attempts = daicho_agent::snmp_test::run(
+        args.host,
+        args.port,
+        &profiles,
+        config.snmp.query_options(),
+        &config.snmp.read,
+    )
+    .await?;
     print!("{}", daicho_agent::snmp_test::render(args.host, &attempts));
     if attempts.iter().any(|a| a.result.is_ok()) {
         Ok(())

@@ -143,7 +143,8 @@ pub async fn run(
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
     if let Some(snmp) = plan.snmp.as_ref().filter(|_| !interrupted) {
-        let (observations, runs) = snmp_probe::interrogate(snmp, snmp_targets(plan, &report)).await;
+        let (observations, runs) =
+            snmp_probe::interrogate(snmp, snmp_targets(plan, snmp, &report)).await;
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
         report.finished_at = Timestamp::now();
@@ -151,9 +152,10 @@ pub async fn run(
     Ok(report)
 }
 
-/// Hosts the ARP sweep found that are in a segment's target list: SNMP never
-/// asks an excluded address or one only overheard on the link.
-fn snmp_targets(plan: &ScanPlan, report: &Report) -> Vec<snmp_probe::Target> {
+/// Hosts the ARP sweep found that are in a segment's target list — SNMP never
+/// asks an excluded address or one only overheard on the link — and the
+/// explicit targets, under the interface name `routed`.
+fn snmp_targets(plan: &ScanPlan, snmp: &SnmpPlan, report: &Report) -> Vec<snmp_probe::Target> {
     let mut targets: Vec<snmp_probe::Target> = report
         .observations
         .iter()
@@ -173,6 +175,12 @@ fn snmp_targets(plan: &ScanPlan, report: &Report) -> Vec<snmp_probe::Target> {
                 .then(|| (std::sync::Arc::clone(&o.interface), ip.into()))
         })
         .collect();
+    let routed: std::sync::Arc<str> = "routed".into();
+    for ip in &snmp.targets {
+        if !targets.iter().any(|(_, found)| found == ip) {
+            targets.push((std::sync::Arc::clone(&routed), *ip));
+        }
+    }
     targets.sort();
     targets.dedup();
     targets

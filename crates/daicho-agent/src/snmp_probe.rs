@@ -1,12 +1,15 @@
-//! The SNMP step of a scan: every host the ARP sweep found in scope is asked
-//! for its system group with the configured profiles, in order, a bounded
-//! number of hosts at a time (one request at a time per host).
+//! The SNMP step of a scan: every host the ARP sweep found in scope (and every
+//! explicit SNMP target) is asked with the configured profiles — the one that
+//! worked last time first — a bounded number of hosts at a time, each host
+//! paced to its rate limit.
 
-use std::net::{IpAddr, SocketAddr};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use daicho_report::{Observation, ProbeRun, SnmpFacts, SnmpFailure, Source};
-use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions};
+use daicho_snmp::{DeviceInfo, Diagnosis, Host, Prober, Profile, QueryOptions, Table};
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -18,10 +21,70 @@ pub struct SnmpPlan {
     pub options: QueryOptions,
     /// Hosts asked at the same time.
     pub concurrency: usize,
+    /// Tables read after the system group.
+    pub read: Vec<Table>,
+    /// Explicit targets beyond the swept segments, already checked against
+    /// the scope rules.
+    pub targets: Vec<IpAddr>,
+    /// Where the profile that worked for each host is kept between scans.
+    pub memory: Option<PathBuf>,
 }
 
-/// A host to ask, with the interface its segment is on.
+/// A host to ask, with the interface its segment is on (or `routed` for an
+/// explicit target beyond the segments).
 pub type Target = (Arc<str>, IpAddr);
+
+/// Which profile worked for which host, kept between scans so the next scan
+/// asks the right one first (one request instead of a timeout per wrong one).
+#[derive(Debug, Default)]
+struct ProfileMemory(BTreeMap<IpAddr, String>);
+
+impl ProfileMemory {
+    fn load(path: Option<&Path>) -> ProfileMemory {
+        let Some(path) = path else {
+            return ProfileMemory::default();
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(map) => ProfileMemory(map),
+                Err(e) => {
+                    tracing::warn!(
+                        "ignoring {}: not a profile memory file: {e}",
+                        path.display()
+                    );
+                    ProfileMemory::default()
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProfileMemory::default(),
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}", path.display());
+                ProfileMemory::default()
+            }
+        }
+    }
+
+    /// The profiles in the order to try them on `ip`.
+    fn order(&self, ip: IpAddr, profiles: &[Profile]) -> Vec<Profile> {
+        let mut ordered = profiles.to_vec();
+        if let Some(name) = self.0.get(&ip) {
+            ordered.sort_by_key(|p| p.name != *name);
+        }
+        ordered
+    }
+
+    fn save(&self, path: &Path) {
+        let saved = crate::output::write_atomic(path, |file| {
+            serde_json::to_writer_pretty(file, &self.0).map_err(std::io::Error::other)
+        });
+        if let Err(e) = saved {
+            tracing::warn!(
+                "cannot keep the SNMP profile per host in {}: {e}; the next scan tries profiles in \
+                 file order / 次回のスキャンではプロファイルを設定順に試します",
+                path.display()
+            );
+        }
+    }
+}
 
 /// Asks every target; returns one observation per host that answered (or that
 /// speaks SNMP but refused every profile) and one probe run per interface.
@@ -30,44 +93,92 @@ pub async fn interrogate(
     targets: Vec<Target>,
 ) -> (Vec<Observation>, Vec<ProbeRun>) {
     let started_at = Timestamp::now();
+    let prober = match Prober::bind(plan.options).await {
+        Ok(prober) => Arc::new(prober),
+        Err(e) => {
+            let note = format!("SNMP step skipped: cannot open a UDP socket: {e}");
+            tracing::warn!("{note}");
+            return (Vec::new(), runs(&targets, &[], started_at, Some(note)));
+        }
+    };
+    let mut memory = ProfileMemory::load(plan.memory.as_deref());
     let limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
-    let profiles: Arc<[Profile]> = plan.profiles.clone().into();
+    let read: Arc<[Table]> = plan.read.clone().into();
     let mut tasks = JoinSet::new();
     for (interface, ip) in targets.iter().cloned() {
-        let (limit, profiles, options) = (Arc::clone(&limit), Arc::clone(&profiles), plan.options);
+        let profiles = memory.order(ip, &plan.profiles);
+        let (limit, prober, read) = (Arc::clone(&limit), Arc::clone(&prober), Arc::clone(&read));
         tasks.spawn(async move {
             let _permit = limit
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let facts = ask(ip, &profiles, options).await;
-            (interface, ip, facts)
+            let (facts, sent) = match prober.host(ip, 161) {
+                Ok(host) => {
+                    let facts = ask(&host, &profiles, &read).await;
+                    (facts, host.packets_sent())
+                }
+                Err(e) => {
+                    tracing::warn!("{ip}: cannot be asked over SNMP: {e}");
+                    (None, 0)
+                }
+            };
+            (interface, ip, facts, sent)
         });
     }
     let mut observations = Vec::new();
+    let mut sent_by_interface = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (interface, ip, facts) = joined.expect("an SNMP task does not panic");
-        if let Some(facts) = facts {
-            observations.push(Observation {
-                source: Source::Snmp,
-                interface,
-                at: Timestamp::now(),
-                ip: Some(ip),
-                mac: None,
-                vendor: None,
-                flags: Vec::new(),
-                arp: None,
-                snmp: Some(Box::new(facts)),
-            });
+        let (interface, ip, facts, sent) = joined.expect("an SNMP task does not panic");
+        sent_by_interface.push((Arc::clone(&interface), sent));
+        let Some(facts) = facts else { continue };
+        match &facts.profile {
+            Some(profile) => {
+                memory.0.insert(ip, profile.clone());
+            }
+            None => {
+                memory.0.remove(&ip);
+            }
         }
+        observations.push(Observation {
+            source: Source::Snmp,
+            interface,
+            at: Timestamp::now(),
+            ip: Some(ip),
+            mac: None,
+            vendor: None,
+            flags: Vec::new(),
+            arp: None,
+            snmp: Some(Box::new(facts)),
+        });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));
+    if let Some(path) = &plan.memory {
+        memory.save(path);
+    }
+    let mut runs = runs(&targets, &observations, started_at, None);
+    for run in &mut runs {
+        run.packets_sent = sent_by_interface
+            .iter()
+            .filter(|(i, _)| **i == *run.interface)
+            .map(|(_, sent)| sent)
+            .sum();
+    }
+    (observations, runs)
+}
 
+/// One probe run per interface, saying how many hosts answered.
+fn runs(
+    targets: &[Target],
+    observations: &[Observation],
+    started_at: Timestamp,
+    problem: Option<String>,
+) -> Vec<ProbeRun> {
     let finished_at = Timestamp::now();
     let mut interfaces: Vec<Arc<str>> = targets.iter().map(|(i, _)| Arc::clone(i)).collect();
     interfaces.sort();
     interfaces.dedup();
-    let runs = interfaces
+    interfaces
         .into_iter()
         .map(|interface| {
             let asked = targets.iter().filter(|(i, _)| *i == interface).count();
@@ -77,22 +188,24 @@ pub async fn interrogate(
                     o.interface == interface && o.snmp.as_ref().is_some_and(|s| s.profile.is_some())
                 })
                 .count();
+            let mut notes = vec![format!(
+                "{answered} of {asked} hosts answered SNMP with a configured profile"
+            )];
+            notes.extend(problem.clone());
             ProbeRun {
                 probe: Source::Snmp,
                 interface: interface.to_string(),
                 started_at,
                 finished_at,
-                // The client library does not count packets; the note has the hosts.
                 packets_sent: 0,
+                // The client library matches answers to requests itself and
+                // does not count them; the note has the hosts that answered.
                 packets_received: 0,
                 send_rate: None,
-                notes: vec![format!(
-                    "{answered} of {asked} hosts answered SNMP with a configured profile"
-                )],
+                notes,
             }
         })
-        .collect();
-    (observations, runs)
+        .collect()
 }
 
 /// The report's form of what a profile got.
@@ -120,6 +233,9 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
         neighbours: device.neighbours,
         routes: device.routes,
         entities: device.entities,
+        software: device.software,
+        devices: device.devices,
+        lldp: device.lldp,
         notes: device.notes,
         failures: Vec::new(),
     }
@@ -127,13 +243,30 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
 
 /// Tries the profiles in order until one works. A host that only ever stays
 /// silent gives nothing; one that answers but refuses every profile gives the
-/// diagnoses.
-async fn ask(ip: IpAddr, profiles: &[Profile], options: QueryOptions) -> Option<SnmpFacts> {
+/// diagnoses, and the engine ID its v3 discovery answer carried. With `-v`,
+/// each host's outcome is logged for the person fixing credentials.
+async fn ask(host: &Host, profiles: &[Profile], read: &[Table]) -> Option<SnmpFacts> {
+    let ip = host.target.ip();
     let mut failures = Vec::new();
     for profile in profiles {
-        match daicho_snmp::interrogate(SocketAddr::new(ip, 161), profile, options).await {
-            Ok(device) => return Some(facts(profile, device)),
-            Err(diagnosis) => failures.push((profile.name.clone(), diagnosis)),
+        match daicho_snmp::interrogate(host, profile, read).await {
+            Ok(device) => {
+                tracing::info!(
+                    "{ip}: SNMP profile {:?} worked ({} interfaces, {} addresses, {} notes)",
+                    profile.name,
+                    device.interfaces.len(),
+                    device.addresses.len(),
+                    device.notes.len()
+                );
+                for note in &device.notes {
+                    tracing::info!("{ip}: {note}");
+                }
+                return Some(facts(profile, device));
+            }
+            Err(diagnosis) => {
+                tracing::info!("{ip}: SNMP profile {:?} failed: {diagnosis}", profile.name);
+                failures.push((profile.name.clone(), diagnosis));
+            }
         }
     }
     let silent = |d: &Diagnosis| matches!(d, Diagnosis::TimeoutCommunity | Diagnosis::TimeoutV3);
@@ -141,6 +274,7 @@ async fn ask(ip: IpAddr, profiles: &[Profile], options: QueryOptions) -> Option<
         return None;
     }
     Some(SnmpFacts {
+        engine_id: host.discovered_engine_id(),
         failures: failures
             .into_iter()
             .map(|(profile, diagnosis)| SnmpFailure {
@@ -150,4 +284,43 @@ async fn ask(ip: IpAddr, profiles: &[Profile], options: QueryOptions) -> Option<
             .collect(),
         ..SnmpFacts::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> Profile {
+        let text = format!("name = \"{name}\"\nversion = \"2c\"\ncommunity = \"x\"\n");
+        toml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn the_profile_that_worked_last_time_goes_first() {
+        let profiles = [profile("a"), profile("b"), profile("c")];
+        let ip: IpAddr = "198.18.1.5".parse().unwrap();
+        let mut memory = ProfileMemory::default();
+        let names = |m: &ProfileMemory, ip| -> Vec<String> {
+            m.order(ip, &profiles).into_iter().map(|p| p.name).collect()
+        };
+        assert_eq!(names(&memory, ip), ["a", "b", "c"]);
+        memory.0.insert(ip, "c".into());
+        assert_eq!(names(&memory, ip), ["c", "a", "b"]);
+        // A profile since removed from the config changes nothing.
+        memory.0.insert(ip, "gone".into());
+        assert_eq!(names(&memory, ip), ["a", "b", "c"]);
+
+        let dir = std::env::temp_dir().join(format!("daicho-memory-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("snmp-profiles.json");
+        memory.0.insert(ip, "b".into());
+        memory.save(&path);
+        assert_eq!(
+            names(&ProfileMemory::load(Some(path.as_path())), ip),
+            ["b", "a", "c"]
+        );
+        std::fs::write(&path, "not json").unwrap();
+        assert!(ProfileMemory::load(Some(path.as_path())).0.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,9 +1,9 @@
 //! `daicho-agent snmp-test HOST`: try each credential profile against one host
 //! and say, per profile, what works and what does not.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use daicho_snmp::{DeviceInfo, Diagnosis, Profile, QueryOptions, interrogate};
+use daicho_snmp::{DeviceInfo, Diagnosis, Prober, Profile, QueryOptions, Table, interrogate};
 
 /// One profile's result.
 pub struct Attempt<'a> {
@@ -13,17 +13,20 @@ pub struct Attempt<'a> {
 
 /// Tries every profile in order (all of them: the point is to see which work).
 pub async fn run<'a>(
-    host: IpAddr,
+    ip: IpAddr,
     port: u16,
     profiles: &'a [Profile],
     options: QueryOptions,
-) -> Vec<Attempt<'a>> {
+    read: &[Table],
+) -> anyhow::Result<Vec<Attempt<'a>>> {
+    let prober = Prober::bind(options).await?;
+    let host = prober.host(ip, port).map_err(anyhow::Error::msg)?;
     let mut attempts = Vec::new();
     for profile in profiles {
-        let result = interrogate(SocketAddr::new(host, port), profile, options).await;
+        let result = interrogate(&host, profile, read).await;
         attempts.push(Attempt { profile, result });
     }
-    attempts
+    Ok(attempts)
 }
 
 /// One line per profile, then the system group of the first that worked.

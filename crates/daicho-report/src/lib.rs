@@ -192,8 +192,9 @@ pub struct SnmpFacts {
     /// IF-MIB interfaces.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<SnmpInterface>,
-    /// IP-MIB ipAddrTable: every IPv4 address the device says it has. An
-    /// address outside the scanned networks is a leg in another network.
+    /// IP-MIB ipAddrTable and ipAddressTable: every IPv4 and IPv6 address the
+    /// device says it has. An address outside the scanned networks is a leg
+    /// in another network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<SnmpAddress>,
     /// ipForwarding: true for a router, or a host routing between its NICs.
@@ -206,12 +207,22 @@ pub struct SnmpFacts {
     /// cannot reach.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbours: Vec<SnmpNeighbour>,
-    /// IPv4 routes; the default route has destination 0.0.0.0/0.
+    /// Routes (inetCidrRouteTable, ipCidrRouteTable or ipRouteTable); the
+    /// default route has destination 0.0.0.0/0 or ::/0.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<SnmpRoute>,
     /// ENTITY-MIB chassis and modules: model, serial number, maker, revisions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<SnmpEntity>,
+    /// HOST-RESOURCES-MIB installed software (the ledger's ソフトウェア).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub software: Vec<SnmpSoftware>,
+    /// HOST-RESOURCES-MIB devices: processors, disks, printers, NICs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<SnmpDevice>,
+    /// LLDP-MIB neighbours: what is cabled to this device's ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lldp: Vec<SnmpLldpNeighbour>,
     /// Tables that failed or were cut short.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -281,7 +292,7 @@ pub struct SnmpNeighbour {
     pub is_static: Option<bool>,
 }
 
-/// One IPv4 route of a device.
+/// One route of a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SnmpRoute {
     pub destination: IpAddr,
@@ -301,6 +312,53 @@ pub struct SnmpAddress {
     pub prefix_len: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_index: Option<u32>,
+}
+
+/// One installed software package (hrSWInstalledTable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpSoftware {
+    pub name: String,
+    /// `application`, `operating_system` or `device_driver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// When it was installed, as the device says (`YYYY-MM-DD HH:MM:SS [±HH:MM]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed: Option<String>,
+}
+
+/// One hardware device of a host (hrDeviceTable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpDevice {
+    pub index: u32,
+    /// `processor`, `network`, `printer`, `disk_storage`, ... (RFC 2790).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descr: Option<String>,
+    /// `running`, `warning`, `testing` or `down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// One LLDP neighbour seen on a port (lldpRemTable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpLldpNeighbour {
+    /// The local port (lldpLocPortNum) the neighbour was heard on.
+    pub local_port: u32,
+    /// Chassis id: a MAC, an address or a name, as the neighbour sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_descr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_descr: Option<String>,
+    /// Management addresses the neighbour announced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
 }
 
 /// One credential profile that did not work, and why.

@@ -9,7 +9,7 @@
 //! Pure logic: the caller supplies the interface facts, so every rule is testable
 //! without a network.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,59 @@ pub enum ScopeError {
         count: u64,
         limit: usize,
     },
+    #[error(
+        "target {ip} is {what} and can never be asked\n\
+         対象 {ip} は {what} のため問い合わせできません"
+    )]
+    TargetNever { ip: IpAddr, what: &'static str },
+    #[error(
+        "target {0} is listed but also excluded; remove one of the two\n\
+         対象 {0} は除外リストにも含まれています。どちらかを削除してください"
+    )]
+    TargetExcluded(IpAddr),
+    #[error(
+        "target {0} is public address space; set allow_public = true only if it is your own device\n\
+         対象 {0} はグローバルアドレスです。自組織の機器の場合のみ allow_public = true を指定してください"
+    )]
+    TargetPublic(IpAddr),
+}
+
+/// Checks one explicitly listed unicast target (an SNMP target in a routed
+/// network, beyond the swept segments): never loopback, multicast or
+/// unspecified; never excluded; public only with `allow_public`. IPv6 counts
+/// as non-public in unique-local, link-local and documentation space.
+pub fn check_explicit_target(
+    ip: IpAddr,
+    exclude: &[IpNet],
+    policy: &Policy,
+) -> Result<(), ScopeError> {
+    let never = match ip {
+        IpAddr::V4(v4) => never_scannable(&Ipv4Net::from(v4)),
+        IpAddr::V6(v6) if v6.is_loopback() => Some("loopback"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("multicast"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V6(_) => None,
+    };
+    if let Some(what) = never {
+        return Err(ScopeError::TargetNever { ip, what });
+    }
+    if exclude.iter().any(|net| net.contains(&ip)) {
+        return Err(ScopeError::TargetExcluded(ip));
+    }
+    let non_public = match ip {
+        IpAddr::V4(v4) => is_non_public(&Ipv4Net::from(v4)),
+        IpAddr::V6(v6) => ["fc00::/7", "fe80::/10", "2001:db8::/32"]
+            .iter()
+            .any(|range| {
+                range
+                    .parse::<ipnet::Ipv6Net>()
+                    .is_ok_and(|r| r.contains(&v6))
+            }),
+    };
+    if !non_public && !policy.allow_public {
+        return Err(ScopeError::TargetPublic(ip));
+    }
+    Ok(())
 }
 
 /// Parses `IFACE=CIDR[,CIDR...]`.

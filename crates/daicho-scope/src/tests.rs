@@ -192,3 +192,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn explicit_targets_follow_the_same_rules() {
+    let policy = Policy::default();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert!(check_explicit_target(ip("198.18.9.1"), &[], &policy).is_ok());
+    assert!(check_explicit_target(ip("2001:db8::1"), &[], &policy).is_ok());
+    let err = check_explicit_target(ip("127.0.0.1"), &[], &policy).unwrap_err();
+    assert!(err.to_string().contains("loopback"), "{err}");
+    assert!(check_explicit_target(ip("ff02::1"), &[], &policy).is_err());
+    let exclude = [parse_exclude("198.18.9.0/24").unwrap()];
+    let err = check_explicit_target(ip("198.18.9.1"), &exclude, &policy).unwrap_err();
+    assert!(err.to_string().contains("excluded"), "{err}");
+    let err = check_explicit_target(ip("8.8.8.8"), &[], &policy).unwrap_err();
+    assert!(err.to_string().contains("public"), "{err}");
+    assert!(check_explicit_target(ip("2606:4700::1"), &[], &policy).is_err());
+    let open = Policy {
+        allow_public: true,
+        ..Policy::default()
+    };
+    assert!(check_explicit_target(ip("8.8.8.8"), &[], &open).is_ok());
+}

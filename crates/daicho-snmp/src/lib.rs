@@ -6,18 +6,22 @@
 //! `snmp` crate is abandoned (last release 2017, no SNMPv3, no async). async-snmp
 //! is tokio-native, does v3 USM (MD5, SHA-1/2 with DES/AES) in pure Rust and was
 //! seen to interoperate with net-snmp 5.9. It is young and has one main author,
-//! so it stays behind this crate's small API ([`Profile`], [`interrogate`]),
+//! so it stays behind this crate's small API ([`Profile`], [`Prober`],
+//! [`interrogate`]),
 //! and `snmp2` (the maintained fork of `snmp`) can replace it without touching
 //! callers. See `shared/notes/crates.md` §1.
 
 mod credentials;
 mod diagnosis;
 mod enterprise;
+mod host;
 mod system;
 mod tables;
+mod walk;
 
 pub use credentials::{AuthProtocol, PrivProtocol, Profile, Secret, SecretError, Version};
 pub use diagnosis::Diagnosis;
 pub use enterprise::enterprise_of;
-pub use system::{DeviceInfo, QueryOptions, SystemGroup, interrogate};
-pub use tables::MAX_ROWS;
+pub use host::{Host, Prober, QueryOptions};
+pub use system::{DeviceInfo, SystemGroup, Table, interrogate};
+pub use walk::MAX_ROWS;

@@ -1,29 +1,46 @@
 //! The system group (RFC 3418): what a device says it is, where, and who runs it.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_snmp::{Client, Oid, Retry, oid};
+use async_snmp::{Client, ClientBuilder, Oid, Retry, oid};
+use serde::Deserialize;
 
-use crate::tables::{self, text};
+use crate::host::{Host, Paced, hex};
+use crate::tables::{Reader, text};
 use crate::{Diagnosis, Profile, Version};
-use daicho_report::{SnmpAddress, SnmpEntity, SnmpInterface, SnmpNeighbour, SnmpRoute};
+use daicho_report::{
+    SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
+    SnmpRoute, SnmpSoftware,
+};
 
-/// How patient to be with one host. Embedded devices answer slowly: a 0.2 s
-/// timeout is known to miss real ones, so the default waits 2 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueryOptions {
-    pub timeout: Duration,
-    pub retries: u32,
+/// The tables read after the system group. All by default; a site can drop
+/// heavy ones (installed software on a big server) or ones a fragile device
+/// handles badly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    Interfaces,
+    Addresses,
+    Neighbours,
+    Routes,
+    Entities,
+    Software,
+    Devices,
+    Lldp,
 }
 
-impl Default for QueryOptions {
-    fn default() -> Self {
-        QueryOptions {
-            timeout: Duration::from_secs(2),
-            retries: 1,
-        }
-    }
+impl Table {
+    pub const ALL: [Table; 8] = [
+        Table::Interfaces,
+        Table::Addresses,
+        Table::Neighbours,
+        Table::Routes,
+        Table::Entities,
+        Table::Software,
+        Table::Devices,
+        Table::Lldp,
+    ];
 }
 
 /// The scalars of the system group, as the device reports them.
@@ -53,26 +70,22 @@ fn system_oids() -> [Oid; 8] {
     ]
 }
 
-async fn connect(
-    target: SocketAddr,
-    auth: async_snmp::Auth,
-    options: QueryOptions,
-) -> async_snmp::Result<Client> {
+fn client(host: &Host, auth: async_snmp::Auth) -> async_snmp::Result<Client<Paced>> {
+    let options = host.options;
     let retry = Retry::fixed(options.retries, Duration::ZERO).unwrap_or_else(|_| Retry::none());
-    Client::builder(target, auth)
+    ClientBuilder::new(auth)
         .request_timeout(options.timeout)
         .retry(retry)
-        .connect()
-        .await
+        .engine_cache(Arc::clone(&host.engines))
+        .build_with_transport(host.transport.clone())
 }
 
 async fn get(
-    target: SocketAddr,
+    host: &Host,
     auth: async_snmp::Auth,
     oids: &[Oid],
-    options: QueryOptions,
 ) -> async_snmp::Result<async_snmp::FixedCardinalityResponse> {
-    connect(target, auth, options).await?.get_many(oids).await
+    client(host, auth)?.get_many(oids).await
 }
 
 /// An SNMPv3 agent reports a wrong user, digest or key in an *unauthenticated*
@@ -82,17 +95,13 @@ async fn get(
 /// reports "unknown user" or "unsupported security level"), and does it answer
 /// an authenticated request without privacy (then the auth key is right and the
 /// privacy key must be wrong)?
-async fn explain_v3_silence(
-    target: SocketAddr,
-    profile: &Profile,
-    options: QueryOptions,
-) -> Diagnosis {
+async fn explain_v3_silence(host: &Host, profile: &Profile) -> Diagnosis {
     let probe = [oid!(1, 3, 6, 1, 2, 1, 1, 5, 0)];
     let user = profile.user.clone().unwrap_or_default();
     let no_auth = async_snmp::Auth::usm(user.as_bytes());
     // Success or "unsupported security level" both mean the user exists, so
     // the profile's keys are what is wrong: go on.
-    if let Err(e) = get(target, no_auth, &probe, options).await {
+    if let Err(e) = get(host, no_auth, &probe).await {
         let diagnosis = Diagnosis::from_error(&e, true);
         if matches!(diagnosis, Diagnosis::UnknownUserName | Diagnosis::TimeoutV3) {
             return diagnosis;
@@ -107,7 +116,7 @@ async fn explain_v3_silence(
     let Ok(auth) = auth_only.to_auth() else {
         return Diagnosis::TimeoutV3;
     };
-    match get(target, auth, &probe, options).await {
+    match get(host, auth, &probe).await {
         // Silence again: the agent's wrong-digest Report was unauthenticated.
         Err(e) if Diagnosis::from_error(&e, true) == Diagnosis::TimeoutV3 => Diagnosis::WrongDigest,
         // An authenticated answer (data, or a refusal for the missing privacy).
@@ -130,23 +139,26 @@ pub struct DeviceInfo {
     pub routes: Vec<SnmpRoute>,
     /// ENTITY-MIB: chassis and modules with model and serial number.
     pub entities: Vec<SnmpEntity>,
+    pub software: Vec<SnmpSoftware>,
+    pub devices: Vec<SnmpDevice>,
+    pub lldp: Vec<SnmpLldpNeighbour>,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
 }
 
-/// Asks `target` with one profile: the system group decides whether the
-/// profile works (its failure is the diagnosis); then the interface and
-/// address tables, whose failures only add notes.
+/// Asks `host` with one profile: the system group decides whether the
+/// profile works (its failure is the diagnosis); then the tables in `read`,
+/// whose failures only add notes.
 pub async fn interrogate(
-    target: SocketAddr,
+    host: &Host,
     profile: &Profile,
-    options: QueryOptions,
+    read: &[Table],
 ) -> Result<DeviceInfo, Diagnosis> {
     let v3 = profile.version == Version::V3;
     let auth = profile.to_auth().map_err(Diagnosis::Config)?;
     let oids = system_oids();
     let fail = |e: Box<async_snmp::Error>| Diagnosis::from_error(&e, v3);
-    let answer = match connect(target, auth, options).await {
+    let answer = match client(host, auth) {
         Ok(client) => client
             .get_many(&oids)
             .await
@@ -156,7 +168,7 @@ pub async fn interrogate(
     };
     let (client, response) = match answer {
         Ok(answer) => answer,
-        Err(Diagnosis::TimeoutV3) => return Err(explain_v3_silence(target, profile, options).await),
+        Err(Diagnosis::TimeoutV3) => return Err(explain_v3_silence(host, profile).await),
         Err(diagnosis) => return Err(diagnosis),
     };
     let mut device = DeviceInfo::default();
@@ -176,14 +188,24 @@ pub async fn interrogate(
         }
     }
     device.system = system;
-    device.interfaces = tables::interfaces(&client, &mut device.notes).await;
-    device.addresses = tables::addresses(&client, &mut device.notes).await;
-    device.neighbours = tables::neighbours(&client, &mut device.notes).await;
-    device.routes = tables::routes(&client, &mut device.notes).await;
-    device.entities = tables::entities(&client, &mut device.notes).await;
+    let mut reader = Reader {
+        client,
+        v1: profile.version == Version::V1,
+        budget: crate::walk::VARBINDS_PER_REQUEST,
+        notes: Vec::new(),
+    };
+    for table in read {
+        match table {
+            Table::Interfaces => device.interfaces = reader.interfaces().await,
+            Table::Addresses => device.addresses = reader.addresses().await,
+            Table::Neighbours => device.neighbours = reader.neighbours().await,
+            Table::Routes => device.routes = reader.routes().await,
+            Table::Entities => device.entities = reader.entities().await,
+            Table::Software => device.software = reader.software().await,
+            Table::Devices => device.devices = reader.devices().await,
+            Table::Lldp => device.lldp = reader.lldp().await,
+        }
+    }
+    device.notes = reader.notes;
     Ok(device)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,55 +1,20 @@
-//! The tables that show a device's interfaces and addresses: IF-MIB ifTable
-//! and ifXTable (names, types, MACs, states) and IP-MIB ipAddrTable (every
-//! IPv4 address with its interface and mask — how a host shows that it also
-//! sits on another network).
+//! The tables a ledger needs, each a list of columns filled straight into the
+//! report's types: IF-MIB interfaces; IP-MIB addresses (ipAddrTable and the
+//! IPv6-capable ipAddressTable — how a host shows that it also sits on another
+//! network), ARP/neighbour caches and routes; ENTITY-MIB chassis; HOST-RESOURCES
+//! software and devices; LLDP neighbours.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use async_snmp::{Client, Oid, Value};
-use daicho_report::{MacAddr, SnmpAddress, SnmpEntity, SnmpInterface, SnmpNeighbour, SnmpRoute};
+use async_snmp::transport::Transport;
+use async_snmp::{Client, Value};
+use daicho_report::{
+    MacAddr, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
+    SnmpRoute, SnmpSoftware,
+};
 
-/// Rows read per column at most; a larger table is cut and said so.
-pub const MAX_ROWS: usize = 10_000;
-
-/// Walks one column; returns (index arcs after the column OID, value) pairs.
-/// A failed or cut walk keeps what it got and adds a note.
-async fn column(
-    client: &Client,
-    base: &[u32],
-    label: &str,
-    notes: &mut Vec<String>,
-) -> Vec<(Vec<u32>, Value)> {
-    let base = Oid::from_slice(base);
-    let mut rows = Vec::new();
-    let mut walk = match client.walk(base.clone()) {
-        Ok(walk) => walk,
-        Err(e) => {
-            notes.push(format!("{label}: {e}"));
-            return rows;
-        }
-    };
-    while let Some(item) = walk.next().await {
-        match item {
-            Ok(varbind) => {
-                if rows.len() >= MAX_ROWS {
-                    notes.push(format!("{label}: cut at {MAX_ROWS} rows"));
-                    break;
-                }
-                if let Some(index) = varbind.oid.strip_prefix(&base) {
-                    rows.push((index.arcs().to_vec(), varbind.value));
-                }
-            }
-            // Includes the library's loop guard: an agent returning
-            // non-increasing OIDs ends the walk here instead of looping.
-            Err(e) => {
-                notes.push(format!("{label}: walk stopped: {e}"));
-                break;
-            }
-        }
-    }
-    rows
-}
+use crate::walk::walk_table;
 
 /// Device strings are untrusted: invalid UTF-8 is replaced, control
 /// characters dropped, length capped.
@@ -70,24 +35,46 @@ struct Column<R> {
     set: fn(&mut R, &Value),
 }
 
-/// Walks `columns` and gathers their values into rows keyed by `key(index)`;
-/// `new` makes a row the first time a key is seen.
-async fn rows<K: Ord + Copy, R>(
-    client: &Client,
-    notes: &mut Vec<String>,
-    columns: &[Column<R>],
-    key: fn(&[u32]) -> Option<K>,
-    new: fn(K) -> R,
-) -> BTreeMap<K, R> {
-    let mut rows = BTreeMap::new();
-    for c in columns {
-        for (index, value) in column(client, c.oid, c.label, notes).await {
-            if let Some(k) = key(&index) {
-                (c.set)(rows.entry(k).or_insert_with(|| new(k)), &value);
+/// A profile's open conversation with one host.
+pub(crate) struct Reader<T: Transport> {
+    pub client: Client<T>,
+    pub v1: bool,
+    /// Values asked for per request; shrinks when the device says too big.
+    pub budget: u32,
+    /// Tables that failed or were cut; the system group still counts.
+    pub notes: Vec<String>,
+}
+
+impl<T: Transport + 'static> Reader<T> {
+    /// Reads `columns` and gathers their values into rows keyed by
+    /// `key(index)`; `new` makes a row the first time a key is seen.
+    async fn rows<K: Ord + Copy, R>(
+        &mut self,
+        columns: &[Column<R>],
+        key: fn(&[u32]) -> Option<K>,
+        new: fn(K) -> R,
+    ) -> BTreeMap<K, R> {
+        let bases: Vec<&[u32]> = columns.iter().map(|c| c.oid).collect();
+        let labels: Vec<&str> = columns.iter().map(|c| c.label).collect();
+        let walked = walk_table(
+            &self.client,
+            self.v1,
+            &mut self.budget,
+            &bases,
+            &labels,
+            &mut self.notes,
+        )
+        .await;
+        let mut rows = BTreeMap::new();
+        for (column, values) in columns.iter().zip(walked) {
+            for (index, value) in values {
+                if let Some(k) = key(&index) {
+                    (column.set)(rows.entry(k).or_insert_with(|| new(k)), &value);
+                }
             }
         }
+        rows
     }
-    rows
 }
 
 fn if_index(index: &[u32]) -> Option<u32> {
@@ -251,18 +238,338 @@ fn mac(value: &Value) -> Option<MacAddr> {
     Some(MacAddr(octets)).filter(|m| *m != MacAddr::ZERO)
 }
 
-/// Reads ENTITY-MIB's physical table, keeping the entities a ledger cares
-/// about: those with a model or serial number (a switch also lists every port).
-pub(crate) async fn entities(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpEntity> {
-    let new = |index| SnmpEntity {
-        index,
-        ..SnmpEntity::default()
+/// An InetAddressType + InetAddress pair in an index (RFC 4001: the address
+/// is length-prefixed); returns the address and the arcs after it. Zoned
+/// addresses (types 3 and 4) drop their zone.
+fn inet_address(arcs: &[u32]) -> Option<(IpAddr, &[u32])> {
+    let (&kind, rest) = arcs.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    let len = usize::try_from(len).ok()?;
+    if rest.len() < len {
+        return None;
+    }
+    let (bytes, rest) = rest.split_at(len);
+    let bytes: Vec<u8> = bytes
+        .iter()
+        .map(|a| u8::try_from(*a).ok())
+        .collect::<Option<_>>()?;
+    let ip = match (kind, len) {
+        (1, 4) | (3, 8) => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
+        (2, 16) | (4, 20) => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[..16]).ok()?)),
+        _ => return None,
     };
-    rows(client, notes, ENTITY_COLUMNS, if_index, new)
-        .await
-        .into_values()
-        .filter(|e| e.model.is_some() || e.serial.is_some())
-        .collect()
+    Some((ip, rest))
+}
+
+fn inet_index(index: &[u32]) -> Option<IpAddr> {
+    match inet_address(index)? {
+        (ip, []) => Some(ip),
+        _ => None,
+    }
+}
+
+/// ipNetToPhysicalTable index: ifIndex, then the address.
+fn if_and_inet_index(index: &[u32]) -> Option<(u32, IpAddr)> {
+    let (first, rest) = index.split_first()?;
+    Some((*first, inet_index(rest)?))
+}
+
+/// inetCidrRouteTable index: destination, prefix length, policy (an OID,
+/// length-prefixed), next hop (type 0 with no address for a direct route).
+fn inet_cidr_route_index(index: &[u32]) -> Option<(IpAddr, u8, Option<IpAddr>)> {
+    let (destination, rest) = inet_address(index)?;
+    let (&prefix_len, rest) = rest.split_first()?;
+    let (&policy_len, rest) = rest.split_first()?;
+    let rest = rest.get(usize::try_from(policy_len).ok()?..)?;
+    let next_hop = match rest {
+        [0, 0] => None,
+        _ => Some(inet_index(rest)?),
+    };
+    Some((destination, u8::try_from(prefix_len).ok()?, next_hop))
+}
+
+/// ipCidrRouteTable index: destination, mask, TOS, next hop.
+fn ip_cidr_route_index(index: &[u32]) -> Option<(Ipv4Addr, u8, Ipv4Addr)> {
+    let (destination, rest) = index.split_at_checked(4)?;
+    let (mask, rest) = rest.split_at_checked(4)?;
+    let next_hop = rest.get(1..)?;
+    let mask = u32::from(ipv4_index(mask)?);
+    Some((
+        ipv4_index(destination)?,
+        mask.leading_ones() as u8,
+        ipv4_index(next_hop)?,
+    ))
+}
+
+/// A prefix length from an ipAddressPrefix pointer: the row of
+/// ipAddressPrefixTable it names ends with the length.
+fn prefix_from_pointer(value: &Value) -> Option<u8> {
+    let oid = value.as_oid()?;
+    let (&last, _) = oid.arcs().split_last()?;
+    u8::try_from(last)
+        .ok()
+        .filter(|len| *len <= 128 && oid.len() > 2)
+}
+
+const IP_ADDRESS_COLUMNS: &[Column<SnmpAddress>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 34, 1, 3],
+        label: "ipAddressIfIndex",
+        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 34, 1, 5],
+        label: "ipAddressPrefix",
+        set: |r, v| r.prefix_len = prefix_from_pointer(v),
+    },
+];
+
+const NET_TO_PHYSICAL_COLUMNS: &[Column<(SnmpNeighbour, Option<i32>)>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 35, 1, 4],
+        label: "ipNetToPhysicalPhysAddress",
+        set: |r, v| r.0.mac = mac(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 35, 1, 6],
+        label: "ipNetToPhysicalType",
+        set: |r, v| r.1 = v.as_i32(),
+    },
+];
+
+const INET_CIDR_ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[Column {
+    oid: &[1, 3, 6, 1, 2, 1, 4, 24, 7, 1, 7],
+    label: "inetCidrRouteIfIndex",
+    set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+}];
+
+const IP_CIDR_ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[Column {
+    oid: &[1, 3, 6, 1, 2, 1, 4, 24, 4, 1, 5],
+    label: "ipCidrRouteIfIndex",
+    set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+}];
+
+const SOFTWARE_COLUMNS: &[Column<SnmpSoftware>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 2],
+        label: "hrSWInstalledName",
+        set: |r, v| r.name = text(v).unwrap_or_default(),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 4],
+        label: "hrSWInstalledType",
+        set: |r, v| r.kind = v.as_i32().and_then(software_kind).map(str::to_owned),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 5],
+        label: "hrSWInstalledDate",
+        set: |r, v| r.installed = v.as_bytes().and_then(date_and_time),
+    },
+];
+
+const DEVICE_COLUMNS: &[Column<SnmpDevice>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 2],
+        label: "hrDeviceType",
+        set: |r, v| r.kind = v.as_oid().and_then(device_kind).map(str::to_owned),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 3],
+        label: "hrDeviceDescr",
+        set: |r, v| r.descr = non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 5],
+        label: "hrDeviceStatus",
+        set: |r, v| r.status = v.as_i32().and_then(device_status).map(str::to_owned),
+    },
+];
+
+/// An LLDP remote row before its ids are formatted by their subtypes.
+#[derive(Default)]
+struct LldpRow {
+    local_port: u32,
+    chassis_subtype: Option<i32>,
+    chassis_id: Vec<u8>,
+    port_subtype: Option<i32>,
+    port_id: Vec<u8>,
+    port_descr: Option<String>,
+    sys_name: Option<String>,
+    sys_descr: Option<String>,
+}
+
+fn octets(value: &Value) -> Vec<u8> {
+    value.as_bytes().map(<[u8]>::to_vec).unwrap_or_default()
+}
+
+const LLDP_REMOTE_COLUMNS: &[Column<LldpRow>] = &[
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4],
+        label: "lldpRemChassisIdSubtype",
+        set: |r, v| r.chassis_subtype = v.as_i32(),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5],
+        label: "lldpRemChassisId",
+        set: |r, v| r.chassis_id = octets(v),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 6],
+        label: "lldpRemPortIdSubtype",
+        set: |r, v| r.port_subtype = v.as_i32(),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 7],
+        label: "lldpRemPortId",
+        set: |r, v| r.port_id = octets(v),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 8],
+        label: "lldpRemPortDesc",
+        set: |r, v| r.port_descr = non_empty(v),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9],
+        label: "lldpRemSysName",
+        set: |r, v| r.sys_name = non_empty(v),
+    },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 10],
+        label: "lldpRemSysDesc",
+        set: |r, v| r.sys_descr = non_empty(v),
+    },
+];
+
+/// lldpRemManAddrIfSubtype: read only for its index, which holds the address.
+const LLDP_MANAGEMENT_COLUMNS: &[Column<()>] = &[Column {
+    oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 2, 1, 3],
+    label: "lldpRemManAddrIfSubtype",
+    set: |_, _| {},
+}];
+
+/// lldpRemTable index: time mark, local port, remote index.
+fn lldp_index(index: &[u32]) -> Option<(u32, u32, u32)> {
+    match index {
+        [time, port, remote] => Some((*time, *port, *remote)),
+        _ => None,
+    }
+}
+
+/// lldpRemManAddrTable index: the lldpRemTable index, then the address
+/// (IANA address family 1 IPv4, 2 IPv6; length-prefixed).
+fn lldp_management_index(index: &[u32]) -> Option<((u32, u32, u32), IpAddr)> {
+    let (remote, address) = index.split_at_checked(3)?;
+    Some((lldp_index(remote)?, inet_index(address)?))
+}
+
+/// An LLDP chassis or port id as a person reads it: a MAC for the MAC
+/// subtypes (chassis 4, port 3), an address for networkAddress (chassis 5,
+/// port 4), text when printable, else hex.
+fn lldp_id(subtype: Option<i32>, is_chassis: bool, bytes: &[u8]) -> Option<String> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let (mac_subtype, address_subtype) = if is_chassis { (4, 5) } else { (3, 4) };
+    if subtype == Some(mac_subtype)
+        && let Ok(octets) = <[u8; 6]>::try_from(bytes)
+    {
+        return Some(MacAddr(octets).to_string());
+    }
+    if subtype == Some(address_subtype) {
+        match bytes {
+            [1, a, b, c, d] => return Some(Ipv4Addr::new(*a, *b, *c, *d).to_string()),
+            [2, rest @ ..] if rest.len() == 16 => {
+                let octets = <[u8; 16]>::try_from(rest).ok()?;
+                return Some(Ipv6Addr::from(octets).to_string());
+            }
+            _ => {}
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) if s.chars().all(|c| !c.is_control()) => Some(s.chars().take(256).collect()),
+        _ => Some(crate::host::hex(&bytes[..bytes.len().min(64)])),
+    }
+}
+
+/// hrSWInstalledType.
+fn software_kind(value: i32) -> Option<&'static str> {
+    match value {
+        2 => Some("operating_system"),
+        3 => Some("device_driver"),
+        4 => Some("application"),
+        _ => None,
+    }
+}
+
+/// hrDeviceType: the arc under hrDeviceTypes (1.3.6.1.2.1.25.3.1), RFC 2790.
+fn device_kind(oid: &async_snmp::Oid) -> Option<&'static str> {
+    const KINDS: [&str; 21] = [
+        "other",
+        "unknown",
+        "processor",
+        "network",
+        "printer",
+        "disk_storage",
+        "",
+        "",
+        "",
+        "video",
+        "audio",
+        "coprocessor",
+        "keyboard",
+        "modem",
+        "parallel_port",
+        "pointing",
+        "serial_port",
+        "tape",
+        "clock",
+        "volatile_memory",
+        "non_volatile_memory",
+    ];
+    match oid.arcs() {
+        [1, 3, 6, 1, 2, 1, 25, 3, 1, n] => KINDS
+            .get(usize::try_from(*n).ok()?.checked_sub(1)?)
+            .copied()
+            .filter(|k| !k.is_empty()),
+        _ => None,
+    }
+}
+
+/// hrDeviceStatus.
+fn device_status(value: i32) -> Option<&'static str> {
+    match value {
+        2 => Some("running"),
+        3 => Some("warning"),
+        4 => Some("testing"),
+        5 => Some("down"),
+        _ => None,
+    }
+}
+
+/// SNMPv2-TC DateAndTime (8 or 11 octets) as `YYYY-MM-DD HH:MM:SS`, with the
+/// UTC offset when given. Zeroed or impossible values give nothing.
+fn date_and_time(bytes: &[u8]) -> Option<String> {
+    let (date, zone) = match bytes.len() {
+        8 => (bytes, None),
+        11 => (&bytes[..8], Some(&bytes[8..])),
+        _ => return None,
+    };
+    let year = u16::from_be_bytes([date[0], date[1]]);
+    let (month, day, hour, minute, second) = (date[2], date[3], date[4], date[5], date[6]);
+    if year == 0
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut text = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
+    if let Some([sign @ (b'+' | b'-'), h, m]) = zone.map(|z| [z[0], z[1], z[2]]) {
+        text.push_str(&format!(" {}{h:02}:{m:02}", sign as char));
+    }
+    Some(text)
 }
 
 /// ipNetToMediaTable index: ifIndex then the IPv4 address.
@@ -271,70 +578,199 @@ fn if_and_ipv4_index(index: &[u32]) -> Option<(u32, Ipv4Addr)> {
     Some((*first, ipv4_index(rest)?))
 }
 
-/// Reads the device's ARP cache; ipNetToMediaType 2 (invalid) entries are
-/// dropped, 3 is learned, 4 static.
-pub(crate) async fn neighbours(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpNeighbour> {
-    let new = |(if_index, ip): (u32, Ipv4Addr)| {
-        let neighbour = SnmpNeighbour {
-            ip: ip.into(),
-            mac: None,
-            if_index,
-            is_static: None,
-        };
-        (neighbour, None)
+/// A neighbour-cache row by its type: invalid (2) entries are dropped, 3 is
+/// learned, 4 static (5 "local", ipNetToPhysical's own addresses, too).
+fn neighbour_of((neighbour, kind): (SnmpNeighbour, Option<i32>)) -> Option<SnmpNeighbour> {
+    let is_static = match kind {
+        Some(2) => return None,
+        Some(3) => Some(false),
+        Some(4 | 5) => Some(true),
+        _ => None,
     };
-    rows(client, notes, NET_TO_MEDIA_COLUMNS, if_and_ipv4_index, new)
-        .await
-        .into_values()
-        .filter(|(_, kind)| *kind != Some(2))
-        .map(|(neighbour, kind)| SnmpNeighbour {
-            is_static: match kind {
-                Some(3) => Some(false),
-                Some(4) => Some(true),
-                _ => None,
-            },
-            ..neighbour
-        })
-        .collect()
+    Some(SnmpNeighbour {
+        is_static,
+        ..neighbour
+    })
 }
 
-/// Reads the IPv4 routing table (the default route is destination 0.0.0.0).
-pub(crate) async fn routes(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpRoute> {
-    let new = |destination: Ipv4Addr| SnmpRoute {
-        destination: destination.into(),
-        prefix_len: None,
-        next_hop: None,
-        if_index: None,
-    };
-    rows(client, notes, ROUTE_COLUMNS, ipv4_index, new)
-        .await
-        .into_values()
-        .collect()
-}
-
-/// Reads ifTable and ifXTable columns into interfaces by ifIndex.
-pub(crate) async fn interfaces(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpInterface> {
-    let new = |index| SnmpInterface {
-        index,
-        ..SnmpInterface::default()
-    };
-    rows(client, notes, IF_COLUMNS, if_index, new)
-        .await
-        .into_values()
-        .collect()
-}
-
-/// Reads ipAddrTable: address → ifIndex and netmask.
-pub(crate) async fn addresses(client: &Client, notes: &mut Vec<String>) -> Vec<SnmpAddress> {
-    let new = |ip: Ipv4Addr| SnmpAddress {
+fn new_neighbour<I: Into<IpAddr>>((if_index, ip): (u32, I)) -> (SnmpNeighbour, Option<i32>) {
+    let neighbour = SnmpNeighbour {
         ip: ip.into(),
+        mac: None,
+        if_index,
+        is_static: None,
+    };
+    (neighbour, None)
+}
+
+fn new_route(destination: IpAddr, prefix_len: Option<u8>, next_hop: Option<IpAddr>) -> SnmpRoute {
+    SnmpRoute {
+        destination,
+        prefix_len,
+        next_hop,
+        if_index: None,
+    }
+}
+
+fn new_address(ip: IpAddr) -> SnmpAddress {
+    SnmpAddress {
+        ip,
         if_index: None,
         prefix_len: None,
-    };
-    rows(client, notes, IP_ADDR_COLUMNS, ipv4_index, new)
+    }
+}
+
+impl<T: Transport + 'static> Reader<T> {
+    /// ENTITY-MIB's physical table, keeping the entities a ledger cares
+    /// about: those with a model or serial number (a switch also lists every port).
+    pub(crate) async fn entities(&mut self) -> Vec<SnmpEntity> {
+        let new = |index| SnmpEntity {
+            index,
+            ..SnmpEntity::default()
+        };
+        self.rows(ENTITY_COLUMNS, if_index, new)
+            .await
+            .into_values()
+            .filter(|e| e.model.is_some() || e.serial.is_some())
+            .collect()
+    }
+
+    /// The device's ARP and neighbour caches: ipNetToMediaTable (IPv4), then
+    /// ipNetToPhysicalTable (IPv4 and IPv6) for entries the first lacks.
+    pub(crate) async fn neighbours(&mut self) -> Vec<SnmpNeighbour> {
+        let mut neighbours: Vec<SnmpNeighbour> = self
+            .rows(NET_TO_MEDIA_COLUMNS, if_and_ipv4_index, new_neighbour)
+            .await
+            .into_values()
+            .filter_map(neighbour_of)
+            .collect();
+        let physical = self
+            .rows(NET_TO_PHYSICAL_COLUMNS, if_and_inet_index, new_neighbour)
+            .await;
+        for neighbour in physical.into_values().filter_map(neighbour_of) {
+            let known =
+                |n: &SnmpNeighbour| n.ip == neighbour.ip && n.if_index == neighbour.if_index;
+            if !neighbours.iter().any(known) {
+                neighbours.push(neighbour);
+            }
+        }
+        neighbours
+    }
+
+    /// Routes, from the first table the device has: inetCidrRouteTable (RFC
+    /// 4292, IPv4 and IPv6), ipCidrRouteTable, then the old ipRouteTable. The
+    /// default route has destination 0.0.0.0/0 (or ::/0).
+    pub(crate) async fn routes(&mut self) -> Vec<SnmpRoute> {
+        let inet = self
+            .rows(
+                INET_CIDR_ROUTE_COLUMNS,
+                inet_cidr_route_index,
+                |(d, p, n)| new_route(d, Some(p), n),
+            )
+            .await;
+        if !inet.is_empty() {
+            return inet.into_values().collect();
+        }
+        let cidr = self
+            .rows(IP_CIDR_ROUTE_COLUMNS, ip_cidr_route_index, |(d, p, n)| {
+                new_route(d.into(), Some(p), Some(n.into()))
+            })
+            .await;
+        if !cidr.is_empty() {
+            return cidr.into_values().collect();
+        }
+        self.rows(ROUTE_COLUMNS, ipv4_index, |d| {
+            new_route(d.into(), None, None)
+        })
         .await
         .into_values()
         .collect()
+    }
+
+    /// IF-MIB ifTable and ifXTable columns, by ifIndex.
+    pub(crate) async fn interfaces(&mut self) -> Vec<SnmpInterface> {
+        let new = |index| SnmpInterface {
+            index,
+            ..SnmpInterface::default()
+        };
+        self.rows(IF_COLUMNS, if_index, new)
+            .await
+            .into_values()
+            .collect()
+    }
+
+    /// Every address of the device: ipAddrTable (IPv4), then ipAddressTable
+    /// (RFC 4293, IPv4 and IPv6) filling in what the first lacks.
+    pub(crate) async fn addresses(&mut self) -> Vec<SnmpAddress> {
+        let mut addresses: BTreeMap<IpAddr, SnmpAddress> = self
+            .rows(IP_ADDR_COLUMNS, ipv4_index, |ip| new_address(ip.into()))
+            .await
+            .into_iter()
+            .map(|(ip, address)| (ip.into(), address))
+            .collect();
+        for (ip, address) in self.rows(IP_ADDRESS_COLUMNS, inet_index, new_address).await {
+            let known = addresses.entry(ip).or_insert_with(|| new_address(ip));
+            known.if_index = known.if_index.or(address.if_index);
+            known.prefix_len = known.prefix_len.or(address.prefix_len);
+        }
+        addresses.into_values().collect()
+    }
+
+    /// HOST-RESOURCES-MIB hrSWInstalledTable: installed software (the
+    /// ledger's ソフトウェア and version; a Debian host names packages
+    /// `name_version_arch`).
+    pub(crate) async fn software(&mut self) -> Vec<SnmpSoftware> {
+        self.rows(SOFTWARE_COLUMNS, if_index, |_| SnmpSoftware::default())
+            .await
+            .into_values()
+            .filter(|s| !s.name.is_empty())
+            .collect()
+    }
+
+    /// HOST-RESOURCES-MIB hrDeviceTable: processors, disks, printers, NICs.
+    pub(crate) async fn devices(&mut self) -> Vec<SnmpDevice> {
+        let new = |index| SnmpDevice {
+            index,
+            ..SnmpDevice::default()
+        };
+        self.rows(DEVICE_COLUMNS, if_index, new)
+            .await
+            .into_values()
+            .collect()
+    }
+
+    /// LLDP-MIB remote systems (the switch ports' neighbours) with their
+    /// management addresses.
+    pub(crate) async fn lldp(&mut self) -> Vec<SnmpLldpNeighbour> {
+        let remote = self
+            .rows(LLDP_REMOTE_COLUMNS, lldp_index, |(_, port, _)| LldpRow {
+                local_port: port,
+                ..LldpRow::default()
+            })
+            .await;
+        if remote.is_empty() {
+            return Vec::new();
+        }
+        let managed = self
+            .rows(LLDP_MANAGEMENT_COLUMNS, lldp_management_index, |_| ())
+            .await;
+        remote
+            .into_iter()
+            .map(|(key, row)| SnmpLldpNeighbour {
+                local_port: row.local_port,
+                chassis_id: lldp_id(row.chassis_subtype, true, &row.chassis_id),
+                port_id: lldp_id(row.port_subtype, false, &row.port_id),
+                port_descr: row.port_descr,
+                sys_name: row.sys_name,
+                sys_descr: row.sys_descr,
+                addresses: managed
+                    .keys()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, ip)| *ip)
+                    .collect(),
+            })
+            .collect()
+    }
 }
 #[cfg(test)]
 mod tests {
@@ -372,5 +808,109 @@ mod tests {
             Some((3, Ipv4Addr::new(198, 18, 2, 40)))
         );
         assert_eq!(if_and_ipv4_index(&[]), None);
+    }
+
+    #[test]
+    fn inet_address_indexes() {
+        // ipAddressTable: ipv4(1).len 4.198.18.2.40 and ipv6(2).len 16...
+        assert_eq!(
+            inet_index(&[1, 4, 198, 18, 2, 40]),
+            Some(IpAddr::from([198, 18, 2, 40]))
+        );
+        let v6: Vec<u32> = [
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40,
+        ]
+        .into_iter()
+        .collect();
+        let mut index = vec![2, 16];
+        index.extend(&v6);
+        assert_eq!(inet_index(&index), Some("2001:db8::40".parse().unwrap()));
+        // ipv6z: 16 address bytes then a 4-byte zone, dropped.
+        let mut zoned = vec![4, 20, 0xfe, 0x80];
+        zoned.extend([0; 13]);
+        zoned.extend([1, 0, 0, 0, 2]);
+        assert_eq!(inet_index(&zoned), Some("fe80::1".parse().unwrap()));
+        assert_eq!(inet_index(&[1, 4, 198, 18, 2]), None);
+        assert_eq!(inet_index(&[1, 4, 198, 18, 2, 400]), None);
+        assert_eq!(inet_index(&[9, 4, 1, 2, 3, 4]), None);
+        assert_eq!(inet_index(&[1, 4, 1, 2, 3, 4, 5]), None);
+        assert_eq!(inet_index(&[1, u32::MAX]), None);
+        assert_eq!(
+            if_and_inet_index(&[3, 1, 4, 198, 18, 9, 9]),
+            Some((3, IpAddr::from([198, 18, 9, 9])))
+        );
+    }
+
+    #[test]
+    fn route_indexes() {
+        // net-snmp's default route: 0.0.0.0/0, policy 0.0 (len 2), via 198.18.1.1.
+        assert_eq!(
+            inet_cidr_route_index(&[1, 4, 0, 0, 0, 0, 0, 2, 0, 0, 1, 4, 198, 18, 1, 1]),
+            Some((
+                IpAddr::from([0, 0, 0, 0]),
+                0,
+                Some(IpAddr::from([198, 18, 1, 1]))
+            ))
+        );
+        // A connected route: next hop type unknown(0), no address.
+        assert_eq!(
+            inet_cidr_route_index(&[1, 4, 198, 18, 1, 0, 24, 2, 0, 0, 0, 0]),
+            Some((IpAddr::from([198, 18, 1, 0]), 24, None))
+        );
+        assert_eq!(inet_cidr_route_index(&[1, 4, 198, 18, 1, 0, 24, 9]), None);
+        assert_eq!(
+            ip_cidr_route_index(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 198, 18, 1, 1]),
+            Some((Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::new(198, 18, 1, 1)))
+        );
+        assert_eq!(ip_cidr_route_index(&[0, 0, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn prefix_pointers_and_dates() {
+        let pointer = Value::ObjectIdentifier(async_snmp::Oid::from_slice(&[
+            1, 3, 6, 1, 2, 1, 4, 32, 1, 5, 2, 1, 4, 198, 18, 2, 0, 24,
+        ]));
+        assert_eq!(prefix_from_pointer(&pointer), Some(24));
+        let null = Value::ObjectIdentifier(async_snmp::Oid::from_slice(&[0, 0]));
+        assert_eq!(prefix_from_pointer(&null), None);
+        assert_eq!(
+            date_and_time(&[0x07, 0xea, 11, 28, 9, 5, 7, 0, b'+', 9, 0]).as_deref(),
+            Some("2026-11-28 09:05:07 +09:00")
+        );
+        assert_eq!(
+            date_and_time(&[0x07, 0xea, 1, 2, 3, 4, 5, 0]).as_deref(),
+            Some("2026-01-02 03:04:05")
+        );
+        assert_eq!(date_and_time(&[0; 8]), None);
+        assert_eq!(date_and_time(&[0x07, 0xea, 13, 2, 3, 4, 5, 0]), None);
+        assert_eq!(date_and_time(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn lldp_ids_read_as_people_write_them() {
+        let mac = [0x02, 0, 0x5e, 0x10, 0, 1];
+        assert_eq!(
+            lldp_id(Some(4), true, &mac).as_deref(),
+            Some("02:00:5e:10:00:01")
+        );
+        assert_eq!(
+            lldp_id(Some(3), false, &mac).as_deref(),
+            Some("02:00:5e:10:00:01")
+        );
+        assert_eq!(
+            lldp_id(Some(5), true, &[1, 198, 18, 1, 2]).as_deref(),
+            Some("198.18.1.2")
+        );
+        assert_eq!(lldp_id(Some(5), false, b"eth0").as_deref(), Some("eth0"));
+        assert_eq!(lldp_id(Some(7), true, b"\x00\x01").as_deref(), Some("0001"));
+        assert_eq!(lldp_id(Some(7), true, b""), None);
+        assert_eq!(
+            lldp_management_index(&[0, 3, 1, 1, 4, 198, 18, 1, 2]),
+            Some(((0, 3, 1), IpAddr::from([198, 18, 1, 2])))
+        );
+        let device = async_snmp::Oid::from_slice(&[1, 3, 6, 1, 2, 1, 25, 3, 1, 5]);
+        assert_eq!(device_kind(&device), Some("printer"));
+        let odd = async_snmp::Oid::from_slice(&[1, 3, 6, 1, 2, 1, 25, 3, 1, 7]);
+        assert_eq!(device_kind(&odd), None);
     }
 }
