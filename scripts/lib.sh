@@ -13,9 +13,21 @@ ensure_packages() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "daicho: installing Debian packages: ${missing[*]}" >&2
+    # The lab's daemons (snmpd, lldpd, ...) must not start in the host's own
+    # namespace, where they would speak on its real network: forbid service
+    # starts during the install, as Debian's policy-rc.d protocol allows.
+    local own_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    local status=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+    [ -n "$own_policy" ] && as_root rm -f /usr/sbin/policy-rc.d
+    return $status
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd)

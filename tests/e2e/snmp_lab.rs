@@ -211,6 +211,13 @@ fn a_world_readable_config_with_secrets_gets_a_warning_and_nothing_works_gives_e
         "{stderr}"
     );
     assert!(stderr.contains("no profile worked"), "{stderr}");
+    // The engine ID is learned from the v3 discovery exchange, which needs
+    // no valid credential: a stable identity even for a device we cannot read.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("snmpEngineID (v3 discovery): 80001f88"),
+        "{stdout}"
+    );
 }
 
 const SWITCH: &str = "198.18.1.30";
@@ -279,16 +286,35 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     switch
         .exec("ping", &["-c", "1", "-W", "2", "198.18.2.40"])
         .unwrap();
+    // The far host announces itself over LLDP; the switch's lldpd hears it
+    // and serves LLDP-MIB through snmpd (AgentX), as a managed switch does.
+    lab.forward_lldp(&other).unwrap();
+    lab.lldpd(&far, "eth0", "far-gateway", None).unwrap();
+    let agentx = lab.dir().join("agentx-switch.sock");
     // Its ifAlias column is served by a script that answers every GETNEXT
     // with the same OID, as broken agents do: the walk must stop, not loop.
     let looping = lab.dir().join("looping-ifalias.sh");
     std::fs::write(&looping, LOOPING_PASS_SCRIPT).unwrap();
     std::fs::set_permissions(&looping, std::fs::Permissions::from_mode(0o755)).unwrap();
     let switch_conf = format!(
-        "{SWITCH_CONF}pass .1.3.6.1.2.1.31.1.1.1.18 {}\n",
-        looping.display()
+        "{SWITCH_CONF}pass .1.3.6.1.2.1.31.1.1.1.18 {}\nmaster agentx\nagentXSocket {}\n",
+        looping.display(),
+        agentx.display()
     );
     lab.snmpd(&switch, SWITCH, &switch_conf).unwrap();
+    let lldp_control = lab
+        .lldpd(&switch, "eth1", "core-sw-1", Some(&agentx))
+        .unwrap();
+    daicho_lab::wait_for(std::time::Duration::from_secs(15), || {
+        switch
+            .command("lldpcli")
+            .arg("-u")
+            .arg(&lldp_control)
+            .args(["show", "neighbors"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("far-gateway"))
+    })
+    .expect("the switch's lldpd did not hear the far host");
     // A Teltonika-style LTE router: its own uplink wwan0 holds the default
     // route, and its snmpd says ifType 243 (3GPP WWAN) for it, as such routers do.
     let carrier = lab.segment("carrier").unwrap();
@@ -321,6 +347,13 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         &lab.dir().join("fragile.pcap"),
     )
     .unwrap();
+    let to_switch = Capture::start(
+        &switch,
+        "eth0",
+        "udp dst port 161",
+        &lab.dir().join("switch.pcap"),
+    )
+    .unwrap();
 
     // Profiles in order: a wrong community first, as a hospital might list them.
     let profiles: String = AGENT_TOML
@@ -332,39 +365,67 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
                 || p.contains("name = \"v3-sha256\"")
         })
         .collect::<Vec<_>>()
-        .join("[[snmp.profile]]");
+        .join("[[snmp.profile]]")
+        .replace("[snmp]\n", "[snmp]\nhost_rate = 20\n");
     let config = lab.dir().join("agent.toml");
     std::fs::write(&config, profiles).unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     let report_path = lab.dir().join("report.json");
-
-    let out = agent
-        .command(AGENT)
-        .args([
-            "scan",
-            "--segment",
-            "eth0=198.18.1.0/24",
-            "--exclude",
-            FRAGILE,
-            "--timeout",
-            "300ms",
-        ])
-        .args(["--format", "summary", "--config"])
-        .arg(&config)
-        .arg("--output")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_no_secrets(&out);
+    let state_dir = lab.dir().join("state");
+    let scan = || {
+        let out = agent
+            .command(AGENT)
+            .args([
+                "scan",
+                "-v",
+                "--segment",
+                "eth0=198.18.1.0/24",
+                "--exclude",
+                FRAGILE,
+                "--timeout",
+                "300ms",
+            ])
+            .args(["--format", "summary", "--config"])
+            .arg(&config)
+            .arg("--output")
+            .arg(&report_path)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_no_secrets(&out);
+        out
+    };
+    let out = scan();
     assert_eq!(
         capture.stop().unwrap(),
         0,
         "the excluded host received SNMP packets"
+    );
+    // host_rate = 20: never two requests to one host within 50 ms.
+    let times = to_switch.stop_timestamps().unwrap();
+    assert!(times.len() >= 10, "{times:?}");
+    let closest = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::MAX, f64::min);
+    assert!(closest >= 0.045, "two requests {closest} s apart");
+    // -v says, per host, what worked and why the rest failed.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{SWITCH}: SNMP profile \"wrong-community\" failed: no answer"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{SWITCH}: SNMP profile \"v3-sha256\" worked")),
+        "{stderr}"
     );
 
     let text = std::fs::read_to_string(&report_path).unwrap();
@@ -433,6 +494,22 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
                 Some("eth1".to_owned())
             ),
         ]
+    );
+    // LLDP-MIB (served by lldpd through AgentX): the far host on eth1.
+    let neighbour = switch
+        .lldp
+        .iter()
+        .find(|n| n.sys_name.as_deref() == Some("far-gateway"))
+        .unwrap_or_else(|| panic!("{:?} {:?}", switch.lldp, switch.notes));
+    assert_eq!(neighbour.chassis_id.as_deref(), Some("00:00:74:00:02:28"));
+    assert_eq!(neighbour.port_id.as_deref(), Some("00:00:74:00:02:28"));
+    assert_eq!(neighbour.port_descr.as_deref(), Some("eth0"));
+    assert!(
+        neighbour
+            .addresses
+            .iter()
+            .any(|a| a.to_string() == "198.18.2.40"),
+        "{neighbour:?}"
     );
     // HOST-RESOURCES: installed software (a Debian host lists its packages)
     // and devices.
@@ -538,6 +615,31 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     assert_eq!(
         run.notes,
         vec!["3 of 4 hosts answered SNMP with a configured profile".to_owned()]
+    );
+
+    // The next scan asks each host the profile that worked last time first:
+    // the switch no longer waits out two wrong communities.
+    let remembered = std::fs::read_to_string(state_dir.join("snmp-profiles.json")).unwrap();
+    let remembered: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&remembered).unwrap();
+    assert_eq!(
+        remembered.get(SWITCH).map(String::as_str),
+        Some("v3-sha256")
+    );
+    assert_eq!(remembered.get(DEVICE).map(String::as_str), Some("ro"));
+    let first_packets = run.packets_sent;
+    scan();
+    let report = daicho_report::Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+    let again = report
+        .probe_runs
+        .iter()
+        .find(|r| r.probe == daicho_report::Source::Snmp)
+        .unwrap();
+    assert!(
+        again.packets_sent < first_packets,
+        "{} packets, then {}",
+        first_packets,
+        again.packets_sent
     );
 }
 

@@ -287,7 +287,7 @@ async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {
             args.config.display()
         );
     }
-    let attempts = daicho_agent::snmp_test::run(
+    let outcome = daicho_agent::snmp_test::run(
         args.host,
         args.port,
         &profiles,
@@ -295,8 +295,8 @@ async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {
         &config.snmp.read,
     )
     .await?;
-    print!("{}", daicho_agent::snmp_test::render(args.host, &attempts));
-    if attempts.iter().any(|a| a.result.is_ok()) {
+    print!("{}", daicho_agent::snmp_test::render(args.host, &outcome));
+    if outcome.attempts.iter().any(|a| a.result.is_ok()) {
         Ok(())
     } else {
         anyhow::bail!("no profile worked for {}", args.host)

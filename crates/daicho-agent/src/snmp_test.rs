@@ -11,6 +11,14 @@ pub struct Attempt<'a> {
     pub result: Result<DeviceInfo, Diagnosis>,
 }
 
+/// What `snmp-test` found out about one host.
+pub struct Outcome<'a> {
+    pub attempts: Vec<Attempt<'a>>,
+    /// The snmpEngineID from the v3 discovery exchange, if a v3 profile was
+    /// tried: known even when the credentials are wrong.
+    pub engine_id: Option<String>,
+}
+
 /// Tries every profile in order (all of them: the point is to see which work).
 pub async fn run<'a>(
     ip: IpAddr,
@@ -18,7 +26,7 @@ pub async fn run<'a>(
     profiles: &'a [Profile],
     options: QueryOptions,
     read: &[Table],
-) -> anyhow::Result<Vec<Attempt<'a>>> {
+) -> anyhow::Result<Outcome<'a>> {
     let prober = Prober::bind(options).await?;
     let host = prober.host(ip, port).map_err(anyhow::Error::msg)?;
     let mut attempts = Vec::new();
@@ -26,11 +34,15 @@ pub async fn run<'a>(
         let result = interrogate(&host, profile, read).await;
         attempts.push(Attempt { profile, result });
     }
-    Ok(attempts)
+    Ok(Outcome {
+        attempts,
+        engine_id: host.discovered_engine_id(),
+    })
 }
 
 /// One line per profile, then the system group of the first that worked.
-pub fn render(host: IpAddr, attempts: &[Attempt<'_>]) -> String {
+pub fn render(host: IpAddr, outcome: &Outcome<'_>) -> String {
+    let attempts = &outcome.attempts;
     let mut out = String::new();
     for attempt in attempts {
         let p = attempt.profile;
@@ -44,6 +56,9 @@ pub fn render(host: IpAddr, attempts: &[Attempt<'_>]) -> String {
                 )
             }
         }
+    }
+    if let Some(engine_id) = &outcome.engine_id {
+        out += &format!("  snmpEngineID (v3 discovery): {engine_id}\n");
     }
     if let Some(device) = attempts.iter().find_map(|a| a.result.as_ref().ok()) {
         let system = &device.system;

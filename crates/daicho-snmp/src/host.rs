@@ -108,6 +108,7 @@ impl Prober {
                 }),
             },
             engines: Arc::clone(&self.engines),
+            engine_id: std::sync::Mutex::new(None),
         })
     }
 }
@@ -118,6 +119,8 @@ pub struct Host {
     pub(crate) options: QueryOptions,
     pub(crate) transport: Paced,
     pub(crate) engines: Arc<EngineCache>,
+    /// Kept as soon as seen: the client forgets an engine after failures.
+    engine_id: std::sync::Mutex<Option<String>>,
 }
 
 impl Host {
@@ -125,8 +128,23 @@ impl Host {
     /// gives it to anyone who asks, so it is known even when no credential
     /// worked: a stable identity across addresses and reboots.
     pub fn discovered_engine_id(&self) -> Option<String> {
-        let state = self.engines.get(&self.target)?;
-        Some(hex(state.engine_id())).filter(|id| !id.is_empty())
+        self.note_engine_id();
+        self.engine_id.lock().ok()?.clone()
+    }
+
+    /// Keeps the engine ID the last v3 exchange discovered, if any.
+    pub(crate) fn note_engine_id(&self) {
+        // Keyed as the transport addresses the host (IPv4-mapped on a
+        // dual-stack socket).
+        let Some(state) = self.engines.get(&self.transport.peer_addr()) else {
+            return;
+        };
+        let id = hex(state.engine_id());
+        if let Ok(mut kept) = self.engine_id.lock()
+            && !id.is_empty()
+        {
+            *kept = Some(id);
+        }
     }
 
     /// Packets sent to this host so far, retries included.

@@ -85,7 +85,9 @@ async fn get(
     auth: async_snmp::Auth,
     oids: &[Oid],
 ) -> async_snmp::Result<async_snmp::FixedCardinalityResponse> {
-    client(host, auth)?.get_many(oids).await
+    let answer = client(host, auth)?.get_many(oids).await;
+    host.note_engine_id();
+    answer
 }
 
 /// An SNMPv3 agent reports a wrong user, digest or key in an *unauthenticated*
@@ -166,6 +168,7 @@ pub async fn interrogate(
             .map_err(fail),
         Err(e) => Err(fail(e)),
     };
+    host.note_engine_id();
     let (client, response) = match answer {
         Ok(answer) => answer,
         Err(Diagnosis::TimeoutV3) => return Err(explain_v3_silence(host, profile).await),

@@ -247,6 +247,66 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Lets `segment`'s bridge pass LLDP frames (01:80:c2:00:00:0e), which a
+    /// Linux bridge keeps to itself by default, as a real switch's neighbours
+    /// would not: here the bridge stands for cabling, not for a switch.
+    pub fn forward_lldp(&self, segment: &Segment) -> Result<()> {
+        let sw = self.switch.as_str();
+        let bridge = segment.bridge.as_str();
+        run(Command::new("ip").args([
+            "-n",
+            sw,
+            "link",
+            "set",
+            bridge,
+            "type",
+            "bridge",
+            "group_fwd_mask",
+            "0x4000",
+        ]))
+        .map(drop)
+    }
+
+    /// Starts Debian's `lldpd` in `host` on `ifname`, announcing `hostname`
+    /// every second, and returns its control socket (for `lldpcli -u`). With
+    /// `agentx`, it also serves LLDP-MIB through the snmpd master agent
+    /// listening on that socket.
+    pub fn lldpd(
+        &mut self,
+        host: &Host,
+        ifname: &str,
+        hostname: &str,
+        agentx: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let base = self.dir.join(format!("lldpd-{}", host.netns));
+        std::fs::create_dir_all(&base)?;
+        let conf = base.join("lldpd.conf");
+        std::fs::write(
+            &conf,
+            format!("configure system hostname {hostname}\nconfigure lldp tx-interval 1\n"),
+        )?;
+        let control = base.join("lldpd.sock");
+        let mut command = host.command("lldpd");
+        command
+            .args(["-d", "-I", ifname, "-u"])
+            .arg(&control)
+            .arg("-O")
+            .arg(&conf);
+        if let Some(socket) = agentx {
+            command.args(["-x", "-X"]).arg(socket);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("lldpd.log"))?)
+            .spawn()
+            .context("starting lldpd (apt-get install lldpd)")?;
+        self.children.push(child);
+        Ok(control)
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;
@@ -417,7 +477,12 @@ impl Capture {
     }
 
     /// Stops the capture and returns the number of packets it holds.
-    pub fn stop(mut self) -> Result<usize> {
+    pub fn stop(self) -> Result<usize> {
+        Ok(self.stop_timestamps()?.len())
+    }
+
+    /// Stops the capture and returns each packet's time (seconds since the epoch).
+    pub fn stop_timestamps(mut self) -> Result<Vec<f64>> {
         // SIGINT makes tcpdump flush and close the file.
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
@@ -429,8 +494,17 @@ impl Capture {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let out = run(Command::new("tcpdump").args(["-n", "-r"]).arg(&self.file))?;
-        Ok(String::from_utf8_lossy(&out.stdout).lines().count())
+        let out = run(Command::new("tcpdump")
+            .args(["-n", "-tt", "-r"])
+            .arg(&self.file))?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| {
+                let time = line.split_whitespace().next().unwrap_or_default();
+                time.parse()
+                    .with_context(|| format!("tcpdump line without a time: {line}"))
+            })
+            .collect()
     }
 }
 
