@@ -658,3 +658,74 @@ fn if_index(host: &Host, ifname: &str) -> u32 {
     let text = String::from_utf8_lossy(&out.stdout);
     text.split(':').next().unwrap().trim().parse().unwrap()
 }
+
+/// Serves lldpRemSysName for 10,005 neighbours through snmpd's pass_persist
+/// protocol (one long-lived script, not a process per value).
+const HUGE_TABLE_SCRIPT: &str = r#"#!/bin/sh
+ROOT=.1.0.8802.1.1.2.1.4.1.1
+BASE=$ROOT.9.0.1
+while read -r cmd; do
+  case "$cmd" in
+    PING) echo PONG ;;
+    get) read -r oid; echo NONE ;;
+    set) read -r oid; read -r value; echo not-writable ;;
+    getnext)
+      read -r oid
+      case "$oid" in
+        $BASE.*) i=${oid#$BASE.}; next=$((${i%%.*} + 1)) ;;
+        $ROOT|$ROOT.[1-8]|$ROOT.[1-8].*|$ROOT.9|$ROOT.9.0|$ROOT.9.0.1) next=1 ;;
+        *) next=0 ;;
+      esac
+      if [ "$next" -ge 1 ] && [ "$next" -le 10005 ]; then
+        printf '%s\nstring\nneighbour-%s\n' "$BASE.$next" "$next"
+      else
+        echo NONE
+      fi ;;
+  esac
+done
+"#;
+
+#[test]
+fn a_huge_table_is_cut_at_the_row_cap_with_a_note() {
+    if !daicho_lab::can_run("a_huge_table_is_cut") {
+        return;
+    }
+    let (mut lab, _, agent) = lab();
+    let switch = lab.host("huge").unwrap();
+    let segment = lab.segment("lan2").unwrap();
+    lab.attach(&agent, &segment, "eth1", None, &["198.18.4.2/24"])
+        .unwrap();
+    lab.attach(&switch, &segment, "eth0", None, &["198.18.4.30/24"])
+        .unwrap();
+    let script = lab.dir().join("huge-lldp.sh");
+    std::fs::write(&script, HUGE_TABLE_SCRIPT).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "rocommunity lab-ro-community default\npass_persist .1.0.8802.1.1.2.1.4.1.1 {}\n",
+        script.display()
+    );
+    lab.snmpd(&switch, "198.18.4.30", &conf).unwrap();
+    let config = lab.dir().join("huge.toml");
+    std::fs::write(
+        &config,
+        "[snmp]\nhost_rate = 1000\nread = [\"lldp\"]\n\
+         [[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"lab-ro-community\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = agent
+        .command(AGENT)
+        .args(["snmp-test", "198.18.4.30", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "note: lldpRemSysName: cut at {} rows",
+            daicho_snmp::MAX_ROWS
+        )),
+        "{stdout}"
+    );
+}

@@ -886,6 +886,31 @@ mod tests {
         assert_eq!(date_and_time(&[1, 2, 3]), None);
     }
 
+    proptest::proptest! {
+        /// Indexes and values come from devices: whatever they hold, the
+        /// parsers return something or nothing, never panic.
+        #[test]
+        fn untrusted_indexes_and_values_never_panic(
+            arcs in proptest::collection::vec(proptest::prelude::any::<u32>(), 0..40),
+            small in proptest::collection::vec(0u32..260, 0..40),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            subtype in proptest::prelude::any::<Option<i32>>(),
+        ) {
+            for index in [&arcs, &small] {
+                let _ = inet_index(index);
+                let _ = if_and_inet_index(index);
+                let _ = inet_cidr_route_index(index);
+                let _ = ip_cidr_route_index(index);
+                let _ = lldp_management_index(index);
+                let _ = if_and_ipv4_index(index);
+            }
+            let _ = date_and_time(&bytes);
+            let _ = lldp_id(subtype, true, &bytes);
+            let _ = lldp_id(subtype, false, &bytes);
+            let _ = prefix_from_pointer(&Value::ObjectIdentifier(async_snmp::Oid::from_slice(&arcs)));
+        }
+    }
+
     #[test]
     fn lldp_ids_read_as_people_write_them() {
         let mac = [0x02, 0, 0x5e, 0x10, 0, 1];

@@ -54,7 +54,13 @@ impl Bench {
         let mut lab = Lab::new("snmpbench")?;
         let segment = lab.segment("bench")?;
         let scanner = lab.host("scanner")?;
-        lab.attach(&scanner, &segment, "eth0", None, &[&format!("{SCANNER}/24")])?;
+        lab.attach(
+            &scanner,
+            &segment,
+            "eth0",
+            None,
+            &[&format!("{SCANNER}/24")],
+        )?;
         let mut first_host = None;
         for i in 0..HOSTS {
             let host = lab.host(&format!("h{i}"))?;
@@ -95,7 +101,13 @@ impl Bench {
         let out = self
             .scanner
             .command(&self.agent)
-            .args(["scan", "--segment", "eth0=198.18.10.0/24", "--format", "summary"])
+            .args([
+                "scan",
+                "--segment",
+                "eth0=198.18.10.0/24",
+                "--format",
+                "summary",
+            ])
             .arg("--config")
             .arg(&config)
             .arg("--state-dir")
@@ -163,7 +175,10 @@ impl Bench {
             .output()?;
         let wall = start.elapsed();
         if !out.status.success() {
-            bail!("snmpbulkwalk failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "snmpbulkwalk failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let lines = String::from_utf8_lossy(&out.stdout).lines().count();
         Ok((wall, lines))
@@ -176,7 +191,9 @@ fn main() -> Result<()> {
         "SNMP: {HOSTS} snmpd hosts (net-snmp, v2c), {CONCURRENCY} hosts at a time, one request \
          at a time per host; daicho host_rate {HOST_RATE}/s\n"
     );
-    println!("| run | daicho SNMP step | hosts | values | closest requests to one host | snmpbulkwalk | values | ratio |");
+    println!(
+        "| run | daicho SNMP step | hosts | values | closest requests to one host | snmpbulkwalk | values | ratio |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
     for round in 1..=3 {
