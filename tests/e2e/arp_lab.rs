@@ -177,6 +177,7 @@ fn sweep_finds_exactly_the_lab_hosts_and_spares_the_excluded_one() {
     let found: BTreeSet<(String, String, String)> = report
         .observations
         .iter()
+        .filter(|o| o.source == daicho_report::Source::Arp)
         .map(|o| {
             (
                 o.interface.to_string(),
@@ -224,7 +225,13 @@ fn sweep_finds_exactly_the_lab_hosts_and_spares_the_excluded_one() {
     assert!(report.findings[0].summary.contains("198.18.2.50"));
     assert_eq!(report.segments.len(), 2);
     assert_eq!(report.segments[0].excluded[0].to_string(), "198.18.1.40/32");
-    assert_eq!(report.probe_runs.len(), 2);
+    // One ARP run per segment, then the identity probes (NetBIOS here).
+    let arp_runs = report
+        .probe_runs
+        .iter()
+        .filter(|r| r.probe == daicho_report::Source::Arp)
+        .count();
+    assert_eq!(arp_runs, 2);
 
     // The table on stdout names the hosts and the conflict.
     let table = String::from_utf8_lossy(&out.stdout);

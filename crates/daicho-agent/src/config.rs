@@ -24,6 +24,7 @@ pub struct AgentConfig {
     pub state_dir: Option<PathBuf>,
     pub arp: ArpConfig,
     pub snmp: SnmpConfig,
+    pub netbios: NetbiosConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -38,6 +39,7 @@ impl Default for AgentConfig {
             state_dir: None,
             arp: ArpConfig::default(),
             snmp: SnmpConfig::default(),
+            netbios: NetbiosConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -62,6 +64,69 @@ impl Default for ArpConfig {
             retries: sweep.attempts,
             timeout: sweep.timeout,
             unprivileged: false,
+        }
+    }
+}
+
+/// The probes after the ARP sweep, by the names the config and the command
+/// line use (`skip = ["netbios"]`, `--skip-probe netbios`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// SNMP interrogation of the hosts found.
+    Snmp,
+    /// NetBIOS node status (computer name, workgroup).
+    Netbios,
+}
+
+impl Probe {
+    /// Reads a probe name from a segment's `skip` list.
+    pub fn from_name(name: &str) -> Result<Probe, String> {
+        <Probe as clap::ValueEnum>::from_str(name, true).map_err(|_| {
+            let known: Vec<String> = <Probe as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(|p| Some(clap::ValueEnum::to_possible_value(p)?.get_name().to_owned()))
+                .collect();
+            format!(
+                "unknown probe {name:?} in a segment's skip list (known: {}) \
+                 / skip に不明なプローブ名があります",
+                known.join(", ")
+            )
+        })
+    }
+}
+
+/// `[netbios]`: NetBIOS node status queries (UDP 137) to the hosts found.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetbiosConfig {
+    pub enabled: bool,
+    /// Queries per second on each segment.
+    pub rate: u32,
+    /// Rounds at most; the second asks only silent hosts.
+    pub retries: u32,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+}
+
+impl Default for NetbiosConfig {
+    fn default() -> Self {
+        let probe = daicho_netbios::ProbeConfig::default();
+        NetbiosConfig {
+            enabled: true,
+            rate: probe.rate,
+            retries: probe.attempts,
+            timeout: probe.timeout,
+        }
+    }
+}
+
+impl NetbiosConfig {
+    pub fn probe_config(&self) -> daicho_netbios::ProbeConfig {
+        daicho_netbios::ProbeConfig {
+            rate: self.rate.max(1),
+            attempts: self.retries.max(1),
+            timeout: self.timeout,
         }
     }
 }
@@ -170,6 +235,11 @@ impl AgentConfig {
             profile.validate()?;
         }
         config.snmp.query_options().validate()?;
+        for segment in &config.segments {
+            for name in &segment.skip {
+                Probe::from_name(name)?;
+            }
+        }
         Ok(config)
     }
 }
@@ -244,6 +314,11 @@ mod tests {
         assert!(err.contains("host_rate"), "{err}");
         let err = AgentConfig::parse("[snmp]\nread = [\"everything\"]\n").unwrap_err();
         assert!(err.contains("everything"), "{err}");
+        let err = AgentConfig::parse(
+            "[[segment]]\ninterface = \"eth0\"\nnetworks = [\"198.18.1.0/24\"]\nskip = [\"nbt\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("netbios"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use daicho_agent::config::{AgentConfig, parse_duration};
+use daicho_agent::config::{AgentConfig, Probe, parse_duration};
 use daicho_agent::output;
 use daicho_agent::scan::{self, ScanPlan};
 use daicho_arp::{Progress, SweepConfig};
@@ -99,13 +99,6 @@ struct ScanArgs {
     state_dir: Option<PathBuf>,
 }
 
-/// Probes that run after the ARP sweep and can be skipped.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Probe {
-    /// SNMP interrogation of the hosts found.
-    Snmp,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A table of hosts and a summary.
@@ -192,6 +185,9 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
+    if !args.skip_probes.contains(&Probe::Netbios) && config.netbios.enabled {
+        plan.netbios = Some(config.netbios.probe_config());
+    }
     let snmp = &config.snmp;
     if !args.skip_probes.contains(&Probe::Snmp) && snmp.enabled && !snmp.profiles.is_empty() {
         for target in &snmp.targets {

@@ -7,10 +7,52 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use daicho_report::{Flag, Report, SnmpFacts};
+use daicho_report::{Flag, Report};
+
+/// What the identity probes said about one address, for the table.
+#[derive(Default)]
+struct Identity {
+    name: Option<String>,
+    model: Option<String>,
+}
+
+/// Names and models by (interface, IP): SNMP first (the device's own
+/// configuration), then NetBIOS.
+fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
+    let mut identities: HashMap<(&str, Option<IpAddr>), Identity> = HashMap::new();
+    for o in &report.observations {
+        let identity = identities.entry((&*o.interface, o.ip)).or_default();
+        if let Some(snmp) = o.snmp.as_deref() {
+            if snmp.profile.is_none() {
+                identity.name.get_or_insert_with(|| {
+                    format!("(SNMP refused {} profile(s))", snmp.failures.len())
+                });
+                continue;
+            }
+            if let Some(name) = snmp.sys_name.clone().filter(|n| !n.is_empty()) {
+                identity.name = Some(name);
+            }
+            let model = snmp.entities.iter().find_map(|e| e.model.clone());
+            identity.model = match (model, &snmp.enterprise_name) {
+                (Some(model), Some(maker)) => Some(format!("{maker} {model}")),
+                (model, maker) => model.or(maker.clone()),
+            };
+        }
+        if let Some(netbios) = o.netbios.as_deref()
+            && let Some(name) = &netbios.computer_name
+        {
+            let name = match &netbios.workgroup {
+                Some(group) => format!("{name} ({group})"),
+                None => name.clone(),
+            };
+            identity.name.get_or_insert(name);
+        }
+    }
+    identities
+}
 
 /// The hosts as a table, one row per (IP, MAC) heard by ARP, sorted by
-/// interface and IP, with what SNMP added for that address.
+/// interface and IP, with the name and model the other probes found.
 pub fn table(report: &Report) -> Table {
     let mut table = Table::new();
     table
@@ -22,14 +64,11 @@ pub fn table(report: &Report) -> Table {
             "MAC",
             "Vendor",
             "Seen as",
-            "Name (SNMP)",
+            "Name",
+            "Model",
             "Flags",
         ]);
-    let snmp: HashMap<(&str, Option<IpAddr>), &SnmpFacts> = report
-        .observations
-        .iter()
-        .filter_map(|o| Some(((&*o.interface, o.ip), o.snmp.as_deref()?)))
-        .collect();
+    let identities = identities(report);
     let mut rows: Vec<_> = report
         .observations
         .iter()
@@ -37,16 +76,12 @@ pub fn table(report: &Report) -> Table {
         .collect();
     rows.sort_by_key(|o| (o.interface.clone(), o.ip, o.mac));
     for o in rows {
-        let name = match snmp.get(&(&*o.interface, o.ip)) {
-            Some(facts) if facts.profile.is_some() => {
-                let name = facts.sys_name.clone().unwrap_or_default();
-                match &facts.enterprise_name {
-                    Some(maker) => format!("{name} ({maker})"),
-                    None => name,
-                }
-            }
-            Some(facts) => format!("SNMP refused {} profile(s)", facts.failures.len()),
-            None => String::new(),
+        let identity = identities.get(&(&*o.interface, o.ip));
+        // Device strings are untrusted: escaped so no terminal control
+        // sequence gets through.
+        let show = |text: Option<&String>| {
+            text.map(|t| t.escape_debug().to_string())
+                .unwrap_or_default()
         };
         table.add_row([
             o.interface.to_string(),
@@ -57,7 +92,8 @@ pub fn table(report: &Report) -> Table {
                 .as_ref()
                 .map(|a| format!("{:?}", a.seen_as).to_lowercase())
                 .unwrap_or_default(),
-            name.escape_debug().to_string(),
+            show(identity.and_then(|i| i.name.as_ref())),
+            show(identity.and_then(|i| i.model.as_ref())),
             o.flags
                 .iter()
                 .map(|f| flag_text(*f))

@@ -11,6 +11,8 @@ use daicho_report::{
 };
 use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
 
+use crate::config::Probe;
+use crate::netbios_probe::{self, SegmentTargets};
 use crate::snmp_probe::{self, SnmpPlan};
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
@@ -54,6 +56,8 @@ pub struct ScanPlan {
     pub unprivileged: bool,
     /// The SNMP step, when credential profiles are configured and it is on.
     pub snmp: Option<SnmpPlan>,
+    /// The NetBIOS step, when it is on.
+    pub netbios: Option<daicho_netbios::ProbeConfig>,
 }
 
 /// A segment that passed the scope rules.
@@ -61,6 +65,8 @@ pub struct ScanPlan {
 pub struct PlannedSegment {
     pub resolved: ResolvedSegment,
     pub mac: Option<MacAddr>,
+    /// Probes not run on this segment.
+    pub skip: Vec<Probe>,
 }
 
 impl ScanPlan {
@@ -90,7 +96,17 @@ impl ScanPlan {
                     .iter()
                     .find(|i| i.facts.name == segment.interface)
                     .and_then(|i| i.mac);
-                Ok(PlannedSegment { resolved, mac })
+                // Names were checked when the configuration was read.
+                let skip = segment
+                    .skip
+                    .iter()
+                    .filter_map(|name| Probe::from_name(name).ok())
+                    .collect();
+                Ok(PlannedSegment {
+                    resolved,
+                    mac,
+                    skip,
+                })
             })
             .collect::<Result<_, ScopeError>>()?;
         Ok(ScanPlan {
@@ -99,6 +115,7 @@ impl ScanPlan {
             sweep,
             unprivileged,
             snmp: None,
+            netbios: None,
         })
     }
 
@@ -142,21 +159,42 @@ pub async fn run(
     }
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
-    if let Some(snmp) = plan.snmp.as_ref().filter(|_| !interrupted) {
-        let (observations, runs) =
-            snmp_probe::interrogate(snmp, snmp_targets(plan, snmp, &report)).await;
+    if interrupted {
+        return Ok(report);
+    }
+    // The identity probes run side by side, each bounded in time.
+    let found = found_in_scope(plan, &report);
+    let snmp = plan
+        .snmp
+        .as_ref()
+        .map(|snmp| snmp_probe::interrogate(snmp, snmp_targets(snmp, &found)));
+    let netbios = plan
+        .netbios
+        .map(|config| netbios_probe::interrogate(config, netbios_targets(plan, &found)));
+    let (snmp, netbios) = tokio::join!(optional(snmp), optional(netbios));
+    for (observations, runs) in [snmp, netbios].into_iter().flatten() {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
-        report.finished_at = Timestamp::now();
     }
+    report.finished_at = Timestamp::now();
     Ok(report)
 }
 
-/// Hosts the ARP sweep found that are in a segment's target list — SNMP never
-/// asks an excluded address or one only overheard on the link — and the
-/// explicit targets, under the interface name `routed`.
-fn snmp_targets(plan: &ScanPlan, snmp: &SnmpPlan, report: &Report) -> Vec<snmp_probe::Target> {
-    let mut targets: Vec<snmp_probe::Target> = report
+async fn optional<F: std::future::Future>(future: Option<F>) -> Option<F::Output> {
+    match future {
+        Some(future) => Some(future.await),
+        None => None,
+    }
+}
+
+/// A host the ARP sweep found in a segment's target list, with its segment.
+type Found<'p> = (&'p PlannedSegment, std::sync::Arc<str>, std::net::Ipv4Addr);
+
+/// Hosts the ARP sweep found that are in a segment's target list: the
+/// identity probes never ask an excluded address or one only overheard on
+/// the link.
+fn found_in_scope<'p>(plan: &'p ScanPlan, report: &Report) -> Vec<Found<'p>> {
+    let mut found: Vec<Found<'p>> = report
         .observations
         .iter()
         .filter_map(|o| {
@@ -172,8 +210,38 @@ fn snmp_targets(plan: &ScanPlan, snmp: &SnmpPlan, report: &Report) -> Vec<snmp_p
                 .targets
                 .binary_search(&ip)
                 .is_ok()
-                .then(|| (std::sync::Arc::clone(&o.interface), ip.into()))
+                .then(|| (segment, std::sync::Arc::clone(&o.interface), ip))
         })
+        .collect();
+    found.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+    found.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+    found
+}
+
+/// Per segment that runs NetBIOS: its address and the hosts found.
+fn netbios_targets(plan: &ScanPlan, found: &[Found<'_>]) -> Vec<SegmentTargets> {
+    plan.segments
+        .iter()
+        .filter(|s| !s.skip.contains(&Probe::Netbios))
+        .map(|segment| SegmentTargets {
+            interface: segment.resolved.interface.as_str().into(),
+            source: segment.resolved.own_address.addr(),
+            targets: found
+                .iter()
+                .filter(|(s, _, _)| std::ptr::eq(*s, segment))
+                .map(|(_, _, ip)| *ip)
+                .collect(),
+        })
+        .collect()
+}
+
+/// The hosts found on segments that run SNMP, and the explicit targets under
+/// the interface name `routed`.
+fn snmp_targets(snmp: &SnmpPlan, found: &[Found<'_>]) -> Vec<snmp_probe::Target> {
+    let mut targets: Vec<snmp_probe::Target> = found
+        .iter()
+        .filter(|(segment, _, _)| !segment.skip.contains(&Probe::Snmp))
+        .map(|(_, interface, ip)| (std::sync::Arc::clone(interface), (*ip).into()))
         .collect();
     let routed: std::sync::Arc<str> = "routed".into();
     for ip in &snmp.targets {
@@ -318,6 +386,7 @@ fn observation(
                 .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
         }),
         snmp: None,
+        netbios: None,
     }
 }
 

@@ -150,6 +150,7 @@ pub async fn interrogate(
             flags: Vec::new(),
             arp: None,
             snmp: Some(Box::new(facts)),
+            netbios: None,
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

@@ -116,6 +116,36 @@ pub struct Observation {
     /// observations (inline, they doubled the agent's memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snmp: Option<Box<SnmpFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netbios: Option<Box<NetbiosFacts>>,
+}
+
+/// What a host said to a NetBIOS node status query (NBSTAT, UDP 137).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NetbiosFacts {
+    /// The unique `<00>` name: the Windows computer name (コンピュータ名).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computer_name: Option<String>,
+    /// The group `<00>` name: workgroup or domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workgroup: Option<String>,
+    /// Every name the host registered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<NetbiosName>,
+    /// The adapter MAC Windows reports (Samba reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+}
+
+/// One registered NetBIOS name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NetbiosName {
+    pub name: String,
+    /// What the name stands for: 0x00 workstation/workgroup, 0x03 messenger,
+    /// 0x20 file server, 0x1b/0x1c domain roles, 0x1d/0x1e browser roles.
+    pub suffix: u8,
+    /// A group (workgroup, domain) rather than a unique name.
+    pub group: bool,
 }
 
 /// A short machine-readable remark on an observation.

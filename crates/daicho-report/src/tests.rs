@@ -34,6 +34,7 @@ fn sample() -> Report {
                 reply_ms: Some(0.4),
             }),
             snmp: None,
+            netbios: None,
         }],
         findings: vec![],
         probe_runs: vec![],

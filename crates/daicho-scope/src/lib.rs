@@ -39,6 +39,10 @@ pub struct SegmentScope {
     pub networks: Vec<Ipv4Net>,
     #[serde(default, deserialize_with = "deserialize_exclusions")]
     pub exclude: Vec<IpNet>,
+    /// Probes not to run on this segment (the agent checks the names), e.g.
+    /// `["netbios"]` on a segment of fragile devices: ARP still runs.
+    #[serde(default)]
+    pub skip: Vec<String>,
 }
 
 /// Serde helper for lists of exclusions written as addresses or networks
@@ -234,6 +238,7 @@ pub fn parse_segment_arg(arg: &str) -> Result<SegmentScope, ScopeError> {
         interface: interface.trim().to_owned(),
         networks,
         exclude: Vec::new(),
+        skip: Vec::new(),
     })
 }
 

@@ -183,7 +183,7 @@ proptest! {
             .iter()
             .map(|(bits, len)| IpNet::V4(Ipv4Net::new((base | (bits & 0x0001_ffff)).into(), *len).unwrap().trunc()))
             .collect();
-        let seg = SegmentScope { interface: "e".into(), networks: vec![net], exclude: exclude.clone() };
+        let seg = SegmentScope { interface: "e".into(), networks: vec![net], exclude: exclude.clone(), skip: Vec::new() };
         let resolved = seg.resolve(&ifaces, &Policy::default()).unwrap();
         for target in &resolved.targets {
             prop_assert!(net.contains(target));

@@ -307,6 +307,46 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts Samba's `nmbd` in `host` on `address` (a /24 of the host's)
+    /// with its NetBIOS name and workgroup, every path under the lab's
+    /// directory, and waits until it answers a node status query.
+    pub fn nmbd(&mut self, host: &Host, address: &str, name: &str, workgroup: &str) -> Result<()> {
+        let base = self.dir.join(format!("nmbd-{}", host.netns));
+        for sub in ["lock", "state", "cache", "private", "pid", "log", "ncalrpc"] {
+            std::fs::create_dir_all(base.join(sub))?;
+        }
+        let conf = base.join("smb.conf");
+        let dir = base.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "[global]\nnetbios name = {name}\nworkgroup = {workgroup}\n\
+                 interfaces = {address}/24\nbind interfaces only = yes\n\
+                 lock directory = {dir}/lock\nstate directory = {dir}/state\n\
+                 cache directory = {dir}/cache\nprivate dir = {dir}/private\n\
+                 pid directory = {dir}/pid\nlog file = {dir}/log/nmbd.log\n\
+                 ncalrpc dir = {dir}/ncalrpc\n"
+            ),
+        )?;
+        let child = host
+            .command("nmbd")
+            .args(["-F", "--no-process-group", "-s"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nmbd (apt-get install samba)")?;
+        self.children.push(child);
+        wait_for(Duration::from_secs(20), || {
+            host.exec("nmblookup", &["-A", address])
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("{name} ")))
+        })
+        .with_context(|| format!("nmbd in {} did not answer; see {dir}/log", host.netns))
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;

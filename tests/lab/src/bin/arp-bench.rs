@@ -128,6 +128,8 @@ impl Bench {
             &format!("{}ms", timeout.as_millis()),
             "--format",
             "summary",
+            "--skip-probe",
+            "netbios",
             "--output",
             report.to_str().unwrap(),
         ]

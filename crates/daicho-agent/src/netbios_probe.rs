@@ -1,0 +1,105 @@
+//! The NetBIOS step of a scan: a node status query to every host the ARP sweep
+//! found in scope, each segment from its own address, all segments at once.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use daicho_netbios::{NodeStatus, ProbeConfig};
+use daicho_report::{MacAddr, NetbiosFacts, NetbiosName, Observation, ProbeRun, Source};
+use jiff::Timestamp;
+use tokio::task::JoinSet;
+
+/// One segment's share of the step.
+#[derive(Debug, Clone)]
+pub struct SegmentTargets {
+    pub interface: Arc<str>,
+    /// The agent's address on the segment: the queries' source.
+    pub source: Ipv4Addr,
+    pub targets: Vec<Ipv4Addr>,
+}
+
+/// Asks every segment's targets; one observation per host that answered and
+/// one probe run per segment.
+pub async fn interrogate(
+    config: ProbeConfig,
+    segments: Vec<SegmentTargets>,
+) -> (Vec<Observation>, Vec<ProbeRun>) {
+    let mut tasks = JoinSet::new();
+    for segment in segments {
+        tasks.spawn(async move {
+            let started_at = Timestamp::now();
+            let outcome = daicho_netbios::probe(segment.source, &segment.targets, &config).await;
+            (segment, started_at, outcome)
+        });
+    }
+    let mut observations = Vec::new();
+    let mut runs = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (segment, started_at, outcome) = joined.expect("a NetBIOS task does not panic");
+        let mut run = ProbeRun {
+            probe: Source::Netbios,
+            interface: segment.interface.to_string(),
+            started_at,
+            finished_at: Timestamp::now(),
+            packets_sent: 0,
+            packets_received: 0,
+            send_rate: Some(f64::from(config.rate)),
+            notes: Vec::new(),
+        };
+        match outcome {
+            Ok(outcome) => {
+                run.packets_sent = outcome.sent;
+                run.packets_received = outcome.received;
+                run.notes = outcome.notes;
+                run.notes.push(format!(
+                    "{} of {} hosts answered NetBIOS node status",
+                    outcome.answers.len(),
+                    segment.targets.len()
+                ));
+                observations.extend(
+                    outcome
+                        .answers
+                        .into_iter()
+                        .map(|(ip, status)| observation(&segment.interface, ip, status)),
+                );
+            }
+            Err(e) => run.notes.push(format!(
+                "NetBIOS step skipped: cannot open a UDP socket on {}: {e}",
+                segment.source
+            )),
+        }
+        runs.push(run);
+    }
+    observations.sort_by_key(|o| (o.interface.clone(), o.ip));
+    runs.sort_by(|a, b| a.interface.cmp(&b.interface));
+    (observations, runs)
+}
+
+fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observation {
+    let facts = NetbiosFacts {
+        computer_name: status.computer_name().map(str::to_owned),
+        workgroup: status.workgroup().map(str::to_owned),
+        mac: status.mac.map(MacAddr),
+        names: status
+            .names
+            .into_iter()
+            .map(|n| NetbiosName {
+                name: n.name,
+                suffix: n.suffix,
+                group: n.group,
+            })
+            .collect(),
+    };
+    Observation {
+        source: Source::Netbios,
+        interface: Arc::clone(interface),
+        at: Timestamp::now(),
+        ip: Some(ip.into()),
+        mac: None,
+        vendor: None,
+        flags: Vec::new(),
+        arp: None,
+        snmp: None,
+        netbios: Some(Box::new(facts)),
+    }
+}

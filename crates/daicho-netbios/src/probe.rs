@@ -1,0 +1,119 @@
+//! The NBSTAT probe: one unicast query per host (UDP 137), paced, from a
+//! socket bound to the segment's own address, with a second round for the
+//! hosts that stayed silent. Answers count only from the host asked.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use crate::wire::{NodeStatus, NodeStatusQuery, Packet};
+
+/// How hard to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeConfig {
+    /// Queries per second on the segment.
+    pub rate: u32,
+    /// Rounds at most; later rounds ask only the silent hosts.
+    pub attempts: u32,
+    /// Wait for answers after each round.
+    pub timeout: Duration,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            rate: 500,
+            attempts: 2,
+            timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a probe heard.
+#[derive(Debug, Default)]
+pub struct ProbeOutcome {
+    pub answers: Vec<(Ipv4Addr, NodeStatus)>,
+    pub sent: u64,
+    pub received: u64,
+    /// Answers that could not be read, by host, for the report.
+    pub notes: Vec<String>,
+}
+
+const NETBIOS_NAME_PORT: u16 = 137;
+
+/// Asks every target from `source` (an address of the segment's interface).
+pub async fn probe(
+    source: Ipv4Addr,
+    targets: &[Ipv4Addr],
+    config: &ProbeConfig,
+) -> std::io::Result<ProbeOutcome> {
+    let socket = UdpSocket::bind(SocketAddr::from((source, 0))).await?;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(config.rate.max(1)));
+    // Each host gets its own transaction id (its position, wrapping), and an
+    // answer must come from that host with that id.
+    let expected: HashMap<Ipv4Addr, u16> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| (*ip, i as u16))
+        .collect();
+    let mut outcome = ProbeOutcome::default();
+    let mut answered: HashMap<Ipv4Addr, NodeStatus> = HashMap::new();
+    let mut buffer = vec![0u8; 2048];
+    for _ in 0..config.attempts.max(1) {
+        let pending: Vec<Ipv4Addr> = targets
+            .iter()
+            .copied()
+            .filter(|ip| !answered.contains_key(ip))
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let mut next_send = Instant::now();
+        let mut queue = pending.iter();
+        let mut round_end = None;
+        loop {
+            let deadline = round_end.unwrap_or(next_send);
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    if round_end.is_some() {
+                        break;
+                    }
+                    match queue.next() {
+                        Some(ip) => {
+                            let query = NodeStatusQuery { transaction_id: expected[ip] };
+                            let target = SocketAddr::from((*ip, NETBIOS_NAME_PORT));
+                            // A host that refuses (ICMP) shows as an error on a
+                            // later call; it changes nothing for the others.
+                            if socket.send_to(&query.to_bytes(), target).await.is_ok() {
+                                outcome.sent += 1;
+                            }
+                            next_send += interval;
+                        }
+                        None => round_end = Some(Instant::now() + config.timeout),
+                    }
+                }
+                received = socket.recv_from(&mut buffer) => {
+                    let Ok((len, from)) = received else { continue };
+                    let std::net::IpAddr::V4(ip) = from.ip() else { continue };
+                    let Some(id) = expected.get(&ip) else { continue };
+                    outcome.received += 1;
+                    let parsed = Packet::new_checked(&buffer[..len])
+                        .and_then(|packet| NodeStatus::parse(&packet));
+                    match parsed {
+                        Ok(status) if status.transaction_id == *id => {
+                            answered.insert(ip, status);
+                        }
+                        Ok(_) => {}
+                        Err(e) => outcome.notes.push(format!("{ip}: unreadable NetBIOS answer: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    outcome.answers = answered.into_iter().collect();
+    outcome.answers.sort_by_key(|(ip, _)| *ip);
+    Ok(outcome)
+}
