@@ -140,3 +140,118 @@ fn netbios_names_the_windows_style_hosts_and_spares_the_excluded_one() {
         "skip = [\"netbios\"] was ignored"
     );
 }
+
+const IPP_SERVICE: &str = r#"<?xml version="1.0" standalone='no'?>
+<!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+<service-group>
+  <name>&lt;script&gt;alert(1)&lt;/script&gt; RICOH [3F]</name>
+  <service>
+    <type>_ipp._tcp</type>
+    <port>631</port>
+    <txt-record>ty=RICOH IM C3000</txt-record>
+    <txt-record>product=(RICOH IM C3000)</txt-record>
+    <txt-record>usb_MFG=RICOH</txt-record>
+    <txt-record>note==HYPERLINK("http://x")</txt-record>
+  </service>
+</service-group>
+"#;
+
+#[test]
+fn mdns_names_hosts_models_and_a_dual_homed_pc_on_both_segments() {
+    if !daicho_lab::can_run("mdns_names_hosts_models") {
+        return;
+    }
+    let mut lab = Lab::new("mdns").unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let ward = lab.segment("ward").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    lab.attach(&agent, &ward, "eth1", None, &["198.18.2.2/24"])
+        .unwrap();
+    let printer = lab.host("printer").unwrap();
+    lab.attach(&printer, &lan, "eth0", None, &["198.18.1.20/24"])
+        .unwrap();
+    lab.avahi(&printer, "printer-3f", &["eth0"], &[("ipp", IPP_SERVICE)])
+        .unwrap();
+    // The 2枚挿し PC: one avahi on both legs.
+    let pc = lab.host("pc").unwrap();
+    lab.attach(&pc, &lan, "eth0", None, &[&format!("{PC}/24")])
+        .unwrap();
+    lab.attach(&pc, &ward, "eth1", None, &["198.18.2.40/24"])
+        .unwrap();
+    lab.avahi(&pc, "pc-7", &["eth0", "eth1"], &[]).unwrap();
+
+    let report_path = lab.dir().join("report.json");
+    let out = agent
+        .command(AGENT)
+        .args(["scan", "--segment", "eth0=198.18.1.0/24"])
+        .args(["--segment", "eth1=198.18.2.0/24", "--timeout", "300ms"])
+        .args(["--skip-probe", "netbios", "--format", "table", "--output"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("198.18.1.20 "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.contains("printer-3f") && row.contains("RICOH IM C3000"),
+        "{row}"
+    );
+
+    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+    let mdns: Vec<(&str, String, &daicho_report::MdnsFacts)> = report
+        .observations
+        .iter()
+        .filter(|o| o.source == Source::Mdns)
+        .map(|o| {
+            (
+                &*o.interface,
+                o.ip.unwrap().to_string(),
+                o.mdns.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    let printer = mdns
+        .iter()
+        .find(|(_, _, m)| m.host == "printer-3f.local.")
+        .unwrap_or_else(|| panic!("{mdns:#?}"));
+    assert_eq!((printer.0, printer.1.as_str()), ("eth0", "198.18.1.20"));
+    let ipp = printer
+        .2
+        .services
+        .iter()
+        .find(|s| s.service_type == "_ipp._tcp.local.")
+        .unwrap();
+    assert_eq!(ipp.port, 631);
+    assert_eq!(ipp.txt["ty"], "RICOH IM C3000");
+    assert_eq!(ipp.txt["usb_MFG"], "RICOH");
+    // Hostile strings are kept as data, verbatim (escaping is the reader's job).
+    assert_eq!(ipp.txt["note"], "=HYPERLINK(\"http://x\")");
+    assert!(
+        ipp.instance
+            .starts_with("<script>alert(1)</script> RICOH [3F]")
+    );
+    // The dual-homed PC answers on each segment with that segment's address,
+    // under one host name: what dual-homed detection (#5) joins.
+    let mut pc: Vec<(&str, &str)> = mdns
+        .iter()
+        .filter(|(_, _, m)| m.host == "pc-7.local.")
+        .map(|(interface, ip, _)| (*interface, ip.as_str()))
+        .collect();
+    pc.sort();
+    assert_eq!(pc, [("eth0", PC), ("eth1", "198.18.2.40")]);
+    let runs = report
+        .probe_runs
+        .iter()
+        .filter(|r| r.probe == Source::Mdns)
+        .count();
+    assert_eq!(runs, 2);
+}

@@ -25,6 +25,7 @@ pub struct AgentConfig {
     pub arp: ArpConfig,
     pub snmp: SnmpConfig,
     pub netbios: NetbiosConfig,
+    pub mdns: MdnsConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -40,6 +41,7 @@ impl Default for AgentConfig {
             arp: ArpConfig::default(),
             snmp: SnmpConfig::default(),
             netbios: NetbiosConfig::default(),
+            mdns: MdnsConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -77,6 +79,8 @@ pub enum Probe {
     Snmp,
     /// NetBIOS node status (computer name, workgroup).
     Netbios,
+    /// mDNS/DNS-SD browse (host names, services, models in TXT records).
+    Mdns,
 }
 
 impl Probe {
@@ -127,6 +131,38 @@ impl NetbiosConfig {
             rate: self.rate.max(1),
             attempts: self.retries.max(1),
             timeout: self.timeout,
+        }
+    }
+}
+
+/// `[mdns]`: the DNS-SD browse on each segment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MdnsConfig {
+    pub enabled: bool,
+    /// How long to listen.
+    #[serde(deserialize_with = "duration_text")]
+    pub window: Duration,
+    /// Only listen for what hosts announce; send no query.
+    pub passive: bool,
+}
+
+impl Default for MdnsConfig {
+    fn default() -> Self {
+        let browse = daicho_mdns::BrowseConfig::default();
+        MdnsConfig {
+            enabled: true,
+            window: browse.window,
+            passive: browse.passive,
+        }
+    }
+}
+
+impl MdnsConfig {
+    pub fn browse_config(&self) -> daicho_mdns::BrowseConfig {
+        daicho_mdns::BrowseConfig {
+            window: self.window,
+            passive: self.passive,
         }
     }
 }

@@ -101,5 +101,6 @@ fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observ
         arp: None,
         snmp: None,
         netbios: Some(Box::new(facts)),
+        mdns: None,
     }
 }

@@ -16,8 +16,12 @@ struct Identity {
     model: Option<String>,
 }
 
+/// TXT keys that name a model, most specific first (printers: `ty`,
+/// `product`; Apple and others: `model`, `md`; IPP over USB: `usb_MDL`).
+const MODEL_TXT_KEYS: &[&str] = &["ty", "product", "usb_MDL", "model", "md"];
+
 /// Names and models by (interface, IP): SNMP first (the device's own
-/// configuration), then NetBIOS.
+/// configuration), then NetBIOS, then mDNS.
 fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
     let mut identities: HashMap<(&str, Option<IpAddr>), Identity> = HashMap::new();
     for o in &report.observations {
@@ -46,6 +50,19 @@ fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
                 None => name.clone(),
             };
             identity.name.get_or_insert(name);
+        }
+        if let Some(mdns) = o.mdns.as_deref() {
+            let host = mdns.host.trim_end_matches('.').trim_end_matches(".local");
+            identity.name.get_or_insert_with(|| host.to_owned());
+            let model = MODEL_TXT_KEYS.iter().find_map(|key| {
+                mdns.services
+                    .iter()
+                    .find_map(|s| s.txt.get(*key).filter(|v| !v.is_empty()))
+            });
+            if let Some(model) = model {
+                let model = model.trim_start_matches('(').trim_end_matches(')');
+                identity.model.get_or_insert_with(|| model.to_owned());
+            }
         }
     }
     identities

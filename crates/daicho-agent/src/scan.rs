@@ -12,6 +12,7 @@ use daicho_report::{
 use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
 
 use crate::config::Probe;
+use crate::mdns_probe;
 use crate::netbios_probe::{self, SegmentTargets};
 use crate::snmp_probe::{self, SnmpPlan};
 use ipnet::{IpNet, Ipv4Net};
@@ -58,6 +59,8 @@ pub struct ScanPlan {
     pub snmp: Option<SnmpPlan>,
     /// The NetBIOS step, when it is on.
     pub netbios: Option<daicho_netbios::ProbeConfig>,
+    /// The mDNS browse, when it is on.
+    pub mdns: Option<daicho_mdns::BrowseConfig>,
 }
 
 /// A segment that passed the scope rules.
@@ -116,6 +119,7 @@ impl ScanPlan {
             unprivileged,
             snmp: None,
             netbios: None,
+            mdns: None,
         })
     }
 
@@ -133,6 +137,19 @@ pub async fn run(
     cancel: Arc<AtomicBool>,
 ) -> Result<Report, SweepError> {
     let started_at = Timestamp::now();
+    // mDNS needs no target list: it listens while the sweep runs.
+    let mdns = plan.mdns.map(|config| {
+        let segments = plan
+            .segments
+            .iter()
+            .filter(|s| !s.skip.contains(&Probe::Mdns))
+            .map(|s| mdns_probe::SegmentBrowse {
+                interface: s.resolved.interface.as_str().into(),
+                networks: s.resolved.networks.clone(),
+            })
+            .collect();
+        tokio::spawn(mdns_probe::browse(config, segments))
+    });
     let mut sweeps = Vec::new();
     for (segment, progress) in plan.segments.iter().zip(progress) {
         let resolved = segment.resolved.clone();
@@ -160,6 +177,9 @@ pub async fn run(
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
     if interrupted {
+        if let Some(mdns) = mdns {
+            mdns.abort();
+        }
         return Ok(report);
     }
     // The identity probes run side by side, each bounded in time.
@@ -171,8 +191,9 @@ pub async fn run(
     let netbios = plan
         .netbios
         .map(|config| netbios_probe::interrogate(config, netbios_targets(plan, &found)));
-    let (snmp, netbios) = tokio::join!(optional(snmp), optional(netbios));
-    for (observations, runs) in [snmp, netbios].into_iter().flatten() {
+    let (snmp, netbios, mdns) = tokio::join!(optional(snmp), optional(netbios), optional(mdns));
+    let mdns = mdns.map(|joined| joined.expect("the mDNS task does not panic"));
+    for (observations, runs) in [snmp, netbios, mdns].into_iter().flatten() {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
@@ -387,6 +408,7 @@ fn observation(
         }),
         snmp: None,
         netbios: None,
+        mdns: None,
     }
 }
 

@@ -151,6 +151,7 @@ pub async fn interrogate(
             arp: None,
             snmp: Some(Box::new(facts)),
             netbios: None,
+            mdns: None,
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

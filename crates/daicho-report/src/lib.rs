@@ -118,6 +118,34 @@ pub struct Observation {
     pub snmp: Option<Box<SnmpFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netbios: Option<Box<NetbiosFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdns: Option<Box<MdnsFacts>>,
+}
+
+/// A host as mDNS/DNS-SD showed it on one segment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MdnsFacts {
+    /// The host name its services point to, e.g. `printer-3f.local.`
+    pub host: String,
+    /// Every address its records carried. One outside the segment's networks
+    /// is a leg in another network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<MdnsService>,
+}
+
+/// One DNS-SD service instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MdnsService {
+    /// e.g. `_ipp._tcp.local.`
+    pub service_type: String,
+    /// The full instance name, e.g. `RICOH IM C3000 [3F]._ipp._tcp.local.`
+    pub instance: String,
+    pub port: u16,
+    /// The TXT record: `ty`, `product`, `usb_MFG`, `md`, `model`, ...
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub txt: std::collections::BTreeMap<String, String>,
 }
 
 /// What a host said to a NetBIOS node status query (NBSTAT, UDP 137).

@@ -35,6 +35,7 @@ fn sample() -> Report {
             }),
             snmp: None,
             netbios: None,
+            mdns: None,
         }],
         findings: vec![],
         probe_runs: vec![],

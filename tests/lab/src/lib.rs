@@ -347,6 +347,69 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts `avahi-daemon` in `host` as `hostname` on `interfaces`, with
+    /// `services` as (file stem, avahi service XML). Its config and pid
+    /// directories are compiled in, so a per-host copy is bind-mounted over
+    /// both inside the namespace's private mount namespace. Waits until every
+    /// service is established.
+    pub fn avahi(
+        &mut self,
+        host: &Host,
+        hostname: &str,
+        interfaces: &[&str],
+        services: &[(&str, &str)],
+    ) -> Result<()> {
+        let base = self.dir.join(format!("avahi-{}", host.netns));
+        let etc = base.join("etc");
+        let run_dir = base.join("run");
+        std::fs::create_dir_all(etc.join("services"))?;
+        std::fs::create_dir_all(&run_dir)?;
+        std::fs::write(
+            etc.join("avahi-daemon.conf"),
+            format!(
+                "[server]\nhost-name={hostname}\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=no\n\
+                 allow-interfaces={}\n[publish]\npublish-workstation=yes\n",
+                interfaces.join(",")
+            ),
+        )?;
+        for (stem, xml) in services {
+            std::fs::write(etc.join("services").join(format!("{stem}.service")), xml)?;
+        }
+        let log = base.join("avahi.log");
+        let script = format!(
+            "mkdir -p /run/avahi-daemon && mount --bind {run} /run/avahi-daemon && \
+             mount --bind {etc} /etc/avahi && \
+             exec avahi-daemon -f {etc}/avahi-daemon.conf --no-chroot --no-drop-root --no-rlimits",
+            run = run_dir.display(),
+            etc = etc.display()
+        );
+        let child = host
+            .command("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log)?)
+            .stderr(std::fs::File::create(base.join("avahi.err"))?)
+            .spawn()
+            .context("starting avahi-daemon (apt-get install avahi-daemon)")?;
+        self.children.push(child);
+        let expected = services.len();
+        wait_for(Duration::from_secs(20), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default()
+                + &std::fs::read_to_string(base.join("avahi.err")).unwrap_or_default();
+            text.contains("Server startup complete")
+                && text.matches("successfully established").count() >= expected
+        })
+        .with_context(|| {
+            format!(
+                "avahi-daemon in {} did not start; see {}",
+                host.netns,
+                base.display()
+            )
+        })
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;

@@ -130,6 +130,8 @@ impl Bench {
             "summary",
             "--skip-probe",
             "netbios",
+            "--skip-probe",
+            "mdns",
             "--output",
             report.to_str().unwrap(),
         ]
