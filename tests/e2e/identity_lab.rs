@@ -255,3 +255,186 @@ fn mdns_names_hosts_models_and_a_dual_homed_pc_on_both_segments() {
         .count();
     assert_eq!(runs, 2);
 }
+
+/// A self-signed certificate (EC P-256) for `cn`, with `sans` as written
+/// for openssl's subjectAltName; returns (cert, key) paths.
+fn certificate(dir: &std::path::Path, cn: &str, sans: &str) -> (String, String) {
+    let (cert, key) = (dir.join(format!("{cn}.crt")), dir.join(format!("{cn}.key")));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "30", "-subj", &format!("/CN={cn}")])
+        .args(["-addext", &format!("subjectAltName={sans}"), "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
+    if !daicho_lab::can_run("http_banners") {
+        return;
+    }
+    let mut lab = Lab::new("http").unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    // An LTE router: admin page behind Basic auth, and HTTPS whose
+    // certificate lists its WWAN address — another network.
+    let router = lab.host("router").unwrap();
+    lab.attach(&router, &lan, "eth0", None, &["198.18.1.1/24"])
+        .unwrap();
+    let (cert, key) = certificate(
+        lab.dir(),
+        "lte-router.local",
+        "DNS:lte-router.local,IP:198.18.1.1,IP:100.64.12.34",
+    );
+    let pem = lab.dir().join("router.pem");
+    let both = std::fs::read_to_string(&cert).unwrap() + &std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&pem, both).unwrap();
+    let users = lab.dir().join("users");
+    std::fs::write(&users, "admin:not-a-real-password\n").unwrap();
+    lab.lighttpd(
+        &router,
+        80,
+        &[("index.html", b"<html><title>LTE Router Admin</title></html>")],
+        &format!(
+            "auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\n\
+             auth.require = (\"/\" => (\"method\" => \"basic\", \"realm\" => \"MR-LTE 4G Router\", \"require\" => \"valid-user\"))\n\
+             $SERVER[\"socket\"] == \":443\" {{ ssl.engine = \"enable\"\n ssl.pemfile = \"{}\" }}\n",
+            users.display(),
+            pem.display()
+        ),
+    )
+    .unwrap();
+    // A Japanese device whose page is in Shift_JIS, and an old TLS 1.1-only
+    // endpoint as older printers and switches have.
+    let printer = lab.host("printer").unwrap();
+    lab.attach(&printer, &lan, "eth0", None, &["198.18.1.20/24"])
+        .unwrap();
+    let page = encoding_rs::SHIFT_JIS
+        .encode("<html><head><title>受付プリンタ 設定</title></head></html>")
+        .0
+        .into_owned();
+    lab.lighttpd(
+        &printer,
+        80,
+        &[("index.html", &page)],
+        "mimetype.assign = (\".html\" => \"text/html; charset=Shift_JIS\")\n",
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let (old_cert, old_key) = certificate(lab.dir(), "printer.local", "DNS:printer.local");
+    lab.serve(
+        &printer,
+        8443,
+        "openssl",
+        &[
+            "s_server",
+            "-accept",
+            "8443",
+            "-www",
+            "-tls1_1",
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+            "-cert",
+            &old_cert,
+            "-key",
+            &old_key,
+        ],
+    )
+    .unwrap();
+    // A fragile device with a web server, excluded from HTTP only.
+    let fragile = lab.host("fragile").unwrap();
+    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
+        .unwrap();
+    lab.lighttpd(&fragile, 80, &[("index.html", b"<title>ECG</title>")], "")
+        .unwrap();
+    let capture = Capture::start(
+        &fragile,
+        "eth0",
+        "tcp dst port 80",
+        &lab.dir().join("fragile.pcap"),
+    )
+    .unwrap();
+
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!("[http]\nexclude = [\"{FRAGILE}\"]\n[mdns]\nenabled = false\n"),
+    )
+    .unwrap();
+    let report_path = lab.dir().join("report.json");
+    let out = agent
+        .command(AGENT)
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--timeout",
+            "300ms",
+        ])
+        .args(["--skip-probe", "netbios", "--format", "table", "--config"])
+        .arg(&config)
+        .arg("--output")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(capture.stop().unwrap(), 0, "[http] exclude was ignored");
+
+    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+    let http = |ip: &str| {
+        report
+            .observations
+            .iter()
+            .find(|o| o.source == Source::Http && o.ip.unwrap().to_string() == ip)
+            .and_then(|o| o.http.as_deref())
+            .unwrap_or_else(|| panic!("no HTTP for {ip}: {stdout}"))
+    };
+    let router = http("198.18.1.1");
+    let admin = router.banners.iter().find(|b| b.port == 80).unwrap();
+    assert_eq!(admin.status, Some(401));
+    assert_eq!(admin.realm.as_deref(), Some("MR-LTE 4G Router"));
+    assert!(admin.server.as_deref().unwrap().starts_with("lighttpd"));
+    let tls = router.banners.iter().find(|b| b.port == 443).unwrap();
+    let certificate = tls.certificate.as_ref().unwrap();
+    assert_eq!(certificate.subject_cn.as_deref(), Some("lte-router.local"));
+    assert!(certificate.self_signed);
+    assert_eq!(certificate.sha256.len(), 64);
+    let sans: Vec<String> = certificate.san_ip.iter().map(ToString::to_string).collect();
+    assert_eq!(sans, ["198.18.1.1", "100.64.12.34"]);
+    let printer = http("198.18.1.20");
+    let page = printer.banners.iter().find(|b| b.port == 80).unwrap();
+    assert_eq!(page.title.as_deref(), Some("受付プリンタ 設定"));
+    let old = printer.banners.iter().find(|b| b.port == 8443).unwrap();
+    assert!(
+        old.error.as_deref().unwrap().contains("protocol version"),
+        "{old:?}"
+    );
+    assert!(
+        report
+            .observations
+            .iter()
+            .all(|o| o.ip.unwrap().to_string() != FRAGILE || o.source != Source::Http)
+    );
+}

@@ -26,6 +26,7 @@ pub struct AgentConfig {
     pub snmp: SnmpConfig,
     pub netbios: NetbiosConfig,
     pub mdns: MdnsConfig,
+    pub http: HttpConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -42,6 +43,7 @@ impl Default for AgentConfig {
             snmp: SnmpConfig::default(),
             netbios: NetbiosConfig::default(),
             mdns: MdnsConfig::default(),
+            http: HttpConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -81,6 +83,8 @@ pub enum Probe {
     Netbios,
     /// mDNS/DNS-SD browse (host names, services, models in TXT records).
     Mdns,
+    /// HTTP/TLS banners (title, Server, realm, certificate).
+    Http,
 }
 
 impl Probe {
@@ -131,6 +135,72 @@ impl NetbiosConfig {
             rate: self.rate.max(1),
             attempts: self.retries.max(1),
             timeout: self.timeout,
+        }
+    }
+}
+
+/// `[http]`: one `GET /` per port to each host found.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    /// Plain HTTP ports.
+    pub ports: Vec<u16>,
+    /// HTTPS ports.
+    pub tls_ports: Vec<u16>,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    /// Bytes of a page read at most.
+    pub body_cap: usize,
+    /// Hosts asked at the same time on a segment.
+    pub concurrency: usize,
+    /// Hosts that get no HTTP request, on top of the global exclusions.
+    #[serde(deserialize_with = "daicho_scope::deserialize_exclusions")]
+    pub exclude: Vec<IpNet>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let banner = daicho_http::BannerConfig::default();
+        HttpConfig {
+            enabled: true,
+            ports: vec![80, 8080],
+            tls_ports: vec![443, 8443],
+            timeout: banner.timeout,
+            body_cap: banner.body_cap,
+            concurrency: 16,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn plan(&self) -> crate::http_probe::HttpPlan {
+        crate::http_probe::HttpPlan {
+            config: daicho_http::BannerConfig {
+                timeout: self.timeout,
+                body_cap: self.body_cap,
+            },
+            ports: self.ports.clone(),
+            tls_ports: self.tls_ports.clone(),
+            concurrency: self.concurrency,
+            exclude: self.exclude.clone(),
+        }
+    }
+
+    /// Raw print ports would print the request on paper: refused.
+    fn validate(&self) -> Result<(), String> {
+        match self
+            .ports
+            .iter()
+            .chain(&self.tls_ports)
+            .find(|p| daicho_http::NEVER_PORTS.contains(p))
+        {
+            Some(port) => Err(format!(
+                "http: port {port} is a raw print port (JetDirect/LPD): a request sent there \
+                 is printed on paper; remove it / ポート {port} は印刷用ポートのため指定できません"
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -271,6 +341,7 @@ impl AgentConfig {
             profile.validate()?;
         }
         config.snmp.query_options().validate()?;
+        config.http.validate()?;
         for segment in &config.segments {
             for name in &segment.skip {
                 Probe::from_name(name)?;
@@ -355,6 +426,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("netbios"), "{err}");
+        let err = AgentConfig::parse("[http]\nports = [80, 9100]\n").unwrap_err();
+        assert!(err.contains("9100") && err.contains("paper"), "{err}");
     }
 
     #[test]

@@ -185,6 +185,9 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
+    if !args.skip_probes.contains(&Probe::Http) && config.http.enabled {
+        plan.http = Some(config.http.plan());
+    }
     if !args.skip_probes.contains(&Probe::Mdns) && config.mdns.enabled {
         plan.mdns = Some(config.mdns.browse_config());
     }

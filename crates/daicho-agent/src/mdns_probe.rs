@@ -104,5 +104,6 @@ fn observation(segment: &SegmentBrowse, host: HostRecord) -> Observation {
                 })
                 .collect(),
         })),
+        http: None,
     }
 }

@@ -9,14 +9,7 @@ use daicho_report::{MacAddr, NetbiosFacts, NetbiosName, Observation, ProbeRun, S
 use jiff::Timestamp;
 use tokio::task::JoinSet;
 
-/// One segment's share of the step.
-#[derive(Debug, Clone)]
-pub struct SegmentTargets {
-    pub interface: Arc<str>,
-    /// The agent's address on the segment: the queries' source.
-    pub source: Ipv4Addr,
-    pub targets: Vec<Ipv4Addr>,
-}
+use crate::scan::SegmentTargets;
 
 /// Asks every segment's targets; one observation per host that answered and
 /// one probe run per segment.
@@ -102,5 +95,6 @@ fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observ
         snmp: None,
         netbios: Some(Box::new(facts)),
         mdns: None,
+        http: None,
     }
 }

@@ -21,7 +21,7 @@ struct Identity {
 const MODEL_TXT_KEYS: &[&str] = &["ty", "product", "usb_MDL", "model", "md"];
 
 /// Names and models by (interface, IP): SNMP first (the device's own
-/// configuration), then NetBIOS, then mDNS.
+/// configuration), then NetBIOS and mDNS, then web pages.
 fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
     let mut identities: HashMap<(&str, Option<IpAddr>), Identity> = HashMap::new();
     for o in &report.observations {
@@ -50,6 +50,17 @@ fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
                 None => name.clone(),
             };
             identity.name.get_or_insert(name);
+        }
+        if let Some(http) = o.http.as_deref() {
+            // An admin page's realm or title often names the model: the
+            // weakest source, used only when nothing else did.
+            let page = http
+                .banners
+                .iter()
+                .find_map(|b| b.realm.clone().or_else(|| b.title.clone()));
+            if let Some(page) = page {
+                identity.model.get_or_insert(page);
+            }
         }
         if let Some(mdns) = o.mdns.as_deref() {
             let host = mdns.host.trim_end_matches('.').trim_end_matches(".local");

@@ -12,8 +12,9 @@ use daicho_report::{
 use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
 
 use crate::config::Probe;
+use crate::http_probe::{self, HttpPlan};
 use crate::mdns_probe;
-use crate::netbios_probe::{self, SegmentTargets};
+use crate::netbios_probe;
 use crate::snmp_probe::{self, SnmpPlan};
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
@@ -61,6 +62,17 @@ pub struct ScanPlan {
     pub netbios: Option<daicho_netbios::ProbeConfig>,
     /// The mDNS browse, when it is on.
     pub mdns: Option<daicho_mdns::BrowseConfig>,
+    /// The HTTP/TLS banners, when they are on.
+    pub http: Option<HttpPlan>,
+}
+
+/// One segment's hosts for a probe that asks them one by one.
+#[derive(Debug, Clone)]
+pub struct SegmentTargets {
+    pub interface: std::sync::Arc<str>,
+    /// The agent's address on the segment: the probes' source.
+    pub source: std::net::Ipv4Addr,
+    pub targets: Vec<std::net::Ipv4Addr>,
 }
 
 /// A segment that passed the scope rules.
@@ -120,6 +132,7 @@ impl ScanPlan {
             snmp: None,
             netbios: None,
             mdns: None,
+            http: None,
         })
     }
 
@@ -188,12 +201,21 @@ pub async fn run(
         .snmp
         .as_ref()
         .map(|snmp| snmp_probe::interrogate(snmp, snmp_targets(snmp, &found)));
-    let netbios = plan
-        .netbios
-        .map(|config| netbios_probe::interrogate(config, netbios_targets(plan, &found)));
-    let (snmp, netbios, mdns) = tokio::join!(optional(snmp), optional(netbios), optional(mdns));
+    let netbios = plan.netbios.map(|config| {
+        netbios_probe::interrogate(config, segment_targets(plan, &found, Probe::Netbios, &[]))
+    });
+    let http = plan.http.as_ref().map(|http| {
+        let spared = &http.exclude;
+        http_probe::interrogate(http, segment_targets(plan, &found, Probe::Http, spared))
+    });
+    let (snmp, netbios, mdns, http) = tokio::join!(
+        optional(snmp),
+        optional(netbios),
+        optional(mdns),
+        optional(http)
+    );
     let mdns = mdns.map(|joined| joined.expect("the mDNS task does not panic"));
-    for (observations, runs) in [snmp, netbios, mdns].into_iter().flatten() {
+    for (observations, runs) in [snmp, netbios, mdns, http].into_iter().flatten() {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
@@ -239,17 +261,28 @@ fn found_in_scope<'p>(plan: &'p ScanPlan, report: &Report) -> Vec<Found<'p>> {
     found
 }
 
-/// Per segment that runs NetBIOS: its address and the hosts found.
-fn netbios_targets(plan: &ScanPlan, found: &[Found<'_>]) -> Vec<SegmentTargets> {
+/// Per segment that runs `probe`: its address and the hosts found, less
+/// those in `spared` (a probe's own exclusions).
+fn segment_targets(
+    plan: &ScanPlan,
+    found: &[Found<'_>],
+    probe: Probe,
+    spared: &[IpNet],
+) -> Vec<SegmentTargets> {
     plan.segments
         .iter()
-        .filter(|s| !s.skip.contains(&Probe::Netbios))
+        .filter(|s| !s.skip.contains(&probe))
         .map(|segment| SegmentTargets {
             interface: segment.resolved.interface.as_str().into(),
             source: segment.resolved.own_address.addr(),
             targets: found
                 .iter()
-                .filter(|(s, _, _)| std::ptr::eq(*s, segment))
+                .filter(|(s, _, ip)| {
+                    std::ptr::eq(*s, segment)
+                        && !spared
+                            .iter()
+                            .any(|net| net.contains(&std::net::IpAddr::V4(*ip)))
+                })
                 .map(|(_, _, ip)| *ip)
                 .collect(),
         })
@@ -409,6 +442,7 @@ fn observation(
         snmp: None,
         netbios: None,
         mdns: None,
+        http: None,
     }
 }
 

@@ -152,6 +152,7 @@ pub async fn interrogate(
             snmp: Some(Box::new(facts)),
             netbios: None,
             mdns: None,
+            http: None,
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

@@ -120,6 +120,62 @@ pub struct Observation {
     pub netbios: Option<Box<NetbiosFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mdns: Option<Box<MdnsFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Box<HttpFacts>>,
+}
+
+/// What a host's web servers said to one `GET /` per port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpFacts {
+    pub banners: Vec<HttpBanner>,
+}
+
+/// One port's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HttpBanner {
+    pub port: u16,
+    pub tls: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The `Server` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The `WWW-Authenticate` realm: admin pages often name the model here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    /// The HTML `<title>`, decoded from the page's own charset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A redirect's target (not followed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<TlsCertificate>,
+    /// Why nothing or only part came back, e.g. an old device's TLS version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A server certificate, trusted or not: its fingerprint is the same on every
+/// address the device answers from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlsCertificate {
+    /// SHA-256 of the DER certificate, hex.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_cn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_cn: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub san_dns: Vec<String>,
+    /// Addresses in the SAN: one of another network is a second leg.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub san_ip: Vec<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    pub self_signed: bool,
 }
 
 /// A host as mDNS/DNS-SD showed it on one segment.

@@ -36,6 +36,7 @@ fn sample() -> Report {
             snmp: None,
             netbios: None,
             mdns: None,
+            http: None,
         }],
         findings: vec![],
         probe_runs: vec![],

@@ -410,6 +410,82 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts Debian's `lighttpd` in `host`, serving `pages` (path under the
+    /// document root, bytes) with `extra` appended to its configuration
+    /// (ports, TLS, auth), and waits until `port` listens. Returns its
+    /// directory, where `extra` may refer to files the test wrote.
+    pub fn lighttpd(
+        &mut self,
+        host: &Host,
+        port: u16,
+        pages: &[(&str, &[u8])],
+        extra: &str,
+    ) -> Result<PathBuf> {
+        let base = self.dir.join(format!("lighttpd-{}", host.netns));
+        let root = base.join("www");
+        std::fs::create_dir_all(&root)?;
+        for (path, bytes) in pages {
+            std::fs::write(root.join(path), bytes)?;
+        }
+        let conf = base.join("lighttpd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "server.modules = (\"mod_auth\", \"mod_authn_file\", \"mod_openssl\")\n\
+                 server.document-root = \"{root}\"\nserver.port = {port}\n\
+                 server.pid-file = \"{base}/lighttpd.pid\"\nserver.errorlog = \"{base}/error.log\"\n\
+                 server.tag = \"lighttpd\"\nindex-file.names = (\"index.html\")\n\
+                 {types}{extra}\n",
+                root = root.display(),
+                base = base.display(),
+                // lighttpd refuses a variable set twice: `extra` may set it.
+                types = if extra.contains("mimetype.assign") {
+                    ""
+                } else {
+                    "mimetype.assign = (\".html\" => \"text/html\")\n"
+                },
+            ),
+        )?;
+        let child = host
+            .command("lighttpd")
+            .args(["-D", "-f"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("stderr.log"))?)
+            .spawn()
+            .context("starting lighttpd (apt-get install lighttpd lighttpd-mod-openssl)")?;
+        self.children.push(child);
+        self.wait_listening(host, port)?;
+        Ok(base)
+    }
+
+    /// Starts a program in `host` that should listen on TCP `port` and waits
+    /// until it does (for servers without a helper of their own).
+    pub fn serve(&mut self, host: &Host, port: u16, program: &str, args: &[&str]) -> Result<()> {
+        let child = host
+            .command(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {program}"))?;
+        self.children.push(child);
+        self.wait_listening(host, port)
+    }
+
+    fn wait_listening(&self, host: &Host, port: u16) -> Result<()> {
+        let needle = format!(":{port} ");
+        wait_for(Duration::from_secs(10), || {
+            host.exec("ss", &["-Hltn"])
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&needle))
+        })
+        .with_context(|| format!("nothing listens on TCP {port} in {}", host.netns))
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;

@@ -1,0 +1,182 @@
+//! Careful HTTP/TLS banners for the daicho agent: one `GET /` per configured
+//! port, with a short timeout and a capped body, never credentials, never a
+//! redirect followed. It records the status, `Server`, the
+//! `WWW-Authenticate` realm and the HTML `<title>` (a router's admin page
+//! names its model there), and for TLS the certificate's SHA-256 fingerprint,
+//! subject, issuer, SANs and validity — addresses in SANs are evidence of
+//! other networks.
+//!
+//! Client: `reqwest` (requested) over rustls, accepting any certificate for
+//! fingerprinting only. rustls speaks TLS 1.2/1.3 only; an old device's
+//! handshake failure is recorded as such rather than adding OpenSSL. The
+//! parsers of what devices send ([`html_title`], [`auth_realm`],
+//! [`Certificate::from_der`]) are pure, fuzzed and never panic.
+
+mod certificate;
+mod text;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+pub use certificate::Certificate;
+pub use text::{auth_realm, html_title};
+
+/// Ports that must never get an HTTP request: raw printing (JetDirect
+/// 9100–9102) and LPD print a request's bytes as a job on paper.
+pub const NEVER_PORTS: &[u16] = &[515, 9100, 9101, 9102];
+
+/// How patient and how greedy to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BannerConfig {
+    /// Connecting, the handshake and the answer together.
+    pub timeout: Duration,
+    /// Bytes of body read at most (the title is near the top).
+    pub body_cap: usize,
+}
+
+impl Default for BannerConfig {
+    fn default() -> Self {
+        BannerConfig {
+            timeout: Duration::from_secs(3),
+            body_cap: 64 * 1024,
+        }
+    }
+}
+
+/// What one port said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Banner {
+    pub port: u16,
+    pub tls: bool,
+    pub status: Option<u16>,
+    pub server: Option<String>,
+    pub realm: Option<String>,
+    pub title: Option<String>,
+    /// Where a redirect points (not followed).
+    pub location: Option<String>,
+    pub certificate: Option<Certificate>,
+    /// Why nothing (or only part) came back.
+    pub error: Option<String>,
+}
+
+/// Asks hosts for banners; one client for the whole scan.
+pub struct Fetcher {
+    client: reqwest::Client,
+    config: BannerConfig,
+}
+
+impl Fetcher {
+    /// `local` is the segment's own address: requests leave from it.
+    pub fn new(config: BannerConfig, local: Option<IpAddr>) -> Result<Fetcher, String> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!(
+                "daicho-agent/",
+                env!("CARGO_PKG_VERSION"),
+                " (inventory)"
+            ))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .http1_only()
+            .local_address(local)
+            .tls_danger_accept_invalid_certs(true)
+            .tls_danger_accept_invalid_hostnames(true)
+            .tls_info(true)
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Fetcher { client, config })
+    }
+
+    /// One `GET /` to `ip:port`, over TLS when `tls`.
+    pub async fn fetch(&self, ip: IpAddr, port: u16, tls: bool) -> Banner {
+        let mut banner = Banner {
+            port,
+            tls,
+            ..Banner::default()
+        };
+        if NEVER_PORTS.contains(&port) {
+            banner.error = Some("port refused: raw print port".into());
+            return banner;
+        }
+        let scheme = if tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}/", SocketAddr::new(ip, port));
+        let mut response = match self.client.get(&url).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                banner.error = Some(describe(&e, tls));
+                return banner;
+            }
+        };
+        banner.status = Some(response.status().as_u16());
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| text::clean(&String::from_utf8_lossy(v.as_bytes())))
+        };
+        banner.server = header(reqwest::header::SERVER);
+        banner.location = header(reqwest::header::LOCATION);
+        banner.realm = header(reqwest::header::WWW_AUTHENTICATE).and_then(|h| auth_realm(&h));
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        banner.certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(|der| Certificate::from_der(der).ok());
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = self.config.body_cap - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if body.len() >= self.config.body_cap {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    banner.error = Some(format!("body cut short: {}", chain(&e)));
+                    break;
+                }
+            }
+        }
+        banner.title = html_title(&body, content_type.as_deref());
+        banner
+    }
+}
+
+/// The error and its causes in one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Says what failed in the words a person needs; an old device's TLS is
+/// named as such.
+fn describe(error: &reqwest::Error, tls: bool) -> String {
+    let text = chain(error);
+    let lower = text.to_lowercase();
+    if tls && (lower.contains("protocolversion") || lower.contains("protocol version")) {
+        return "TLS handshake failed: protocol version (the device offers only TLS 1.0/1.1 \
+                or older; its certificate cannot be read without weakening TLS)"
+            .into();
+    }
+    if tls && lower.contains("handshake") {
+        return format!("TLS handshake failed: {text}");
+    }
+    if error.is_timeout() {
+        return "no answer in time".into();
+    }
+    if error.is_connect() {
+        return "connection refused or unreachable".into();
+    }
+    text
+}
