@@ -438,3 +438,90 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
             .all(|o| o.ip.unwrap().to_string() != FRAGILE || o.source != Source::Http)
     );
 }
+
+#[test]
+fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
+    if !daicho_lab::can_run("ssh_host_keys") {
+        return;
+    }
+    let mut lab = Lab::new("ssh").unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    let host = |lab: &mut Lab, name: &str, ip: &str| {
+        let host = lab.host(name).unwrap();
+        lab.attach(&host, &lan, "eth0", None, &[&format!("{ip}/24")])
+            .unwrap();
+        host
+    };
+    let modern = host(&mut lab, "modern", "198.18.1.10");
+    let ed25519 = lab.sshd(&modern, "ed25519", "").unwrap();
+    // An appliance that only does NIST P-256: the other key exchange we start.
+    let nist = host(&mut lab, "nist", "198.18.1.11");
+    let ecdsa = lab
+        .sshd(
+            &nist,
+            "ecdsa",
+            "KexAlgorithms ecdh-sha2-nistp256\nHostKeyAlgorithms ecdsa-sha2-nistp256",
+        )
+        .unwrap();
+    // An old one with classic Diffie-Hellman only: the banner, and why no key.
+    let old = host(&mut lab, "old", "198.18.1.12");
+    lab.sshd(&old, "rsa", "KexAlgorithms diffie-hellman-group14-sha256")
+        .unwrap();
+
+    let report_path = lab.dir().join("report.json");
+    let out = agent
+        .command(AGENT)
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--timeout",
+            "300ms",
+        ])
+        .args([
+            "--skip-probe",
+            "netbios",
+            "--skip-probe",
+            "mdns",
+            "--skip-probe",
+            "http",
+        ])
+        .args(["--format", "summary", "--output"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+    let ssh = |ip: &str| {
+        report
+            .observations
+            .iter()
+            .find(|o| o.source == Source::Ssh && o.ip.unwrap().to_string() == ip)
+            .and_then(|o| o.ssh.as_deref())
+            .unwrap_or_else(|| panic!("no SSH facts for {ip}"))
+    };
+    let m = ssh("198.18.1.10");
+    assert_eq!(m.fingerprint.as_deref(), Some(ed25519.as_str()));
+    assert_eq!(m.key_type.as_deref(), Some("ssh-ed25519"));
+    assert!(m.banner.starts_with("SSH-2.0-OpenSSH_"), "{}", m.banner);
+    let n = ssh("198.18.1.11");
+    assert_eq!(n.fingerprint.as_deref(), Some(ecdsa.as_str()));
+    assert_eq!(n.key_type.as_deref(), Some("ecdsa-sha2-nistp256"));
+    let o = ssh("198.18.1.12");
+    assert_eq!(o.fingerprint, None);
+    assert!(o.banner.starts_with("SSH-2.0-OpenSSH_"));
+    assert!(
+        o.error
+            .as_deref()
+            .unwrap()
+            .contains("diffie-hellman-group14-sha256"),
+        "{o:?}"
+    );
+}

@@ -27,6 +27,7 @@ pub struct AgentConfig {
     pub netbios: NetbiosConfig,
     pub mdns: MdnsConfig,
     pub http: HttpConfig,
+    pub ssh: SshConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -44,6 +45,7 @@ impl Default for AgentConfig {
             netbios: NetbiosConfig::default(),
             mdns: MdnsConfig::default(),
             http: HttpConfig::default(),
+            ssh: SshConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -85,6 +87,8 @@ pub enum Probe {
     Mdns,
     /// HTTP/TLS banners (title, Server, realm, certificate).
     Http,
+    /// SSH host key and banner.
+    Ssh,
 }
 
 impl Probe {
@@ -201,6 +205,39 @@ impl HttpConfig {
                  is printed on paper; remove it / ポート {port} は印刷用ポートのため指定できません"
             )),
             None => Ok(()),
+        }
+    }
+}
+
+/// `[ssh]`: the host key of each host found, without logging in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshConfig {
+    pub enabled: bool,
+    pub port: u16,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    /// Hosts asked at the same time on a segment.
+    pub concurrency: usize,
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            enabled: true,
+            port: 22,
+            timeout: Duration::from_secs(3),
+            concurrency: 16,
+        }
+    }
+}
+
+impl SshConfig {
+    pub fn plan(&self) -> crate::ssh_probe::SshPlan {
+        crate::ssh_probe::SshPlan {
+            port: self.port,
+            timeout: self.timeout,
+            concurrency: self.concurrency,
         }
     }
 }

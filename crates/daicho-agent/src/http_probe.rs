@@ -100,6 +100,7 @@ pub async fn interrogate(
                 netbios: None,
                 mdns: None,
                 http: Some(Box::new(HttpFacts { banners })),
+                ssh: None,
             });
         }
         run.finished_at = Timestamp::now();

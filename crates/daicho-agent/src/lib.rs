@@ -13,3 +13,4 @@ pub mod output;
 pub mod scan;
 pub mod snmp_probe;
 pub mod snmp_test;
+pub mod ssh_probe;

@@ -105,5 +105,6 @@ fn observation(segment: &SegmentBrowse, host: HostRecord) -> Observation {
                 .collect(),
         })),
         http: None,
+        ssh: None,
     }
 }

@@ -96,5 +96,6 @@ fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observ
         netbios: Some(Box::new(facts)),
         mdns: None,
         http: None,
+        ssh: None,
     }
 }

@@ -16,6 +16,7 @@ use crate::http_probe::{self, HttpPlan};
 use crate::mdns_probe;
 use crate::netbios_probe;
 use crate::snmp_probe::{self, SnmpPlan};
+use crate::ssh_probe;
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -64,6 +65,8 @@ pub struct ScanPlan {
     pub mdns: Option<daicho_mdns::BrowseConfig>,
     /// The HTTP/TLS banners, when they are on.
     pub http: Option<HttpPlan>,
+    /// The SSH host keys, when they are on.
+    pub ssh: Option<ssh_probe::SshPlan>,
 }
 
 /// One segment's hosts for a probe that asks them one by one.
@@ -133,6 +136,7 @@ impl ScanPlan {
             netbios: None,
             mdns: None,
             http: None,
+            ssh: None,
         })
     }
 
@@ -208,14 +212,18 @@ pub async fn run(
         let spared = &http.exclude;
         http_probe::interrogate(http, segment_targets(plan, &found, Probe::Http, spared))
     });
-    let (snmp, netbios, mdns, http) = tokio::join!(
+    let ssh = plan
+        .ssh
+        .map(|ssh| ssh_probe::interrogate(ssh, segment_targets(plan, &found, Probe::Ssh, &[])));
+    let (snmp, netbios, mdns, http, ssh) = tokio::join!(
         optional(snmp),
         optional(netbios),
         optional(mdns),
-        optional(http)
+        optional(http),
+        optional(ssh)
     );
     let mdns = mdns.map(|joined| joined.expect("the mDNS task does not panic"));
-    for (observations, runs) in [snmp, netbios, mdns, http].into_iter().flatten() {
+    for (observations, runs) in [snmp, netbios, mdns, http, ssh].into_iter().flatten() {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
@@ -443,6 +451,7 @@ fn observation(
         netbios: None,
         mdns: None,
         http: None,
+        ssh: None,
     }
 }
 

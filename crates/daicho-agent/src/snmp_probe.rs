@@ -153,6 +153,7 @@ pub async fn interrogate(
             netbios: None,
             mdns: None,
             http: None,
+            ssh: None,
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

@@ -122,6 +122,26 @@ pub struct Observation {
     pub mdns: Option<Box<MdnsFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Box<HttpFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<Box<SshFacts>>,
+}
+
+/// An SSH server's identification and host key, read without logging in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SshFacts {
+    pub port: u16,
+    /// e.g. `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`
+    pub banner: String,
+    /// e.g. `ssh-ed25519`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// `SHA256:...` as `ssh-keygen -l` prints it: the same on every address
+    /// the device answers from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Why the key is missing, e.g. no key exchange in common.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What a host's web servers said to one `GET /` per port.

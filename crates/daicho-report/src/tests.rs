@@ -37,6 +37,7 @@ fn sample() -> Report {
             netbios: None,
             mdns: None,
             http: None,
+            ssh: None,
         }],
         findings: vec![],
         probe_runs: vec![],

@@ -486,6 +486,51 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts OpenSSH's `sshd` in `host` on port 22 with a fresh host key of
+    /// `key_type` (`ed25519`, `ecdsa`, `rsa`) and `extra` config lines (e.g.
+    /// `KexAlgorithms ...`); returns the key's fingerprint as `ssh-keygen -l`
+    /// prints it (`SHA256:...`).
+    pub fn sshd(&mut self, host: &Host, key_type: &str, extra: &str) -> Result<String> {
+        let base = self.dir.join(format!("sshd-{}", host.netns));
+        std::fs::create_dir_all(&base)?;
+        let key = base.join(format!("ssh_host_{key_type}_key"));
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-N", "", "-t", key_type, "-f"])
+            .arg(&key))?;
+        let listing = run(Command::new("ssh-keygen").arg("-lf").arg(&key))?;
+        let fingerprint = String::from_utf8_lossy(&listing.stdout)
+            .split_whitespace()
+            .nth(1)
+            .context("ssh-keygen -l printed no fingerprint")?
+            .to_owned();
+        let conf = base.join("sshd_config");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port 22\nHostKey {}\nPidFile {}/sshd.pid\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\n{extra}\n",
+                key.display(),
+                base.display()
+            ),
+        )?;
+        // sshd wants its privilege separation directory to exist.
+        std::fs::create_dir_all("/run/sshd")?;
+        let child = host
+            .command("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("sshd.log"))?)
+            .spawn()
+            .context("starting sshd (apt-get install openssh-server)")?;
+        self.children.push(child);
+        self.wait_listening(host, 22)?;
+        Ok(fingerprint)
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;
