@@ -30,4 +30,4 @@ ensure_packages() {
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables)

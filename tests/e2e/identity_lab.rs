@@ -525,3 +525,146 @@ fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
         "{o:?}"
     );
 }
+
+#[test]
+fn ssdp_finds_a_gateway_with_its_own_uplink_and_spares_the_excluded_one() {
+    if !daicho_lab::can_run("ssdp_finds_a_gateway") {
+        return;
+    }
+    let mut lab = Lab::new("ssdp").unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let carrier = lab.segment("carrier").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    // An LTE router someone installed for remote maintenance: UPnP IGD on
+    // the LAN, its own uplink wwan0 to the carrier.
+    let router = lab.host("lte").unwrap();
+    lab.attach(&router, &lan, "eth0", None, &["198.18.1.1/24"])
+        .unwrap();
+    lab.attach(&router, &carrier, "wwan0", None, &["198.18.3.2/30"])
+        .unwrap();
+    lab.miniupnpd(
+        &router,
+        "eth0",
+        "wwan0",
+        "friendly_name=MR-LTE 4G Router\nmanufacturer_name=ExampleNet\nmodel_name=MR-LTE\n\
+         model_number=MR-4G-200\nserial=SN-7\nuuid=3d3cec3a-8cf0-11e0-98ee-001a6baa6b01\nnotify_interval=2",
+    )
+    .unwrap();
+    // An excluded device that also speaks UPnP: it hears the multicast
+    // M-SEARCH like everyone, but its description is never fetched.
+    let fragile = lab.host("fragile").unwrap();
+    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
+        .unwrap();
+    lab.attach(&fragile, &carrier, "eth1", None, &["198.18.3.6/30"])
+        .unwrap();
+    lab.miniupnpd(&fragile, "eth0", "eth1", "friendly_name=Fragile")
+        .unwrap();
+    let capture = Capture::start(
+        &fragile,
+        "eth0",
+        "tcp dst port 5000 or udp dst port 5351",
+        &lab.dir().join("fragile.pcap"),
+    )
+    .unwrap();
+
+    let report_path = lab.dir().join("report.json");
+    let scan = |config: &str| {
+        let path = lab.dir().join("agent.toml");
+        std::fs::write(&path, config).unwrap();
+        let out = agent
+            .command(AGENT)
+            .args([
+                "scan",
+                "--segment",
+                "eth0=198.18.1.0/24",
+                "--timeout",
+                "300ms",
+            ])
+            .args(["--exclude", FRAGILE, "--format", "table", "--config"])
+            .arg(&path)
+            .arg("--output")
+            .arg(&report_path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+        (stdout, report)
+    };
+    let (stdout, report) =
+        scan("[mdns]\nenabled = false\n[netbios]\nenabled = false\n[http]\nenabled = false\n");
+    assert_eq!(
+        capture.stop().unwrap(),
+        0,
+        "the excluded host's description or NAT-PMP was asked"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("198.18.1.1 "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        row.contains("MR-LTE 4G Router") && row.contains("ExampleNet MR-LTE MR-4G-200"),
+        "{row}"
+    );
+    let ssdp = |report: &Report, ip: &str| {
+        report
+            .observations
+            .iter()
+            .find(|o| o.source == Source::Ssdp && o.ip.unwrap().to_string() == ip)
+            .and_then(|o| o.ssdp.as_deref())
+            .cloned()
+    };
+    let facts = ssdp(&report, "198.18.1.1").unwrap();
+    let root = &facts.devices[0];
+    assert!(
+        root.device_type
+            .as_deref()
+            .unwrap()
+            .contains("InternetGatewayDevice")
+    );
+    assert_eq!(
+        root.udn.as_deref(),
+        Some("uuid:3d3cec3a-8cf0-11e0-98ee-001a6baa6b01")
+    );
+    assert!(
+        facts
+            .devices
+            .iter()
+            .any(|d| d.services.iter().any(|s| s.contains("WANIPConnection")))
+    );
+    assert!(
+        facts
+            .announcements
+            .iter()
+            .any(|a| a.server.as_deref().is_some_and(|s| s.contains("MiniUPnPd")))
+    );
+    // Its uplink has a reserved address here (the lab never leaves
+    // 198.18.0.0/15): miniupnpd then gives no external address and NAT-PMP
+    // says "network failure" — both recorded, the kind "none".
+    let uplink = facts.uplink.unwrap();
+    assert_eq!(
+        (uplink.kind.as_str(), uplink.natpmp_result),
+        ("none", Some(3))
+    );
+    // The excluded host answered the multicast, and that is all we know.
+    let fragile = ssdp(&report, FRAGILE).unwrap();
+    assert!(fragile.devices.is_empty() && fragile.uplink.is_none());
+
+    // Passive: no M-SEARCH, only the router's own NOTIFYs.
+    let (_, report) = scan(
+        "[ssdp]\npassive = true\nwindow = \"3s\"\n[mdns]\nenabled = false\n\
+         [netbios]\nenabled = false\n[http]\nenabled = false\n",
+    );
+    let facts = ssdp(&report, "198.18.1.1").unwrap();
+    assert!(!facts.announcements.is_empty());
+    assert!(
+        facts.announcements.iter().all(|a| a.kind == "notify"),
+        "{facts:?}"
+    );
+}

@@ -28,6 +28,7 @@ pub struct AgentConfig {
     pub mdns: MdnsConfig,
     pub http: HttpConfig,
     pub ssh: SshConfig,
+    pub ssdp: SsdpConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -46,6 +47,7 @@ impl Default for AgentConfig {
             mdns: MdnsConfig::default(),
             http: HttpConfig::default(),
             ssh: SshConfig::default(),
+            ssdp: SsdpConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -89,6 +91,8 @@ pub enum Probe {
     Http,
     /// SSH host key and banner.
     Ssh,
+    /// SSDP/UPnP discovery, device descriptions, a gateway's uplink.
+    Ssdp,
 }
 
 impl Probe {
@@ -238,6 +242,47 @@ impl SshConfig {
             port: self.port,
             timeout: self.timeout,
             concurrency: self.concurrency,
+        }
+    }
+}
+
+/// `[ssdp]`: M-SEARCH and NOTIFY on each segment, descriptions from hosts in scope.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsdpConfig {
+    pub enabled: bool,
+    /// How long to collect answers and announcements.
+    #[serde(deserialize_with = "duration_text")]
+    pub window: Duration,
+    /// Only listen for NOTIFY; send no M-SEARCH.
+    pub passive: bool,
+    /// Per description fetch and gateway question.
+    #[serde(deserialize_with = "duration_text")]
+    pub fetch_timeout: Duration,
+    /// Bytes of a device description read at most.
+    pub description_cap: usize,
+}
+
+impl Default for SsdpConfig {
+    fn default() -> Self {
+        let probe = daicho_ssdp::probe::ProbeConfig::default();
+        SsdpConfig {
+            enabled: true,
+            window: probe.window,
+            passive: probe.passive,
+            fetch_timeout: probe.fetch_timeout,
+            description_cap: probe.description_cap,
+        }
+    }
+}
+
+impl SsdpConfig {
+    pub fn probe_config(&self) -> daicho_ssdp::probe::ProbeConfig {
+        daicho_ssdp::probe::ProbeConfig {
+            window: self.window,
+            passive: self.passive,
+            fetch_timeout: self.fetch_timeout,
+            description_cap: self.description_cap,
         }
     }
 }

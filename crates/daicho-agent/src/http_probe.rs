@@ -101,6 +101,7 @@ pub async fn interrogate(
                 mdns: None,
                 http: Some(Box::new(HttpFacts { banners })),
                 ssh: None,
+                ssdp: None,
             });
         }
         run.finished_at = Timestamp::now();

@@ -13,4 +13,5 @@ pub mod output;
 pub mod scan;
 pub mod snmp_probe;
 pub mod snmp_test;
+pub mod ssdp_probe;
 pub mod ssh_probe;

@@ -185,6 +185,9 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
+    if !args.skip_probes.contains(&Probe::Ssdp) && config.ssdp.enabled {
+        plan.ssdp = Some(config.ssdp.probe_config());
+    }
     if !args.skip_probes.contains(&Probe::Ssh) && config.ssh.enabled {
         plan.ssh = Some(config.ssh.plan());
     }

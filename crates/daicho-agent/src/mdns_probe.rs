@@ -106,5 +106,6 @@ fn observation(segment: &SegmentBrowse, host: HostRecord) -> Observation {
         })),
         http: None,
         ssh: None,
+        ssdp: None,
     }
 }

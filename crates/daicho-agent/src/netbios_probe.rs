@@ -97,5 +97,6 @@ fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observ
         mdns: None,
         http: None,
         ssh: None,
+        ssdp: None,
     }
 }

@@ -21,7 +21,7 @@ struct Identity {
 const MODEL_TXT_KEYS: &[&str] = &["ty", "product", "usb_MDL", "model", "md"];
 
 /// Names and models by (interface, IP): SNMP first (the device's own
-/// configuration), then NetBIOS and mDNS, then web pages.
+/// configuration), then NetBIOS, UPnP and mDNS, then web pages.
 fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
     let mut identities: HashMap<(&str, Option<IpAddr>), Identity> = HashMap::new();
     for o in &report.observations {
@@ -50,6 +50,19 @@ fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
                 None => name.clone(),
             };
             identity.name.get_or_insert(name);
+        }
+        if let Some(root) = o.ssdp.as_deref().and_then(|s| s.devices.first()) {
+            if let Some(name) = &root.friendly_name {
+                identity.name.get_or_insert_with(|| name.clone());
+            }
+            let model: Vec<&str> = [&root.manufacturer, &root.model_name, &root.model_number]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            if !model.is_empty() {
+                identity.model.get_or_insert_with(|| model.join(" "));
+            }
         }
         if let Some(http) = o.http.as_deref() {
             // An admin page's realm or title often names the model: the

@@ -16,6 +16,7 @@ use crate::http_probe::{self, HttpPlan};
 use crate::mdns_probe;
 use crate::netbios_probe;
 use crate::snmp_probe::{self, SnmpPlan};
+use crate::ssdp_probe;
 use crate::ssh_probe;
 use ipnet::{IpNet, Ipv4Net};
 use jiff::Timestamp;
@@ -67,6 +68,8 @@ pub struct ScanPlan {
     pub http: Option<HttpPlan>,
     /// The SSH host keys, when they are on.
     pub ssh: Option<ssh_probe::SshPlan>,
+    /// The SSDP/UPnP probe, when it is on.
+    pub ssdp: Option<daicho_ssdp::probe::ProbeConfig>,
 }
 
 /// One segment's hosts for a probe that asks them one by one.
@@ -137,6 +140,7 @@ impl ScanPlan {
             mdns: None,
             http: None,
             ssh: None,
+            ssdp: None,
         })
     }
 
@@ -167,6 +171,22 @@ pub async fn run(
             .collect();
         tokio::spawn(mdns_probe::browse(config, segments))
     });
+    // SSDP needs only the segments' own target lists to decide whom to ask
+    // for descriptions: it listens while the sweep runs too.
+    let ssdp = plan.ssdp.map(|config| {
+        let segments = plan
+            .segments
+            .iter()
+            .filter(|s| !s.skip.contains(&Probe::Ssdp))
+            .map(|s| ssdp_probe::SegmentProbe {
+                interface: s.resolved.interface.as_str().into(),
+                source: s.resolved.own_address.addr(),
+                networks: s.resolved.networks.clone(),
+                targets: s.resolved.targets.clone().into(),
+            })
+            .collect();
+        tokio::spawn(ssdp_probe::probe(config, segments))
+    });
     let mut sweeps = Vec::new();
     for (segment, progress) in plan.segments.iter().zip(progress) {
         let resolved = segment.resolved.clone();
@@ -194,8 +214,8 @@ pub async fn run(
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
     if interrupted {
-        if let Some(mdns) = mdns {
-            mdns.abort();
+        for task in [mdns, ssdp].into_iter().flatten() {
+            task.abort();
         }
         return Ok(report);
     }
@@ -215,15 +235,17 @@ pub async fn run(
     let ssh = plan
         .ssh
         .map(|ssh| ssh_probe::interrogate(ssh, segment_targets(plan, &found, Probe::Ssh, &[])));
-    let (snmp, netbios, mdns, http, ssh) = tokio::join!(
+    let (snmp, netbios, mdns, http, ssh, ssdp) = tokio::join!(
         optional(snmp),
         optional(netbios),
         optional(mdns),
         optional(http),
-        optional(ssh)
+        optional(ssh),
+        optional(ssdp)
     );
     let mdns = mdns.map(|joined| joined.expect("the mDNS task does not panic"));
-    for (observations, runs) in [snmp, netbios, mdns, http, ssh].into_iter().flatten() {
+    let ssdp = ssdp.map(|joined| joined.expect("the SSDP task does not panic"));
+    for (observations, runs) in [snmp, netbios, mdns, http, ssh, ssdp].into_iter().flatten() {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
@@ -452,6 +474,7 @@ fn observation(
         mdns: None,
         http: None,
         ssh: None,
+        ssdp: None,
     }
 }
 

@@ -154,6 +154,7 @@ pub async fn interrogate(
             mdns: None,
             http: None,
             ssh: None,
+            ssdp: None,
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

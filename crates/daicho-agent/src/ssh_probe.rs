@@ -84,6 +84,7 @@ pub async fn interrogate(
             mdns: None,
             http: None,
             ssh: Some(Box::new(facts)),
+            ssdp: None,
         });
     }
     for segment in &segments {

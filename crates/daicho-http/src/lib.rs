@@ -125,25 +125,32 @@ impl Fetcher {
             .get::<reqwest::tls::TlsInfo>()
             .and_then(|info| info.peer_certificate())
             .and_then(|der| Certificate::from_der(der).ok());
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = self.config.body_cap - body.len();
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if body.len() >= self.config.body_cap {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    banner.error = Some(format!("body cut short: {}", chain(&e)));
-                    break;
-                }
-            }
-        }
+        let (body, cut) = read_capped(&mut response, self.config.body_cap).await;
+        banner.error = cut;
         banner.title = html_title(&body, content_type.as_deref());
         banner
+    }
+}
+
+/// Reads at most `cap` bytes of a body; a transfer that breaks off keeps
+/// what came and says why.
+pub async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+) -> (Vec<u8>, Option<String>) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= cap {
+                    return (body, None);
+                }
+            }
+            Ok(None) => return (body, None),
+            Err(e) => return (body, Some(format!("body cut short: {}", chain(&e)))),
+        }
     }
 }
 

@@ -124,6 +124,81 @@ pub struct Observation {
     pub http: Option<Box<HttpFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<Box<SshFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssdp: Option<Box<SsdpFacts>>,
+}
+
+/// What a host said over SSDP/UPnP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SsdpFacts {
+    /// Answers to our M-SEARCH and NOTIFYs, distinct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announcements: Vec<SsdpAnnouncement>,
+    /// The device description: root device first, then embedded ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<UpnpDevice>,
+    /// For an Internet gateway: its own uplink address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<UpnpUplink>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One SSDP message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SsdpAnnouncement {
+    /// `response` (to our M-SEARCH) or `notify`.
+    pub kind: String,
+    /// ST or NT, e.g. `urn:schemas-upnp-org:device:InternetGatewayDevice:1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usn: Option<String>,
+    /// The SERVER header: often the OS and its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// One device of a UPnP description.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UpnpDevice {
+    /// 0 for the root device, more for embedded ones.
+    pub depth: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    /// `uuid:...`: a stable identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+/// A gateway's own uplink, as it reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UpnpUplink {
+    /// The external address (UPnP GetExternalIPAddress, else NAT-PMP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ip: Option<IpAddr>,
+    /// `public`, `carrier_nat` (100.64.0.0/10, mobile uplinks), `private`
+    /// or `none`.
+    pub kind: String,
+    /// NAT-PMP's result code when it answered (0 success, 3 network failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natpmp_result: Option<u16>,
 }
 
 /// An SSH server's identification and host key, read without logging in.

@@ -38,6 +38,7 @@ fn sample() -> Report {
             mdns: None,
             http: None,
             ssh: None,
+            ssdp: None,
         }],
         findings: vec![],
         probe_runs: vec![],

@@ -531,6 +531,45 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts Debian's `miniupnpd` (nftables flavour) in `host`: SSDP and
+    /// UPnP IGD on `lan`, NAT-PMP too, `wan` as its uplink; `extra` adds
+    /// config lines (friendly_name, model_number, serial, uuid ...). Waits
+    /// until its HTTP server listens.
+    pub fn miniupnpd(&mut self, host: &Host, lan: &str, wan: &str, extra: &str) -> Result<()> {
+        let base = self.dir.join(format!("miniupnpd-{}", host.netns));
+        std::fs::create_dir_all(&base)?;
+        let conf = base.join("miniupnpd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "ext_ifname={wan}\nlistening_ip={lan}\nport=5000\nenable_natpmp=yes\n\
+                 enable_upnp=yes\nsecure_mode=yes\nnotify_interval=30\n\
+                 lease_file={}/leases\n{extra}\n\
+                 allow 1024-65535 0.0.0.0/0 1024-65535\ndeny 0-65535 0.0.0.0/0 0-65535\n",
+                base.display()
+            ),
+        )?;
+        // Its nftables table; the daemon fills in its chains.
+        host.exec("nft", &["add", "table", "inet", "miniupnpd"])?;
+        let log = base.join("miniupnpd.log");
+        let child = host
+            .command("miniupnpd")
+            .args(["-d", "-f"])
+            .arg(&conf)
+            // The default pid file is shared and a second daemon would refuse.
+            .arg("-P")
+            .arg(base.join("miniupnpd.pid"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log)?)
+            .stderr(std::fs::File::create(base.join("miniupnpd.err"))?)
+            .spawn()
+            .context("starting miniupnpd (apt-get install miniupnpd nftables)")?;
+        self.children.push(child);
+        self.wait_listening(host, 5000)
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;
