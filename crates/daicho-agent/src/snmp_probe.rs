@@ -115,7 +115,15 @@ pub async fn interrogate(
                 .expect("the semaphore is never closed");
             let (facts, sent) = match prober.host(ip, 161) {
                 Ok(host) => {
-                    let facts = ask(&host, &profiles, &read).await;
+                    // A host that refuses UDP 161 has no agent: stop at once
+                    // instead of waiting out each profile's timeout.
+                    let facts = tokio::select! {
+                        facts = ask(&host, &profiles, &read) => facts,
+                        () = host.refused() => {
+                            tracing::info!("{ip}: UDP 161 refused (no SNMP agent)");
+                            None
+                        }
+                    };
                     (facts, host.packets_sent())
                 }
                 Err(e) => {

@@ -147,11 +147,57 @@ impl Host {
         }
     }
 
+    /// Resolves only if the host refuses UDP 161 (an ICMP port unreachable):
+    /// no SNMP agent there, so waiting out every profile's timeout would be
+    /// pointless. It sends one SNMPv3 discovery request — no credential, the
+    /// question any manager asks first — from a connected socket, the only
+    /// kind the kernel reports refusals to. Silence or an answer never
+    /// resolve it: race it against the real questions.
+    pub async fn refused(&self) {
+        if self.probe_refusal().await != Some(true) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    async fn probe_refusal(&self) -> Option<bool> {
+        let local = if self.target.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        };
+        let socket = tokio::net::UdpSocket::bind(local).await.ok()?;
+        socket.connect(self.target).await.ok()?;
+        self.transport.pace.wait().await;
+        socket.send(&V3_DISCOVERY).await.ok()?;
+        let mut buffer = [0u8; 1500];
+        match tokio::time::timeout(self.options.timeout, socket.recv(&mut buffer)).await {
+            Ok(Err(e)) => Some(e.kind() == std::io::ErrorKind::ConnectionRefused),
+            _ => Some(false),
+        }
+    }
+
     /// Packets sent to this host so far, retries included.
     pub fn packets_sent(&self) -> u64 {
         self.transport.pace.sent.load(Ordering::Relaxed)
     }
 }
+
+/// An SNMPv3 discovery request (RFC 3414 §4): a reportable GetRequest with
+/// an empty engine ID and user and no variables, BER-encoded.
+const V3_DISCOVERY: [u8; 60] = [
+    0x30, 0x3a, // SNMPv3Message
+    0x02, 0x01, 0x03, // msgVersion 3
+    0x30, 0x0f, 0x02, 0x02, 0x12, 0x34, // msgGlobalData: msgID
+    0x02, 0x03, 0x00, 0xff, 0xe3, // msgMaxSize 65507
+    0x04, 0x01, 0x04, // msgFlags: reportable, noAuthNoPriv
+    0x02, 0x01, 0x03, // msgSecurityModel: USM
+    0x04, 0x10, 0x30, 0x0e, 0x04, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, // USM: empty
+    0x04, 0x00, 0x04, 0x00, 0x04, 0x00, // engine ID, boots, time, user, auth, priv
+    0x30, 0x12, 0x04, 0x00, 0x04, 0x00, // ScopedPDU: empty context engine ID and name
+    0xa0, 0x0c, 0x02, 0x02, 0x12, 0x34, // GetRequest, request ID
+    0x02, 0x01, 0x00, 0x02, 0x01, 0x00, // error status and index
+    0x30, 0x00, // no variables
+];
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
