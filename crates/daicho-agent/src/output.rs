@@ -14,6 +14,9 @@ use daicho_report::{Flag, Report};
 struct Identity {
     name: Option<String>,
     model: Option<String>,
+    /// SNMP's maker alone (from the enterprise number): shown only when no
+    /// probe named a model.
+    maker: Option<String>,
 }
 
 /// TXT keys that name a model, most specific first (printers: `ty`,
@@ -37,9 +40,10 @@ fn identities(report: &Report) -> HashMap<(&str, Option<IpAddr>), Identity> {
                 identity.name = Some(name);
             }
             let model = snmp.entities.iter().find_map(|e| e.model.clone());
+            identity.maker = snmp.enterprise_name.clone();
             identity.model = match (model, &snmp.enterprise_name) {
                 (Some(model), Some(maker)) => Some(format!("{maker} {model}")),
-                (model, maker) => model.or(maker.clone()),
+                (model, _) => model,
             };
         }
         if let Some(netbios) = o.netbios.as_deref()
@@ -134,7 +138,7 @@ pub fn table(report: &Report) -> Table {
                 .map(|a| format!("{:?}", a.seen_as).to_lowercase())
                 .unwrap_or_default(),
             show(identity.and_then(|i| i.name.as_ref())),
-            show(identity.and_then(|i| i.model.as_ref())),
+            show(identity.and_then(|i| i.model.as_ref().or(i.maker.as_ref()))),
             o.flags
                 .iter()
                 .map(|f| flag_text(*f))

@@ -3,9 +3,12 @@
 //!
 //! Two segments — the outpatient LAN (外来) and the ward LAN (病棟) — with PCs,
 //! printers, a switch and medical devices; one PC plugged into both segments
-//! (2枚挿し) and an LTE router on the ward LAN. The ECG is marked fragile and
-//! excluded: it receives no packet. Everything is torn down on exit, on error
-//! and on Ctrl-C.
+//! (2枚挿し) and an LTE router on the ward LAN. The devices run the real
+//! Debian daemons the probes talk to: snmpd on the switches and the router,
+//! nmbd on the Windows-style PCs, avahi and a web page on the printers,
+//! miniupnpd on the router. The ECG is marked fragile and excluded: it
+//! receives no packet addressed to it. Everything is torn down on exit, on
+//! error and on Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +92,85 @@ const DEVICES: &[(usize, &str, &str, &str, &str)] = &[
     ),
 ];
 const FRAGILE: &str = "198.18.1.31";
+/// The demo's read-only SNMP community (lab only).
+const COMMUNITY: &str = "demo-ro";
+
+fn printer_service(model: &str, place: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" standalone='no'?>\n\
+         <!DOCTYPE service-group SYSTEM \"avahi-service.dtd\">\n\
+         <service-group><name>{model} [{place}]</name><service><type>_ipp._tcp</type>\
+         <port>631</port><txt-record>ty={model}</txt-record><txt-record>usb_MFG=RICOH</txt-record>\
+         </service></service-group>\n"
+    )
+}
+
+/// Starts what each device runs, by its name.
+fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Result<()> {
+    let ip = address.split('/').next().unwrap_or(address);
+    match name {
+        "sw-out" | "sw-ward" => lab.snmpd(
+            host,
+            ip,
+            &format!(
+                "rocommunity {COMMUNITY} default\nsysName {name}\nsysLocation {}\n\
+                 sysObjectID .1.3.6.1.4.1.207.1.4.1\n\
+                 override .1.3.6.1.2.1.47.1.1.1.1.5.1 integer 3\n\
+                 override .1.3.6.1.2.1.47.1.1.1.1.13.1 octet_str \"x530L-28GTX\"\n\
+                 override .1.3.6.1.2.1.47.1.1.1.1.11.1 octet_str \"SN-{name}\"\n",
+                if name == "sw-out" {
+                    "1F rack"
+                } else {
+                    "3F rack"
+                }
+            ),
+        ),
+        "reception-pc" => lab.nmbd(host, ip, "UKETSUKE-PC01", "HOSPITAL"),
+        "doctor-pc" => lab.nmbd(host, ip, "SHINSATSU-PC02", "HOSPITAL"),
+        "nurse-pc" => lab.nmbd(host, ip, "NURSE-PC03", "HOSPITAL"),
+        "printer-out" | "printer-ward" => {
+            let model = if name == "printer-out" {
+                "RICOH IM C3000"
+            } else {
+                "RICOH IM C4500"
+            };
+            lab.avahi(
+                host,
+                name,
+                &["eth0"],
+                &[("ipp", &printer_service(model, name))],
+            )?;
+            let page = format!("<title>{model} Web Image Monitor</title>");
+            lab.lighttpd(host, 80, &[("index.html", page.as_bytes())], "")
+                .map(drop)
+        }
+        "lte-router" => {
+            lab.miniupnpd(
+                host,
+                "eth0",
+                "wwan0",
+                "friendly_name=RUTX11 LTE Router\nmanufacturer_name=Teltonika\nmodel_name=RUTX11",
+            )?;
+            let wwan = host.ip(&["-o", "link", "show", "wwan0"])?;
+            let index = String::from_utf8_lossy(&wwan.stdout)
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            lab.snmpd(
+                host,
+                ip,
+                &format!(
+                    "rocommunity {COMMUNITY} default\nsysName lte-router\n\
+                     sysObjectID .1.3.6.1.4.1.48690.1.1\n\
+                     override .1.3.6.1.2.1.2.2.1.3.{index} integer 243\n"
+                ),
+            )
+        }
+        _ => Ok(()),
+    }
+}
 
 fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
     let segments = [lab.segment("out")?, lab.segment("ward")?];
@@ -109,6 +191,8 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
             lab.attach(&host, &carrier, "wwan0", None, &["198.18.200.2/30"])?;
             host.ip(&["route", "add", "default", "via", "198.18.200.1"])?;
         }
+        start_daemons(lab, name, &host, address)
+            .with_context(|| format!("starting the daemons of {name}"))?;
     }
     // The dual-homed PC: one NIC on each segment.
     let dual = lab.host("dual-pc")?;
@@ -126,6 +210,8 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
         Some("00:1b:21:00:01:34"),
         &["198.18.2.33/24"],
     )?;
+    // One avahi on both NICs: the same host name answers on both segments.
+    lab.avahi(&dual, "dual-pc", &["eth0", "eth1"], &[])?;
 
     let agent = lab.host("agent")?;
     lab.attach(
@@ -151,6 +237,15 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
     let agent = build(&mut lab, &cancel)?;
     std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
     let report = output.join("report.json");
+    let config = output.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# The demo's agent configuration (lab only).\n[[snmp.profile]]\nname = \"demo\"\n\
+             version = \"2c\"\ncommunity = \"{COMMUNITY}\"\n"
+        ),
+    )?;
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
 
     println!("demo: devices");
     for (segment, name, role, mac, address) in DEVICES {
@@ -170,7 +265,11 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
             "--segment",
             "eth2=198.18.2.0/24",
         ])
-        .args(["--exclude", FRAGILE, "--output"])
+        .args(["--exclude", FRAGILE, "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(output.join("state"))
+        .arg("--output")
         .arg(&report)
         .status()
         .context("running daicho-agent in the lab")?;
