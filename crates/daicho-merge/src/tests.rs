@@ -1,0 +1,224 @@
+use std::sync::Arc;
+
+use daicho_report::{
+    AgentInfo, MacAddr, MdnsFacts, NetbiosFacts, Observation, Report, SCHEMA_VERSION, SnmpFacts,
+    Source, SshFacts,
+};
+
+use super::*;
+
+fn observation(source: Source, interface: &str, ip: &str) -> Observation {
+    Observation {
+        source,
+        interface: Arc::from(interface),
+        at: "2026-11-28T00:00:00Z".parse().unwrap(),
+        ip: Some(ip.parse().unwrap()),
+        mac: None,
+        vendor: None,
+        flags: Vec::new(),
+        arp: None,
+        snmp: None,
+        netbios: None,
+        mdns: None,
+        http: None,
+        ssh: None,
+        ssdp: None,
+    }
+}
+
+fn arp(interface: &str, ip: &str, mac: &str) -> Observation {
+    let mut o = observation(Source::Arp, interface, ip);
+    o.mac = Some(mac.parse::<MacAddr>().unwrap());
+    if o.mac.unwrap().is_locally_administered() {
+        o.flags.push(Flag::LocallyAdministered);
+    }
+    o
+}
+
+fn ssh(interface: &str, ip: &str, fingerprint: &str) -> Observation {
+    let mut o = observation(Source::Ssh, interface, ip);
+    o.ssh = Some(Box::new(SshFacts {
+        port: 22,
+        banner: "SSH-2.0-OpenSSH_9.2".into(),
+        key_type: Some("ssh-ed25519".into()),
+        fingerprint: Some(fingerprint.into()),
+        error: None,
+    }));
+    o
+}
+
+fn snmp_engine(interface: &str, ip: &str, engine: &str) -> Observation {
+    let mut o = observation(Source::Snmp, interface, ip);
+    o.snmp = Some(Box::new(SnmpFacts {
+        profile: Some("ro".into()),
+        engine_id: Some(engine.into()),
+        sys_name: Some("core-sw".into()),
+        ..SnmpFacts::default()
+    }));
+    o
+}
+
+fn names(interface: &str, ip: &str, netbios: &str, mdns: &str) -> Vec<Observation> {
+    let mut a = observation(Source::Netbios, interface, ip);
+    a.netbios = Some(Box::new(NetbiosFacts {
+        computer_name: Some(netbios.into()),
+        ..NetbiosFacts::default()
+    }));
+    let mut b = observation(Source::Mdns, interface, ip);
+    b.mdns = Some(Box::new(MdnsFacts {
+        host: mdns.into(),
+        ..MdnsFacts::default()
+    }));
+    vec![a, b]
+}
+
+fn report(observations: Vec<Observation>) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        scan_id: uuid::Uuid::nil(),
+        agent: AgentInfo {
+            id: "agent-1".into(),
+            version: "0.1.0".into(),
+            hostname: "agent".into(),
+        },
+        started_at: "2026-11-28T00:00:00Z".parse().unwrap(),
+        finished_at: "2026-11-28T00:00:01Z".parse().unwrap(),
+        segments: Vec::new(),
+        observations,
+        findings: Vec::new(),
+        probe_runs: Vec::new(),
+    }
+}
+
+/// Runs a sequence of reports through merge, applying each report's
+/// decisions to a ledger as the collector does; returns, per report, the
+/// device of each candidate (by IP) and the ledger's device count.
+fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
+    let mut known = KnownKeys::new();
+    let mut next_id = 1;
+    let mut per_report = Vec::new();
+    for report in reports {
+        let found = candidates(report);
+        let decisions = merge(&known, &found);
+        let mut created: BTreeMap<usize, DeviceId> = BTreeMap::new();
+        let mut where_ = BTreeMap::new();
+        for decision in decisions {
+            let id = match decision.target {
+                Target::Existing(id) => id,
+                Target::New(n) => *created.entry(n).or_insert_with(|| {
+                    next_id += 1;
+                    next_id - 1
+                }),
+            };
+            let candidate = &found[decision.candidate];
+            for key in &candidate.keys {
+                known.entry(key.clone()).or_insert(id);
+            }
+            where_.insert(candidate.ip.unwrap().to_string(), id);
+        }
+        per_report.push(where_);
+    }
+    (per_report, (next_id - 1) as usize)
+}
+
+#[test]
+fn one_router_with_many_addresses_is_one_device() {
+    let mut observations = Vec::new();
+    for ip in ["198.18.1.1", "198.18.2.1", "198.18.3.1"] {
+        observations.push(arp("eth0", ip, "00:1a:eb:00:00:01"));
+        observations.push(snmp_engine("eth0", ip, "80001f8880aa"));
+    }
+    let (seen, devices) = ingest(&[report(observations)]);
+    assert_eq!(devices, 1, "{seen:?}");
+}
+
+#[test]
+fn a_dhcp_address_reused_by_another_device_stays_two_devices() {
+    let first = report(vec![arp("eth0", "198.18.1.50", "00:1b:21:00:00:01")]);
+    let later = report(vec![arp("eth0", "198.18.1.50", "00:1b:21:00:00:02")]);
+    let (seen, devices) = ingest(&[first, later]);
+    assert_eq!(devices, 2);
+    assert_ne!(seen[0]["198.18.1.50"], seen[1]["198.18.1.50"]);
+}
+
+#[test]
+fn randomized_macs_identify_nothing_but_two_agreeing_names_do() {
+    let phone = |mac: &str| report(vec![arp("eth0", "198.18.1.60", mac)]);
+    let (_, devices) = ingest(&[phone("02:11:22:33:44:55"), phone("06:aa:bb:cc:dd:ee")]);
+    assert_eq!(devices, 2, "each randomized MAC alone is no identity");
+
+    let mut first = names("eth0", "198.18.1.61", "PC-7", "pc-7.local.");
+    first.push(arp("eth0", "198.18.1.61", "02:11:22:33:44:55"));
+    let mut later = names("eth0", "198.18.1.99", "pc-7", "PC-7.local.");
+    later.push(arp("eth0", "198.18.1.99", "06:aa:bb:cc:dd:ee"));
+    let (seen, devices) = ingest(&[report(first), report(later)]);
+    assert_eq!(devices, 1, "NetBIOS and mDNS names agree");
+    assert_eq!(seen[0]["198.18.1.61"], seen[1]["198.18.1.99"]);
+}
+
+#[test]
+fn one_name_alone_does_not_join_and_says_so() {
+    let mut a = names("eth0", "198.18.1.61", "PC-7", "pc-7.local.");
+    a.truncate(1);
+    let mut b = names("eth0", "198.18.1.62", "PC-7", "other.local.");
+    b.truncate(1);
+    let found = candidates(&report(vec![a.remove(0), b.remove(0)]));
+    let decisions = merge(&KnownKeys::new(), &found);
+    assert_eq!(decisions[1].target, Target::New(1));
+    assert!(
+        decisions[1].reasons[0].contains("a name alone does not join"),
+        "{decisions:?}"
+    );
+}
+
+#[test]
+fn a_device_that_changes_its_nic_but_keeps_its_ssh_key_stays_one() {
+    let before = report(vec![
+        arp("eth0", "198.18.1.70", "00:1b:21:00:00:70"),
+        ssh("eth0", "198.18.1.70", "SHA256:abc"),
+    ]);
+    let after = report(vec![
+        arp("eth0", "198.18.1.71", "00:1b:21:00:00:71"),
+        ssh("eth0", "198.18.1.71", "SHA256:abc"),
+    ]);
+    let (seen, devices) = ingest(&[before, after]);
+    assert_eq!(devices, 1);
+    assert_eq!(seen[0]["198.18.1.70"], seen[1]["198.18.1.71"]);
+}
+
+#[test]
+fn a_dual_homed_host_seen_on_two_segments_in_one_report_is_one_device() {
+    let found = candidates(&report(vec![
+        arp("eth1", "198.18.1.33", "00:1b:21:00:01:33"),
+        ssh("eth1", "198.18.1.33", "SHA256:dual"),
+        arp("eth2", "198.18.2.33", "00:1b:21:00:01:34"),
+        ssh("eth2", "198.18.2.33", "SHA256:dual"),
+    ]));
+    let decisions = merge(&KnownKeys::new(), &found);
+    assert_eq!(decisions[0].target, Target::New(0));
+    assert_eq!(decisions[1].target, Target::New(0));
+    assert!(
+        decisions[1].reasons[0]
+            .contains("SSH host key SHA256:dual matches a device first seen in this report"),
+        "{decisions:?}"
+    );
+}
+
+#[test]
+fn strong_keys_pointing_at_two_devices_join_the_oldest_and_state_the_conflict() {
+    let mut known = KnownKeys::new();
+    known.insert(Key::new(KeyKind::Mac, "00:1b:21:00:00:01").unwrap(), 7);
+    known.insert(Key::new(KeyKind::SshHostKey, "SHA256:x").unwrap(), 3);
+    let found = candidates(&report(vec![
+        arp("eth0", "198.18.1.5", "00:1b:21:00:00:01"),
+        ssh("eth0", "198.18.1.5", "SHA256:x"),
+    ]));
+    let decisions = merge(&known, &found);
+    assert_eq!(decisions[0].target, Target::Existing(3));
+    assert!(
+        decisions[0]
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("conflict:") && r.contains("device #7"))
+    );
+}
