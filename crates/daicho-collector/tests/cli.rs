@@ -1,0 +1,103 @@
+//! The collector's command line as a hospital IT person uses it: import
+//! reports carried from air-gapped segments, import one twice, import a
+//! broken one, list the ledger, explain a device.
+
+use std::process::Command;
+
+const COLLECTOR: &str = env!("CARGO_BIN_EXE_daicho-collector");
+
+fn report(scan: &str, ip: &str, mac: &str, name: &str) -> String {
+    serde_json::json!({
+        "schema_version": 1,
+        "agent": {"id": "gaiku-agent", "hostname": "agent", "version": "0.1.0"},
+        "scan_id": scan,
+        "started_at": "2026-11-28T00:00:00Z",
+        "finished_at": "2026-11-28T00:00:05Z",
+        "segments": [],
+        "observations": [
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac},
+            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z", "ip": ip,
+             "netbios": {"computer_name": name}},
+        ],
+    })
+    .to_string()
+}
+
+#[test]
+fn import_list_and_explain() {
+    let dir = std::env::temp_dir().join(format!("daicho-collector-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger.db");
+    let a = dir.join("a.json");
+    let b = dir.join("b.json");
+    let broken = dir.join("broken.json");
+    std::fs::write(
+        &a,
+        report(
+            "01a22164-44af-7185-9795-d0f99a55200c",
+            "198.18.1.11",
+            "e4:46:b0:00:01:0b",
+            "UKETSUKE-PC01",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        report(
+            "01a22164-44af-7185-9795-d0f99a55200d",
+            "198.18.1.12",
+            "e4:46:b0:00:01:0b",
+            "UKETSUKE-PC01",
+        ),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(&broken, &text[..text.len() / 2]).unwrap();
+    let collector = |args: &[&str]| {
+        Command::new(COLLECTOR)
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+    let out = collector(&["import", &path(&a), &path(&a), &path(&b), &path(&broken)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a broken file fails the run");
+    assert!(stdout.contains("a.json: stored (1 new devices"), "{stdout}");
+    assert!(
+        stdout.contains("a.json: already in the ledger; nothing changed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("b.json: stored (0 new devices, 1 joined"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("broken.json: not imported") && stderr.contains("not valid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 4 files not imported"), "{stderr}");
+
+    let out = collector(&["devices"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("UKETSUKE-PC01") && stdout.contains("198.18.1.11 198.18.1.12"),
+        "{stdout}"
+    );
+
+    let out = collector(&["explain", "1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("mac: e4:46:b0:00:01:0b"), "{stdout}");
+    assert!(
+        stdout.contains("- MAC e4:46:b0:00:01:0b matches device #1"),
+        "{stdout}"
+    );
+    let out = collector(&["explain", "99"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no device #99"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
