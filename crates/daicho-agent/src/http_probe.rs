@@ -43,16 +43,7 @@ pub async fn interrogate(
         .collect();
     for segment in segments {
         let started_at = Timestamp::now();
-        let mut run = ProbeRun {
-            probe: Source::Http,
-            interface: segment.interface.to_string(),
-            started_at,
-            finished_at: started_at,
-            packets_sent: 0,
-            packets_received: 0,
-            send_rate: None,
-            notes: Vec::new(),
-        };
+        let mut run = ProbeRun::new(Source::Http, &segment.interface, started_at);
         let fetcher = match Fetcher::new(plan.config, Some(segment.source.into())) {
             Ok(fetcher) => Arc::new(fetcher),
             Err(e) => {
@@ -88,20 +79,12 @@ pub async fn interrogate(
             }
             answered += 1;
             observations.push(Observation {
-                source: Source::Http,
-                interface: Arc::clone(&segment.interface),
-                at: Timestamp::now(),
-                ip: Some(ip.into()),
-                mac: None,
-                vendor: None,
-                flags: Vec::new(),
-                arp: None,
-                snmp: None,
-                netbios: None,
-                mdns: None,
                 http: Some(Box::new(HttpFacts { banners })),
-                ssh: None,
-                ssdp: None,
+                ..Observation::new(
+                    Source::Http,
+                    Arc::clone(&segment.interface),
+                    Some(ip.into()),
+                )
             });
         }
         run.finished_at = Timestamp::now();

@@ -37,16 +37,7 @@ pub async fn browse(
     let mut runs = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (segment, started_at, outcome) = joined.expect("an mDNS task does not panic");
-        let mut run = ProbeRun {
-            probe: Source::Mdns,
-            interface: segment.interface.to_string(),
-            started_at,
-            finished_at: Timestamp::now(),
-            packets_sent: 0,
-            packets_received: 0,
-            send_rate: None,
-            notes: Vec::new(),
-        };
+        let mut run = ProbeRun::new(Source::Mdns, &segment.interface, started_at);
         match outcome {
             Ok(outcome) => {
                 let hosts = daicho_mdns::hosts(&outcome.instances);
@@ -78,34 +69,25 @@ fn observation(segment: &SegmentBrowse, host: HostRecord) -> Observation {
         IpAddr::V4(v4) => segment.networks.iter().any(|n| n.contains(v4)),
         IpAddr::V6(_) => false,
     });
-    let ip = on_segment.or_else(|| host.addresses.iter().find(|ip| ip.is_ipv4()));
+    let ip = on_segment
+        .or_else(|| host.addresses.iter().find(|ip| ip.is_ipv4()))
+        .copied();
+    let facts = MdnsFacts {
+        host: host.host,
+        addresses: host.addresses.into_iter().collect(),
+        services: host
+            .instances
+            .into_iter()
+            .map(|i| MdnsService {
+                service_type: i.service_type,
+                instance: i.fullname,
+                port: i.port,
+                txt: i.txt.into_iter().collect(),
+            })
+            .collect(),
+    };
     Observation {
-        source: Source::Mdns,
-        interface: Arc::clone(&segment.interface),
-        at: Timestamp::now(),
-        ip: ip.copied(),
-        mac: None,
-        vendor: None,
-        flags: Vec::new(),
-        arp: None,
-        snmp: None,
-        netbios: None,
-        mdns: Some(Box::new(MdnsFacts {
-            host: host.host,
-            addresses: host.addresses.into_iter().collect(),
-            services: host
-                .instances
-                .into_iter()
-                .map(|i| MdnsService {
-                    service_type: i.service_type,
-                    instance: i.fullname,
-                    port: i.port,
-                    txt: i.txt.into_iter().collect(),
-                })
-                .collect(),
-        })),
-        http: None,
-        ssh: None,
-        ssdp: None,
+        mdns: Some(Box::new(facts)),
+        ..Observation::new(Source::Mdns, Arc::clone(&segment.interface), ip)
     }
 }

@@ -30,14 +30,8 @@ pub async fn interrogate(
     while let Some(joined) = tasks.join_next().await {
         let (segment, started_at, outcome) = joined.expect("a NetBIOS task does not panic");
         let mut run = ProbeRun {
-            probe: Source::Netbios,
-            interface: segment.interface.to_string(),
-            started_at,
-            finished_at: Timestamp::now(),
-            packets_sent: 0,
-            packets_received: 0,
             send_rate: Some(f64::from(config.rate)),
-            notes: Vec::new(),
+            ..ProbeRun::new(Source::Netbios, &segment.interface, started_at)
         };
         match outcome {
             Ok(outcome) => {
@@ -84,19 +78,7 @@ fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observ
             .collect(),
     };
     Observation {
-        source: Source::Netbios,
-        interface: Arc::clone(interface),
-        at: Timestamp::now(),
-        ip: Some(ip.into()),
-        mac: None,
-        vendor: None,
-        flags: Vec::new(),
-        arp: None,
-        snmp: None,
         netbios: Some(Box::new(facts)),
-        mdns: None,
-        http: None,
-        ssh: None,
-        ssdp: None,
+        ..Observation::new(Source::Netbios, Arc::clone(interface), Some(ip.into()))
     }
 }

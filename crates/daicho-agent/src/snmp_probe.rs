@@ -149,20 +149,8 @@ pub async fn interrogate(
             }
         }
         observations.push(Observation {
-            source: Source::Snmp,
-            interface,
-            at: Timestamp::now(),
-            ip: Some(ip),
-            mac: None,
-            vendor: None,
-            flags: Vec::new(),
-            arp: None,
             snmp: Some(Box::new(facts)),
-            netbios: None,
-            mdns: None,
-            http: None,
-            ssh: None,
-            ssdp: None,
+            ..Observation::new(Source::Snmp, interface, Some(ip))
         });
     }
     observations.sort_by_key(|o| (o.interface.clone(), o.ip));

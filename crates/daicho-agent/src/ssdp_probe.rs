@@ -43,16 +43,7 @@ pub async fn probe(
     let mut runs = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (segment, started_at, outcome) = joined.expect("an SSDP task does not panic");
-        let mut run = ProbeRun {
-            probe: Source::Ssdp,
-            interface: segment.interface.to_string(),
-            started_at,
-            finished_at: Timestamp::now(),
-            packets_sent: 0,
-            packets_received: 0,
-            send_rate: None,
-            notes: Vec::new(),
-        };
+        let mut run = ProbeRun::new(Source::Ssdp, &segment.interface, started_at);
         match outcome {
             Ok((answers, notes)) => {
                 run.notes = notes;
@@ -121,19 +112,7 @@ fn observation(interface: &Arc<str>, answer: Answer) -> Observation {
         notes: answer.notes,
     };
     Observation {
-        source: Source::Ssdp,
-        interface: Arc::clone(interface),
-        at: Timestamp::now(),
-        ip: Some(answer.ip.into()),
-        mac: None,
-        vendor: None,
-        flags: Vec::new(),
-        arp: None,
-        snmp: None,
-        netbios: None,
-        mdns: None,
-        http: None,
-        ssh: None,
         ssdp: Some(Box::new(facts)),
+        ..Observation::new(Source::Ssdp, Arc::clone(interface), Some(answer.ip.into()))
     }
 }

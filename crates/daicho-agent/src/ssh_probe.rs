@@ -71,20 +71,8 @@ pub async fn interrogate(
             Err(_) => continue,
         };
         observations.push(Observation {
-            source: Source::Ssh,
-            interface,
-            at: Timestamp::now(),
-            ip: Some(ip.into()),
-            mac: None,
-            vendor: None,
-            flags: Vec::new(),
-            arp: None,
-            snmp: None,
-            netbios: None,
-            mdns: None,
-            http: None,
             ssh: Some(Box::new(facts)),
-            ssdp: None,
+            ..Observation::new(Source::Ssh, interface, Some(ip.into()))
         });
     }
     for segment in &segments {
@@ -93,18 +81,12 @@ pub async fn interrogate(
             .filter(|o| o.interface == segment.interface)
             .count();
         runs.push(ProbeRun {
-            probe: Source::Ssh,
-            interface: segment.interface.to_string(),
-            started_at,
-            finished_at: Timestamp::now(),
-            packets_sent: 0,
-            packets_received: 0,
-            send_rate: None,
             notes: vec![format!(
                 "{answered} of {} hosts showed an SSH host key or banner on port {}",
                 segment.targets.len(),
                 plan.port
             )],
+            ..ProbeRun::new(Source::Ssh, &segment.interface, started_at)
         });
     }
     observations.sort_by(|a, b| (&a.interface, a.ip).cmp(&(&b.interface, b.ip)));

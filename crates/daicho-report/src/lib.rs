@@ -299,6 +299,28 @@ pub struct MdnsService {
     pub txt: std::collections::BTreeMap<String, String>,
 }
 
+impl Observation {
+    /// An observation with only the common facts; a probe then sets its block.
+    pub fn new(source: Source, interface: Arc<str>, ip: Option<IpAddr>) -> Observation {
+        Observation {
+            source,
+            interface,
+            at: Timestamp::now(),
+            ip,
+            mac: None,
+            vendor: None,
+            flags: Vec::new(),
+            arp: None,
+            snmp: None,
+            netbios: None,
+            mdns: None,
+            http: None,
+            ssh: None,
+            ssdp: None,
+        }
+    }
+}
+
 /// What a host said to a NetBIOS node status query (NBSTAT, UDP 137).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NetbiosFacts {
@@ -633,6 +655,22 @@ pub struct ProbeRun {
     /// Problems a person should know about (a probe that could not run, a limit hit).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl ProbeRun {
+    /// A run that started at `started_at` and ends now, with no counts yet.
+    pub fn new(probe: Source, interface: &str, started_at: Timestamp) -> ProbeRun {
+        ProbeRun {
+            probe,
+            interface: interface.to_owned(),
+            started_at,
+            finished_at: Timestamp::now(),
+            packets_sent: 0,
+            packets_received: 0,
+            send_rate: None,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// Why a report could not be read.
