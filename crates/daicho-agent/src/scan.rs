@@ -455,10 +455,7 @@ fn observation(
     flags: Vec<Flag>,
 ) -> Observation {
     Observation {
-        source: Source::Arp,
-        interface: std::sync::Arc::clone(interface),
         at: timestamp(sighting.first_seen),
-        ip: Some(sighting.ip.into()),
         mac: Some(sighting.mac),
         vendor: daicho_oui::vendor(&sighting.mac).map(str::to_owned),
         flags,
@@ -469,12 +466,11 @@ fn observation(
                 .reply_after
                 .map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
         }),
-        snmp: None,
-        netbios: None,
-        mdns: None,
-        http: None,
-        ssh: None,
-        ssdp: None,
+        ..Observation::new(
+            Source::Arp,
+            std::sync::Arc::clone(interface),
+            Some(sighting.ip.into()),
+        )
     }
 }
 

@@ -8,22 +8,7 @@ use daicho_report::{
 use super::*;
 
 fn observation(source: Source, interface: &str, ip: &str) -> Observation {
-    Observation {
-        source,
-        interface: Arc::from(interface),
-        at: "2026-11-28T00:00:00Z".parse().unwrap(),
-        ip: Some(ip.parse().unwrap()),
-        mac: None,
-        vendor: None,
-        flags: Vec::new(),
-        arp: None,
-        snmp: None,
-        netbios: None,
-        mdns: None,
-        http: None,
-        ssh: None,
-        ssdp: None,
-    }
+    Observation::new(source, Arc::from(interface), Some(ip.parse().unwrap()))
 }
 
 fn arp(interface: &str, ip: &str, mac: &str) -> Observation {
