@@ -611,6 +611,20 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         (default.next_hop.unwrap().to_string(), default.if_index),
         ("198.18.3.1".to_owned(), Some(wwan.index))
     );
+    // Detection: the LTE router is a mobile router (its WWAN interface holds
+    // the default route); the routing switch, with legs in two networks, is
+    // a router and not called 2枚挿し.
+    let kinds: Vec<(daicho_report::FindingKind, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.subjects[0].ip.unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [(daicho_report::FindingKind::MobileRouter, LTE.to_owned())],
+        "{:#?}",
+        report.findings
+    );
     // Asked the printer, the switch, the LTE router and the PC; not the excluded host.
     assert_eq!(
         run.notes,

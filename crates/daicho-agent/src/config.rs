@@ -22,6 +22,9 @@ pub struct AgentConfig {
     /// that worked per host). Default: /var/lib/daicho/agent as root, else
     /// ~/.local/state/daicho-agent.
     pub state_dir: Option<PathBuf>,
+    /// A site's own fingerprint file (TOML, as config/fingerprints/), read on
+    /// top of the built-in tables.
+    pub fingerprints: Option<PathBuf>,
     pub arp: ArpConfig,
     pub snmp: SnmpConfig,
     pub netbios: NetbiosConfig,
@@ -41,6 +44,7 @@ impl Default for AgentConfig {
             max_addresses: DEFAULT_MAX_ADDRESSES,
             exclude: Vec::new(),
             state_dir: None,
+            fingerprints: None,
             arp: ArpConfig::default(),
             snmp: SnmpConfig::default(),
             netbios: NetbiosConfig::default(),

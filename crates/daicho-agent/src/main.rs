@@ -185,6 +185,9 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
+    if let Some(path) = &config.fingerprints {
+        plan.fingerprints = daicho_detect::Fingerprints::with_file(path)?;
+    }
     if !args.skip_probes.contains(&Probe::Ssdp) && config.ssdp.enabled {
         plan.ssdp = Some(config.ssdp.probe_config());
     }

@@ -70,6 +70,8 @@ pub struct ScanPlan {
     pub ssh: Option<ssh_probe::SshPlan>,
     /// The SSDP/UPnP probe, when it is on.
     pub ssdp: Option<daicho_ssdp::probe::ProbeConfig>,
+    /// Tables detection reads (built-in plus the site's own).
+    pub fingerprints: daicho_detect::Fingerprints,
 }
 
 /// One segment's hosts for a probe that asks them one by one.
@@ -141,6 +143,7 @@ impl ScanPlan {
             http: None,
             ssh: None,
             ssdp: None,
+            fingerprints: daicho_detect::Fingerprints::builtin(),
         })
     }
 
@@ -249,6 +252,9 @@ pub async fn run(
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
+    // Dual-homed hosts and mobile routers, from everything the probes saw.
+    let findings = daicho_detect::detect(&[&report], &plan.fingerprints);
+    report.findings.extend(findings);
     report.finished_at = Timestamp::now();
     Ok(report)
 }

@@ -607,6 +607,10 @@ pub enum FindingKind {
     IpConflict,
     /// One MAC answered for many IP addresses.
     ProxyArp,
+    /// A host with a leg in two networks (2枚挿し), not a router.
+    DualHomed,
+    /// A cellular (LTE/5G) router: an Internet path of its own.
+    MobileRouter,
     #[serde(other)]
     Unknown,
 }

@@ -1,0 +1,359 @@
+//! Detection for checklist item 2-(2), as plain functions over reports (no
+//! I/O): hosts with a leg in two networks (2枚挿し) and cellular routers,
+//! each finding with evidence a person can check. The agent runs it on its
+//! own report; the collector will run it across many agents' reports — the
+//! functions take a slice for that.
+//!
+//! Scoring is explicit: a strong sign makes a finding on its own (an address
+//! table listing two networks, one identity answering on two segments, a
+//! WWAN interface, a gateway's own carrier-NAT or public uplink); weak signs
+//! (a name seen on two segments, adjacent MACs of one maker, a cellular
+//! maker's enterprise number) only together. Routers are multi-homed by
+//! design: a device forwarding IP is not called 2枚挿し.
+
+mod fingerprints;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use daicho_merge::{Key, KeyKind};
+use daicho_report::{
+    Evidence, Finding, FindingKind, MacAddr, Observation, Report, SnmpFacts, Source, Subject,
+};
+use ipnet::IpNet;
+
+pub use fingerprints::{FingerprintError, Fingerprints};
+
+/// IANAifType 3GPP (243) and 3GPP2 (244): cellular WWAN interfaces.
+const WWAN_IF_TYPES: [i32; 2] = [243, 244];
+
+/// Every finding the reports support.
+pub fn detect(reports: &[&Report], fingerprints: &Fingerprints) -> Vec<Finding> {
+    let mobile: Vec<Finding> = reports
+        .iter()
+        .flat_map(|report| mobile_routers(report, fingerprints))
+        .collect();
+    // A second leg that is a cellular WWAN makes a mobile router (or a PC
+    // with an LTE modem): said once, as that.
+    let is_mobile = |f: &Finding| {
+        f.subjects
+            .iter()
+            .any(|s| mobile.iter().any(|m| m.subjects.contains(s)))
+    };
+    let mut findings: Vec<Finding> = reports
+        .iter()
+        .flat_map(|report| address_tables(report))
+        .filter(|f| !is_mobile(f))
+        .collect();
+    findings.extend(shared_identities(reports));
+    findings.extend(mobile);
+    findings
+}
+
+fn subject(ip: Option<IpAddr>) -> Subject {
+    Subject { ip, mac: None }
+}
+
+fn evidence(source: Source, text: String) -> Evidence {
+    Evidence { source, text }
+}
+
+/// A host whose own address table lists addresses in two or more networks,
+/// and which does not forward IP.
+fn address_tables(report: &Report) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for o in &report.observations {
+        let Some(snmp) = o.snmp.as_deref() else {
+            continue;
+        };
+        let networks: BTreeSet<IpNet> = snmp
+            .addresses
+            .iter()
+            .filter(|a| !a.ip.is_loopback() && !is_link_local(&a.ip))
+            .filter_map(|a| IpNet::new(a.ip, a.prefix_len?).ok().map(|n| n.trunc()))
+            .collect();
+        if networks.len() < 2 || snmp.ip_forwarding == Some(true) {
+            continue;
+        }
+        let legs: Vec<Evidence> = snmp
+            .addresses
+            .iter()
+            .filter(|a| !a.ip.is_loopback() && !is_link_local(&a.ip) && Some(a.ip) != o.ip)
+            .map(|a| {
+                evidence(
+                    Source::Snmp,
+                    format!(
+                        "the address table of {} lists {}/{} on {} — an interface on another network",
+                        display(o.ip),
+                        a.ip,
+                        a.prefix_len.map_or("?".into(), |p| p.to_string()),
+                        interface_name(snmp, a.if_index)
+                    ),
+                )
+            })
+            .collect();
+        findings.push(Finding {
+            kind: FindingKind::DualHomed,
+            confidence: 0.9,
+            summary: format!(
+                "{} has addresses in {} networks and does not route: a host with a leg in another network (2枚挿し)",
+                display(o.ip),
+                networks.len()
+            ),
+            subjects: vec![subject(o.ip)],
+            evidence: legs,
+        });
+    }
+    findings
+}
+
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+fn display(ip: Option<IpAddr>) -> String {
+    ip.map_or("a device".into(), |ip| ip.to_string())
+}
+
+fn interface_name(snmp: &SnmpFacts, index: Option<u32>) -> String {
+    let name = index.and_then(|i| snmp.interfaces.iter().find(|f| f.index == i));
+    match (name.and_then(|f| f.name.clone().or(f.descr.clone())), index) {
+        (Some(name), Some(i)) => format!("{name} (ifIndex {i})"),
+        (None, Some(i)) => format!("ifIndex {i}"),
+        _ => "an interface".into(),
+    }
+}
+
+/// Where a device was seen: which agent, which segment, which address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    agent: String,
+    interface: String,
+    ip: Option<IpAddr>,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {}/{}",
+            display(self.ip),
+            self.agent,
+            self.interface
+        )
+    }
+}
+
+/// One identity answering on two segments is one host on both; two weak
+/// signs pointing at the same pair of places say the same, more softly.
+fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
+    let mut by_key: BTreeMap<Key, BTreeSet<Place>> = BTreeMap::new();
+    let mut forwarding: BTreeSet<Place> = BTreeSet::new();
+    let mut macs: Vec<(Place, MacAddr)> = Vec::new();
+    for report in reports {
+        for candidate in daicho_merge::candidates(report) {
+            let place = Place {
+                agent: report.agent.id.clone(),
+                interface: candidate.interface.clone(),
+                ip: candidate.ip,
+            };
+            for key in candidate.keys {
+                by_key.entry(key).or_default().insert(place.clone());
+            }
+        }
+        for o in &report.observations {
+            let place = Place {
+                agent: report.agent.id.clone(),
+                interface: o.interface.to_string(),
+                ip: o.ip,
+            };
+            if o.snmp.as_deref().and_then(|s| s.ip_forwarding) == Some(true) {
+                forwarding.insert(place.clone());
+            }
+            if o.source == Source::Arp
+                && let Some(mac) = o.mac.filter(|m| !m.is_locally_administered())
+            {
+                macs.push((place, mac));
+            }
+        }
+    }
+    // Signs per pair of places on different segments.
+    let mut strong: BTreeMap<(Place, Place), Vec<Evidence>> = BTreeMap::new();
+    let mut weak: BTreeMap<(Place, Place), Vec<Evidence>> = BTreeMap::new();
+    for (key, places) in &by_key {
+        let places: Vec<&Place> = places.iter().collect();
+        for (i, a) in places.iter().enumerate() {
+            for b in &places[i + 1..] {
+                if a.agent == b.agent && a.interface == b.interface {
+                    continue;
+                }
+                let text = format!("{key} answered at {a} and at {b}");
+                let signs = if key.kind.is_strong() {
+                    &mut strong
+                } else {
+                    &mut weak
+                };
+                signs
+                    .entry(((*a).clone(), (*b).clone()))
+                    .or_default()
+                    .push(evidence(source_of(key.kind), text));
+            }
+        }
+    }
+    for (i, (a, mac_a)) in macs.iter().enumerate() {
+        for (b, mac_b) in &macs[i + 1..] {
+            let (x, y) = (mac_a.0, mac_b.0);
+            let adjacent = x[..5] == y[..5] && x[5].abs_diff(y[5]) <= 2 && x != y;
+            if adjacent && (&a.agent, &a.interface) != (&b.agent, &b.interface) {
+                let pair = if a < b {
+                    (a.clone(), b.clone())
+                } else {
+                    (b.clone(), a.clone())
+                };
+                weak.entry(pair).or_default().push(evidence(
+                    Source::Arp,
+                    format!(
+                        "adjacent MACs of one maker: {mac_a} at {a} and {mac_b} at {b} (two NICs of one PC?)"
+                    ),
+                ));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    let mut reported: BTreeSet<(Place, Place)> = BTreeSet::new();
+    for (signs, confidence, strength) in [(&strong, 0.9, "strong"), (&weak, 0.6, "weak")] {
+        for (pair, evidence) in signs {
+            let (a, b) = pair;
+            if reported.contains(pair) || forwarding.contains(a) || forwarding.contains(b) {
+                continue;
+            }
+            if strength == "weak" && evidence.len() < 2 {
+                continue;
+            }
+            reported.insert(pair.clone());
+            findings.push(Finding {
+                kind: FindingKind::DualHomed,
+                confidence,
+                summary: format!(
+                    "one host answers at {a} and at {b}: a leg in each network (2枚挿し)"
+                ),
+                subjects: vec![subject(a.ip), subject(b.ip)],
+                evidence: evidence.clone(),
+            });
+        }
+    }
+    findings
+}
+
+/// The probe a key comes from, for the evidence.
+fn source_of(kind: KeyKind) -> Source {
+    match kind {
+        KeyKind::SshHostKey => Source::Ssh,
+        KeyKind::TlsCertificate => Source::Http,
+        KeyKind::SnmpEngineId | KeyKind::SerialNumber | KeyKind::SnmpSysName => Source::Snmp,
+        KeyKind::UpnpUdn => Source::Ssdp,
+        KeyKind::Mac => Source::Arp,
+        KeyKind::NetbiosName => Source::Netbios,
+        KeyKind::MdnsHost => Source::Mdns,
+    }
+}
+
+/// Cellular routers: a WWAN interface (strong), a gateway's own carrier-NAT
+/// or public uplink (strong), a cellular maker's enterprise number (weak,
+/// only with another sign).
+fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
+    let mut signs: BTreeMap<(String, Option<IpAddr>), (Vec<Evidence>, f32)> = BTreeMap::new();
+    let mut add = |o: &Observation, strength: f32, source: Source, text: String| {
+        let entry = signs
+            .entry((o.interface.to_string(), o.ip))
+            .or_insert_with(|| (Vec::new(), 0.0));
+        entry.0.push(evidence(source, text));
+        entry.1 += strength;
+    };
+    for o in &report.observations {
+        if let Some(snmp) = o.snmp.as_deref() {
+            for wwan in snmp
+                .interfaces
+                .iter()
+                .filter(|i| i.if_type.is_some_and(|t| WWAN_IF_TYPES.contains(&t)))
+            {
+                let via = snmp
+                    .routes
+                    .iter()
+                    .any(|r| r.destination.is_unspecified() && r.if_index == Some(wwan.index));
+                add(
+                    o,
+                    0.9,
+                    Source::Snmp,
+                    format!(
+                        "the interface table of {} has {} of ifType {} (3GPP cellular WWAN){}",
+                        display(o.ip),
+                        interface_name(snmp, Some(wwan.index)),
+                        wwan.if_type.unwrap_or_default(),
+                        if via {
+                            ", and the default route goes out through it"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            if let Some((number, maker)) = snmp
+                .enterprise
+                .and_then(|n| fingerprints.cellular_maker(n).map(|m| (n, m)))
+            {
+                add(
+                    o,
+                    0.3,
+                    Source::Snmp,
+                    format!(
+                        "sysObjectID of {} is under enterprise {number} ({maker}), a maker of cellular routers",
+                        display(o.ip)
+                    ),
+                );
+            }
+        }
+        if let Some(uplink) = o.ssdp.as_deref().and_then(|s| s.uplink.as_ref())
+            && matches!(uplink.kind.as_str(), "carrier_nat" | "public")
+        {
+            add(
+                o,
+                0.8,
+                Source::Ssdp,
+                format!(
+                    "{} is an Internet gateway (UPnP) whose own uplink address is {} ({})",
+                    display(o.ip),
+                    uplink
+                        .external_ip
+                        .map_or("unknown".into(), |ip| ip.to_string()),
+                    if uplink.kind == "public" {
+                        "public"
+                    } else {
+                        "carrier-grade NAT, as mobile networks give"
+                    }
+                ),
+            );
+        }
+    }
+    signs
+        .into_iter()
+        // A single weak sign is not a finding.
+        .filter(|(_, (evidence, score))| *score >= 0.8 || evidence.len() >= 2)
+        .map(|((_, ip), (evidence, score))| Finding {
+            kind: FindingKind::MobileRouter,
+            confidence: score.min(0.95),
+            summary: format!(
+                "{} is a mobile (LTE/5G) router: an Internet path that bypasses the hospital's firewall",
+                display(ip)
+            ),
+            subjects: vec![subject(ip)],
+            evidence,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+fn report(agent: &str, observations: Value) -> Report {
+    let text = json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": agent, "hostname": agent, "version": "0.1.0"},
+        "scan_id": "01a22164-44af-7185-9795-d0f99a55200c",
+        "started_at": "2026-11-28T00:00:00Z",
+        "finished_at": "2026-11-28T00:00:05Z",
+        "segments": [],
+        "observations": observations,
+    });
+    Report::from_json(text.to_string().as_bytes()).unwrap()
+}
+
+fn at(source: &str, interface: &str, ip: &str, extra: Value) -> Value {
+    let mut o =
+        json!({"source": source, "interface": interface, "at": "2026-11-28T00:00:01Z", "ip": ip});
+    o.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    o
+}
+
+fn kinds(findings: &[Finding]) -> Vec<(FindingKind, f32)> {
+    findings.iter().map(|f| (f.kind, f.confidence)).collect()
+}
+
+#[test]
+fn an_address_table_with_two_networks_is_dual_homed_unless_the_host_routes() {
+    let snmp = |forwarding: bool| {
+        json!({"snmp": {"profile": "ro", "ip_forwarding": forwarding,
+            "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "eth1"}],
+            "addresses": [
+                {"ip": "198.18.1.40", "prefix_len": 24, "if_index": 2},
+                {"ip": "198.18.2.40", "prefix_len": 24, "if_index": 3},
+                {"ip": "127.0.0.1", "prefix_len": 8, "if_index": 1}]}})
+    };
+    let pc = report("a", json!([at("snmp", "eth0", "198.18.1.40", snmp(false))]));
+    let findings = detect(&[&pc], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.9)]);
+    assert_eq!(
+        findings[0].evidence[0].text,
+        "the address table of 198.18.1.40 lists 198.18.2.40/24 on eth1 (ifIndex 3) — an interface on another network"
+    );
+    let router = report("a", json!([at("snmp", "eth0", "198.18.1.40", snmp(true))]));
+    assert!(detect(&[&router], &Fingerprints::builtin()).is_empty());
+}
+
+#[test]
+fn one_ssh_key_on_two_segments_even_from_two_agents_is_one_dual_homed_host() {
+    let ssh = |ip: &str, interface: &str| {
+        at(
+            "ssh",
+            interface,
+            ip,
+            json!({"ssh": {"port": 22, "banner": "SSH-2.0-x", "fingerprint": "SHA256:same"}}),
+        )
+    };
+    let outpatient = report("agent-1f", json!([ssh("198.18.1.33", "eth0")]));
+    let ward = report("agent-3f", json!([ssh("198.18.2.33", "eth0")]));
+    let findings = detect(&[&outpatient, &ward], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.9)]);
+    assert!(
+        findings[0].evidence[0]
+            .text
+            .contains("SSH host key SHA256:same answered at 198.18.1.33 on agent-1f/eth0 and at 198.18.2.33 on agent-3f/eth0"),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn weak_signs_count_only_together() {
+    let name = |ip: &str, interface: &str| {
+        at(
+            "mdns",
+            interface,
+            ip,
+            json!({"mdns": {"host": "dual-pc.local."}}),
+        )
+    };
+    let mac = |ip: &str, interface: &str, mac: &str| at("arp", interface, ip, json!({"mac": mac}));
+    let name_only = report(
+        "a",
+        json!([name("198.18.1.33", "eth1"), name("198.18.2.33", "eth2")]),
+    );
+    assert!(
+        detect(&[&name_only], &Fingerprints::builtin()).is_empty(),
+        "one weak sign"
+    );
+    let both = report(
+        "a",
+        json!([
+            name("198.18.1.33", "eth1"),
+            mac("198.18.1.33", "eth1", "00:1b:21:00:01:33"),
+            name("198.18.2.33", "eth2"),
+            mac("198.18.2.33", "eth2", "00:1b:21:00:01:34"),
+        ]),
+    );
+    let findings = detect(&[&both], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.6)]);
+    assert_eq!(findings[0].evidence.len(), 2, "{findings:?}");
+}
+
+#[test]
+fn a_wwan_interface_or_an_own_uplink_makes_a_mobile_router_a_maker_alone_does_not() {
+    let lte = report(
+        "a",
+        json!([at(
+            "snmp",
+            "eth0",
+            "198.18.2.254",
+            json!({"snmp": {"profile": "ro", "enterprise": 48690,
+            "interfaces": [{"index": 4, "name": "wwan0", "if_type": 243}],
+            "routes": [{"destination": "0.0.0.0", "prefix_len": 0, "if_index": 4}]}})
+        )]),
+    );
+    let findings = detect(&[&lte], &Fingerprints::builtin());
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].kind, FindingKind::MobileRouter);
+    assert!(
+        findings[0].evidence[0]
+            .text
+            .contains("wwan0 (ifIndex 4) of ifType 243")
+    );
+    assert!(
+        findings[0].evidence[0]
+            .text
+            .contains("default route goes out through it")
+    );
+    assert!(findings[0].evidence[1].text.contains("Teltonika"));
+
+    // With a LAN leg too, it is still said once, as a mobile router.
+    let with_lan = report(
+        "a",
+        json!([at(
+            "snmp",
+            "eth0",
+            "198.18.2.254",
+            json!({"snmp": {"profile": "ro", "ip_forwarding": false,
+            "interfaces": [{"index": 2, "name": "eth0"}, {"index": 4, "name": "wwan0", "if_type": 243}],
+            "addresses": [
+                {"ip": "198.18.2.254", "prefix_len": 24, "if_index": 2},
+                {"ip": "198.18.3.2", "prefix_len": 30, "if_index": 4}]}})
+        )]),
+    );
+    let findings = detect(&[&with_lan], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::MobileRouter, 0.9)]);
+
+    let maker_only = report(
+        "a",
+        json!([at(
+            "snmp",
+            "eth0",
+            "198.18.2.254",
+            json!({"snmp": {"profile": "ro", "enterprise": 48690}})
+        )]),
+    );
+    assert!(detect(&[&maker_only], &Fingerprints::builtin()).is_empty());
+
+    let gateway = report(
+        "a",
+        json!([at(
+            "ssdp",
+            "eth0",
+            "198.18.2.254",
+            json!({"ssdp": {"uplink": {"external_ip": "100.64.3.4", "kind": "carrier_nat"}}})
+        )]),
+    );
+    let findings = detect(&[&gateway], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::MobileRouter, 0.8)]);
+    assert!(
+        findings[0].evidence[0]
+            .text
+            .contains("100.64.3.4 (carrier-grade NAT")
+    );
+}
+
+#[test]
+fn sites_add_their_own_fingerprints_and_bad_files_are_named() {
+    let dir = std::env::temp_dir().join(format!("daicho-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("site.toml");
+    std::fs::write(&file, "version = 1\n[[enterprise]]\nnumber = 99999\nmaker = \"Local LTE\"\nsource = \"our vendor\"\n").unwrap();
+    let tables = Fingerprints::with_file(&file).unwrap();
+    assert_eq!(tables.cellular_maker(99999), Some("Local LTE"));
+    assert_eq!(tables.cellular_maker(48690), Some("Teltonika"));
+    std::fs::write(&file, "version = 2\n").unwrap();
+    assert!(
+        Fingerprints::with_file(&file)
+            .unwrap_err()
+            .0
+            .contains("version 2")
+    );
+    std::fs::write(
+        &file,
+        "version = 1\n[[enterprise]]\nnumber = 1\nmaker = \"x\"\nsource = \"\"\n",
+    )
+    .unwrap();
+    assert!(
+        Fingerprints::with_file(&file)
+            .unwrap_err()
+            .0
+            .contains("no source")
+    );
+    assert!(
+        Fingerprints::with_file(&dir.join("missing.toml"))
+            .unwrap_err()
+            .0
+            .contains("missing.toml")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
