@@ -1,7 +1,7 @@
 //! End to end: the identity probes of `daicho-agent scan` against real
 //! daemons from Debian in lab namespaces — Samba's nmbd for NetBIOS. Needs root.
 
-use daicho_lab::{Capture, Lab};
+use daicho_lab::{Capture, Host, Lab, Segment};
 use daicho_report::{Report, Source};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_daicho-agent");
@@ -9,16 +9,22 @@ const PC: &str = "198.18.1.40";
 const SILENT: &str = "198.18.1.41";
 const FRAGILE: &str = "198.18.1.50";
 
+/// A lab with one LAN segment and the agent on it at 198.18.1.2.
+fn lan_lab(tag: &str) -> (Lab, Segment, Host) {
+    let mut lab = Lab::new(tag).unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    (lab, lan, agent)
+}
+
 #[test]
 fn netbios_names_the_windows_style_hosts_and_spares_the_excluded_one() {
     if !daicho_lab::can_run("netbios_names_the_windows_style_hosts") {
         return;
     }
-    let mut lab = Lab::new("nbt").unwrap();
-    let lan = lab.segment("lan").unwrap();
-    let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
-        .unwrap();
+    let (mut lab, lan, agent) = lan_lab("nbt");
     let pc = lab.host("pc").unwrap();
     lab.attach(&pc, &lan, "eth0", None, &[&format!("{PC}/24")])
         .unwrap();
@@ -161,12 +167,8 @@ fn mdns_names_hosts_models_and_a_dual_homed_pc_on_both_segments() {
     if !daicho_lab::can_run("mdns_names_hosts_models") {
         return;
     }
-    let mut lab = Lab::new("mdns").unwrap();
-    let lan = lab.segment("lan").unwrap();
+    let (mut lab, lan, agent) = lan_lab("mdns");
     let ward = lab.segment("ward").unwrap();
-    let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
-        .unwrap();
     lab.attach(&agent, &ward, "eth1", None, &["198.18.2.2/24"])
         .unwrap();
     let printer = lab.host("printer").unwrap();
@@ -289,11 +291,7 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
     if !daicho_lab::can_run("http_banners") {
         return;
     }
-    let mut lab = Lab::new("http").unwrap();
-    let lan = lab.segment("lan").unwrap();
-    let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
-        .unwrap();
+    let (mut lab, lan, agent) = lan_lab("http");
     // An LTE router: admin page behind Basic auth, and HTTPS whose
     // certificate lists its WWAN address — another network.
     let router = lab.host("router").unwrap();
@@ -444,11 +442,7 @@ fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
     if !daicho_lab::can_run("ssh_host_keys") {
         return;
     }
-    let mut lab = Lab::new("ssh").unwrap();
-    let lan = lab.segment("lan").unwrap();
-    let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
-        .unwrap();
+    let (mut lab, lan, agent) = lan_lab("ssh");
     let host = |lab: &mut Lab, name: &str, ip: &str| {
         let host = lab.host(name).unwrap();
         lab.attach(&host, &lan, "eth0", None, &[&format!("{ip}/24")])
@@ -531,12 +525,8 @@ fn ssdp_finds_a_gateway_with_its_own_uplink_and_spares_the_excluded_one() {
     if !daicho_lab::can_run("ssdp_finds_a_gateway") {
         return;
     }
-    let mut lab = Lab::new("ssdp").unwrap();
-    let lan = lab.segment("lan").unwrap();
+    let (mut lab, lan, agent) = lan_lab("ssdp");
     let carrier = lab.segment("carrier").unwrap();
-    let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
-        .unwrap();
     // An LTE router someone installed for remote maintenance: UPnP IGD on
     // the LAN, its own uplink wwan0 to the carrier.
     let router = lab.host("lte").unwrap();
