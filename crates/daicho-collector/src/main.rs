@@ -41,6 +41,9 @@ enum Command {
     Devices,
     /// Say why a device is what it is: its identities and every merge.
     Explain { device: i64 },
+    /// Dual-homed hosts and mobile routers across every agent's latest
+    /// report (a host seen by two agents on two segments included).
+    Findings,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     device.addresses.join(" "),
                     device.last_seen
                 );
+            }
+        }
+        Command::Findings => {
+            let reports = store.latest_reports().await?;
+            let reports: Vec<&daicho_report::Report> = reports.iter().collect();
+            let findings = daicho_detect::detect(&reports, &daicho_detect::Fingerprints::builtin());
+            if findings.is_empty() {
+                println!(
+                    "no findings in the latest reports of {} agents",
+                    reports.len()
+                );
+            }
+            for finding in findings {
+                println!(
+                    "{:?} ({:.0}%): {}",
+                    finding.kind,
+                    finding.confidence * 100.0,
+                    finding.summary.escape_debug()
+                );
+                for evidence in &finding.evidence {
+                    println!("  evidence: {}", evidence.text.escape_debug());
+                }
             }
         }
         Command::Explain { device } => {

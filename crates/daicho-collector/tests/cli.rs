@@ -97,6 +97,53 @@ fn import_list_and_explain() {
         stdout.contains("- MAC e4:46:b0:00:01:0b matches device #1"),
         "{stdout}"
     );
+    // Two agents, two segments, one SSH key: one host with a leg in each.
+    let ssh = |agent: &str, scan: &str, ip: &str| {
+        serde_json::json!({
+            "schema_version": 1,
+            "agent": {"id": agent, "hostname": agent, "version": "0.1.0"},
+            "scan_id": scan,
+            "started_at": "2026-11-28T01:00:00Z",
+            "finished_at": "2026-11-28T01:00:05Z",
+            "segments": [],
+            "observations": [{"source": "ssh", "interface": "eth0", "at": "2026-11-28T01:00:01Z",
+                "ip": ip, "ssh": {"port": 22, "banner": "SSH-2.0-x", "fingerprint": "SHA256:pacs"}}],
+        })
+        .to_string()
+    };
+    let c = dir.join("c.json");
+    let d = dir.join("d.json");
+    std::fs::write(
+        &c,
+        ssh(
+            "agent-1f",
+            "01a22164-44af-7185-9795-d0f99a552010",
+            "198.18.1.50",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &d,
+        ssh(
+            "agent-3f",
+            "01a22164-44af-7185-9795-d0f99a552011",
+            "198.18.2.50",
+        ),
+    )
+    .unwrap();
+    assert!(
+        collector(&["import", &path(&c), &path(&d)])
+            .status
+            .success()
+    );
+    let out = collector(&["findings"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("DualHomed (90%)"), "{stdout}");
+    assert!(
+        stdout.contains("SSH host key SHA256:pacs answered at 198.18.1.50 on agent-1f/eth0 and at 198.18.2.50 on agent-3f/eth0"),
+        "{stdout}"
+    );
+
     let out = collector(&["explain", "99"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device #99"));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -277,6 +277,23 @@ impl Store {
         }))
     }
 
+    /// Each agent's most recent report: what detection across agents reads.
+    pub async fn latest_reports(&self) -> Result<Vec<Report>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.report FROM scans s WHERE s.finished_at = \
+             (SELECT max(t.finished_at) FROM scans t WHERE t.agent_id = s.agent_id) \
+             ORDER BY s.agent_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.get(0);
+                Report::from_json(text.as_bytes()).map_err(|e| StoreError::BadReport(e.to_string()))
+            })
+            .collect()
+    }
+
     /// Reports stored, for tests and status.
     pub async fn scan_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT count(*) FROM scans")
