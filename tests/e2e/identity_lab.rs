@@ -9,6 +9,17 @@ const PC: &str = "198.18.1.40";
 const SILENT: &str = "198.18.1.41";
 const FRAGILE: &str = "198.18.1.50";
 
+/// The fragile device the scans exclude, on the LAN, and a capture of the
+/// packets matching `filter` that reach it (expected: none).
+fn fragile_host(lab: &mut Lab, lan: &Segment, filter: &str) -> (Host, Capture) {
+    let fragile = lab.host("fragile").unwrap();
+    lab.attach(&fragile, lan, "eth0", None, &[&format!("{FRAGILE}/24")])
+        .unwrap();
+    let capture =
+        Capture::start(&fragile, "eth0", filter, &lab.dir().join("fragile.pcap")).unwrap();
+    (fragile, capture)
+}
+
 /// A lab with one LAN segment and the agent on it at 198.18.1.2.
 fn lan_lab(tag: &str) -> (Lab, Segment, Host) {
     let mut lab = Lab::new(tag).unwrap();
@@ -33,18 +44,9 @@ fn netbios_names_the_windows_style_hosts_and_spares_the_excluded_one() {
     let silent = lab.host("silent").unwrap();
     lab.attach(&silent, &lan, "eth0", None, &[&format!("{SILENT}/24")])
         .unwrap();
-    let fragile = lab.host("fragile").unwrap();
-    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
-        .unwrap();
+    let (fragile, capture) = fragile_host(&mut lab, &lan, "udp dst port 137 and not broadcast");
     lab.nmbd(&fragile, FRAGILE, "ECG-MONITOR", "HOSPITAL")
         .unwrap();
-    let capture = Capture::start(
-        &fragile,
-        "eth0",
-        "udp dst port 137 and not broadcast",
-        &lab.dir().join("fragile.pcap"),
-    )
-    .unwrap();
 
     let report_path = lab.dir().join("report.json");
     let out = agent
@@ -357,18 +359,9 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
     )
     .unwrap();
     // A fragile device with a web server, excluded from HTTP only.
-    let fragile = lab.host("fragile").unwrap();
-    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
-        .unwrap();
+    let (fragile, capture) = fragile_host(&mut lab, &lan, "tcp dst port 80");
     lab.lighttpd(&fragile, 80, &[("index.html", b"<title>ECG</title>")], "")
         .unwrap();
-    let capture = Capture::start(
-        &fragile,
-        "eth0",
-        "tcp dst port 80",
-        &lab.dir().join("fragile.pcap"),
-    )
-    .unwrap();
 
     let config = lab.dir().join("agent.toml");
     std::fs::write(
@@ -544,20 +537,11 @@ fn ssdp_finds_a_gateway_with_its_own_uplink_and_spares_the_excluded_one() {
     .unwrap();
     // An excluded device that also speaks UPnP: it hears the multicast
     // M-SEARCH like everyone, but its description is never fetched.
-    let fragile = lab.host("fragile").unwrap();
-    lab.attach(&fragile, &lan, "eth0", None, &[&format!("{FRAGILE}/24")])
-        .unwrap();
+    let (fragile, capture) = fragile_host(&mut lab, &lan, "tcp dst port 5000 or udp dst port 5351");
     lab.attach(&fragile, &carrier, "eth1", None, &["198.18.3.6/30"])
         .unwrap();
     lab.miniupnpd(&fragile, "eth0", "eth1", "friendly_name=Fragile")
         .unwrap();
-    let capture = Capture::start(
-        &fragile,
-        "eth0",
-        "tcp dst port 5000 or udp dst port 5351",
-        &lab.dir().join("fragile.pcap"),
-    )
-    .unwrap();
 
     let report_path = lab.dir().join("report.json");
     let scan = |config: &str| {
