@@ -9,6 +9,38 @@ const PC: &str = "198.18.1.40";
 const SILENT: &str = "198.18.1.41";
 const FRAGILE: &str = "198.18.1.50";
 
+/// Runs `daicho-agent scan` of the LAN (198.18.1.0/24) from `agent` with
+/// `args` added, as a table; checks it succeeded; returns what it printed and
+/// the report it wrote.
+fn scan_lan(lab: &Lab, agent: &Host, args: &[&str]) -> (String, Report) {
+    let report_path = lab.dir().join("report.json");
+    let out = agent
+        .command(AGENT)
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--timeout",
+            "300ms",
+        ])
+        .args(["--format", "table"])
+        .args(args)
+        .arg("--output")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        stdout,
+        Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap(),
+    )
+}
+
 /// The fragile device the scans exclude, on the LAN, and a capture of the
 /// packets matching `filter` that reach it (expected: none).
 fn fragile_host(lab: &mut Lab, lan: &Segment, filter: &str) -> (Host, Capture) {
@@ -48,26 +80,7 @@ fn netbios_names_the_windows_style_hosts_and_spares_the_excluded_one() {
     lab.nmbd(&fragile, FRAGILE, "ECG-MONITOR", "HOSPITAL")
         .unwrap();
 
-    let report_path = lab.dir().join("report.json");
-    let out = agent
-        .command(AGENT)
-        .args([
-            "scan",
-            "--segment",
-            "eth0=198.18.1.0/24",
-            "--exclude",
-            FRAGILE,
-        ])
-        .args(["--timeout", "300ms", "--format", "table", "--output"])
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, report) = scan_lan(&lab, &agent, &["--exclude", FRAGILE]);
     assert_eq!(
         capture.stop().unwrap(),
         0,
@@ -80,7 +93,6 @@ fn netbios_names_the_windows_style_hosts_and_spares_the_excluded_one() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(row.contains("PC-3F-NURSE (HOSPITAL)"), "{row}");
 
-    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
     let netbios: Vec<_> = report
         .observations
         .iter()
@@ -369,31 +381,14 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
         format!("[http]\nexclude = [\"{FRAGILE}\"]\n[mdns]\nenabled = false\n"),
     )
     .unwrap();
-    let report_path = lab.dir().join("report.json");
-    let out = agent
-        .command(AGENT)
-        .args([
-            "scan",
-            "--segment",
-            "eth0=198.18.1.0/24",
-            "--timeout",
-            "300ms",
-        ])
-        .args(["--skip-probe", "netbios", "--format", "table", "--config"])
-        .arg(&config)
-        .arg("--output")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let config = config.to_str().unwrap();
+    let (stdout, report) = scan_lan(
+        &lab,
+        &agent,
+        &["--skip-probe", "netbios", "--config", config],
     );
     assert_eq!(capture.stop().unwrap(), 0, "[http] exclude was ignored");
 
-    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
     let http = |ip: &str| {
         report
             .observations
@@ -458,34 +453,10 @@ fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
     lab.sshd(&old, "rsa", "KexAlgorithms diffie-hellman-group14-sha256")
         .unwrap();
 
-    let report_path = lab.dir().join("report.json");
-    let out = agent
-        .command(AGENT)
-        .args([
-            "scan",
-            "--segment",
-            "eth0=198.18.1.0/24",
-            "--timeout",
-            "300ms",
-        ])
-        .args([
-            "--skip-probe",
-            "netbios",
-            "--skip-probe",
-            "mdns",
-            "--skip-probe",
-            "http",
-        ])
-        .args(["--format", "summary", "--output"])
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
+    let skip = ["netbios", "mdns", "http"]
+        .map(|p| ["--skip-probe", p])
+        .concat();
+    let (_, report) = scan_lan(&lab, &agent, &skip);
     let ssh = |ip: &str| {
         report
             .observations
@@ -543,33 +514,11 @@ fn ssdp_finds_a_gateway_with_its_own_uplink_and_spares_the_excluded_one() {
     lab.miniupnpd(&fragile, "eth0", "eth1", "friendly_name=Fragile")
         .unwrap();
 
-    let report_path = lab.dir().join("report.json");
     let scan = |config: &str| {
         let path = lab.dir().join("agent.toml");
         std::fs::write(&path, config).unwrap();
-        let out = agent
-            .command(AGENT)
-            .args([
-                "scan",
-                "--segment",
-                "eth0=198.18.1.0/24",
-                "--timeout",
-                "300ms",
-            ])
-            .args(["--exclude", FRAGILE, "--format", "table", "--config"])
-            .arg(&path)
-            .arg("--output")
-            .arg(&report_path)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report = Report::from_json(&std::fs::read(&report_path).unwrap()).unwrap();
-        (stdout, report)
+        let path = path.to_str().unwrap();
+        scan_lan(&lab, &agent, &["--exclude", FRAGILE, "--config", path])
     };
     let (stdout, report) =
         scan("[mdns]\nenabled = false\n[netbios]\nenabled = false\n[http]\nenabled = false\n");

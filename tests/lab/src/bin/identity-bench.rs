@@ -250,6 +250,18 @@ struct Counts {
     titles: usize,
 }
 
+/// The table's count columns.
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = self;
+        write!(
+            f,
+            "{} | {} | {} | {} | {}",
+            c.instances, c.txt, c.names, c.upnp, c.titles
+        )
+    }
+}
+
 fn main() -> Result<()> {
     let bench = Bench::new()?;
     println!(
@@ -264,13 +276,8 @@ fn main() -> Result<()> {
     for round in 1..=3 {
         let (wall, c) = bench.daicho()?;
         println!(
-            "| {round} | daicho-agent scan (ARP+SNMP+mDNS+NetBIOS+SSDP+HTTP+SSH) | {:.2} | {} | {} | {} | {} | {} |",
-            wall.as_secs_f64(),
-            c.instances,
-            c.txt,
-            c.names,
-            c.upnp,
-            c.titles
+            "| {round} | daicho-agent scan (ARP+SNMP+mDNS+NetBIOS+SSDP+HTTP+SSH) | {:.2} | {c} |",
+            wall.as_secs_f64()
         );
         let (wall, each, c) = bench.nmap()?;
         let each: Vec<String> = each
@@ -278,14 +285,9 @@ fn main() -> Result<()> {
             .map(|d| format!("{:.1}", d.as_secs_f64()))
             .collect();
         println!(
-            "| {round} | nmap 4 scripts side by side (each: {} s) | {:.2} | {} | {} | {} | {} | {} |",
+            "| {round} | nmap 4 scripts side by side (each: {} s) | {:.2} | {c} |",
             each.join(" / "),
-            wall.as_secs_f64(),
-            c.instances,
-            c.txt,
-            c.names,
-            c.upnp,
-            c.titles
+            wall.as_secs_f64()
         );
     }
     Ok(())
