@@ -30,4 +30,34 @@ ensure_packages() {
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables postgresql)
+
+# A throwaway PostgreSQL for the ledger's tests on that backend: Debian's
+# server with its own data directory, a Unix socket only (no TCP port, no
+# network), one trusted user. Sets DAICHO_TEST_POSTGRES unless it is set
+# already; stop_test_postgres removes the server and its data.
+start_test_postgres() {
+    [ -n "${DAICHO_TEST_POSTGRES:-}" ] && return 0
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -n "$bin" ] || { echo "daicho: no PostgreSQL server found (Debian package postgresql)" >&2; return 1; }
+    TEST_PG_DIR=$(mktemp -d /tmp/daicho-pg.XXXXXX)
+    TEST_PG_AS=()
+    # The server refuses to run as root.
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$TEST_PG_DIR"
+        TEST_PG_AS=(runuser -u postgres --)
+    fi
+    "${TEST_PG_AS[@]}" "$bin/initdb" -D "$TEST_PG_DIR/data" -U daicho --auth=trust -E UTF8 --locale=C.UTF-8 >"$TEST_PG_DIR/initdb.log"
+    "${TEST_PG_AS[@]}" "$bin/pg_ctl" -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/server.log" -w \
+        -o "-c listen_addresses='' -k $TEST_PG_DIR -c max_connections=300" start >/dev/null
+    TEST_PG_BIN=$bin
+    export DAICHO_TEST_POSTGRES="postgres://daicho@localhost/postgres?host=$TEST_PG_DIR"
+}
+
+stop_test_postgres() {
+    [ -n "${TEST_PG_DIR:-}" ] || return 0
+    "${TEST_PG_AS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$TEST_PG_DIR"
+    TEST_PG_DIR=""
+}

@@ -23,99 +23,98 @@ fn pc(ip: &str, mac: &str, fingerprint: &str) -> serde_json::Value {
     ])
 }
 
-async fn store() -> (Store, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "daicho-store-{}-{}",
-        std::process::id(),
-        uuid::Uuid::now_v7()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    (Store::open(&dir.join("ledger.db")).await.unwrap(), dir)
-}
-
 #[tokio::test]
 async fn a_report_is_stored_once_and_a_nic_change_keeps_the_device() {
-    let (store, dir) = store().await;
-    let first = report(1, pc("198.18.1.70", "00:1b:21:00:00:70", "SHA256:abc"));
-    assert_eq!(
-        store.ingest(&first, "test").await.unwrap(),
-        Ingested::Stored {
-            created: 1,
-            joined: 0
-        }
-    );
-    // The same scan again: nothing changes.
-    assert_eq!(
-        store.ingest(&first, "test").await.unwrap(),
-        Ingested::AlreadyKnown
-    );
-    assert_eq!(store.scan_count().await.unwrap(), 1);
-    // A new NIC and address, the same SSH key: the same device.
-    let later = report(2, pc("198.18.1.71", "00:1b:21:00:00:71", "SHA256:abc"));
-    assert_eq!(
-        store.ingest(&later, "test").await.unwrap(),
-        Ingested::Stored {
-            created: 0,
-            joined: 1
-        }
-    );
-    let devices = store.devices().await.unwrap();
-    assert_eq!(devices.len(), 1);
-    assert_eq!(devices[0].addresses, ["198.18.1.70", "198.18.1.71"]);
-    assert_eq!(devices[0].last_seen, "2026-11-28T00:00:02Z");
+    for ledger in scratch::ledgers("store").await {
+        let store = ledger.open().await;
+        let first = report(1, pc("198.18.1.70", "00:1b:21:00:00:70", "SHA256:abc"));
+        assert_eq!(
+            store.ingest(&first, "test").await.unwrap(),
+            Ingested::Stored {
+                created: 1,
+                joined: 0
+            }
+        );
+        // The same scan again: nothing changes.
+        assert_eq!(
+            store.ingest(&first, "test").await.unwrap(),
+            Ingested::AlreadyKnown
+        );
+        assert_eq!(store.scan_count().await.unwrap(), 1);
+        // A new NIC and address, the same SSH key: the same device.
+        let later = report(2, pc("198.18.1.71", "00:1b:21:00:00:71", "SHA256:abc"));
+        assert_eq!(
+            store.ingest(&later, "test").await.unwrap(),
+            Ingested::Stored {
+                created: 0,
+                joined: 1
+            }
+        );
+        let devices = store.devices().await.unwrap();
+        assert_eq!(devices.len(), 1);
+        assert_eq!(devices[0].addresses, ["198.18.1.70", "198.18.1.71"]);
+        assert_eq!(devices[0].last_seen, "2026-11-28T00:00:02.000000Z");
 
-    let why = store.explain(devices[0].id).await.unwrap().unwrap();
-    assert!(
-        why.keys
-            .contains(&("mac".into(), "00:1b:21:00:00:71".into()))
-    );
-    assert!(
-        why.decisions[0].created,
-        "first decision created the device"
-    );
-    assert!(
-        why.decisions[1].reasons[0].contains("SSH host key SHA256:abc matches device #1"),
-        "{why:?}"
-    );
-    std::fs::remove_dir_all(dir).unwrap();
+        let why = store.explain(devices[0].id).await.unwrap().unwrap();
+        assert!(
+            why.keys
+                .contains(&("mac".into(), "00:1b:21:00:00:71".into()))
+        );
+        assert!(
+            why.decisions[0].created,
+            "first decision created the device"
+        );
+        assert!(
+            why.decisions[1].reasons[0].contains("SSH host key SHA256:abc matches device #1"),
+            "{why:?}"
+        );
+        store.close().await;
+        ledger.remove().await;
+    }
 }
 
 #[tokio::test]
 async fn a_bad_report_writes_nothing_and_says_why() {
-    let (store, dir) = store().await;
-    let err = store
-        .ingest(b"{\"schema_version\": 99}", "test")
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("not valid"), "{err}");
-    let truncated = report(3, pc("198.18.1.5", "00:1b:21:00:00:05", "SHA256:x"));
-    let err = store
-        .ingest(&truncated[..truncated.len() / 2], "test")
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("not valid"), "{err}");
-    assert_eq!(store.scan_count().await.unwrap(), 0);
-    assert!(store.devices().await.unwrap().is_empty());
-    assert!(store.explain(1).await.unwrap().is_none());
-    std::fs::remove_dir_all(dir).unwrap();
+    for ledger in scratch::ledgers("store").await {
+        let store = ledger.open().await;
+        let err = store
+            .ingest(b"{\"schema_version\": 99}", "test")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not valid"), "{err}");
+        let truncated = report(3, pc("198.18.1.5", "00:1b:21:00:00:05", "SHA256:x"));
+        let err = store
+            .ingest(&truncated[..truncated.len() / 2], "test")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not valid"), "{err}");
+        assert_eq!(store.scan_count().await.unwrap(), 0);
+        assert!(store.devices().await.unwrap().is_empty());
+        assert!(store.explain(1).await.unwrap().is_none());
+        store.close().await;
+        ledger.remove().await;
+    }
 }
 
 #[tokio::test]
 async fn hostile_names_are_stored_as_data() {
-    let (store, dir) = store().await;
-    let observations = json!([
-        {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:00Z", "ip": "198.18.1.9", "mac": "00:1b:21:00:00:09"},
-        {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:00Z", "ip": "198.18.1.9",
-         "netbios": {"computer_name": "=HYPERLINK(\"x\");<script>'"}},
-    ]);
-    store
-        .ingest(&report(4, observations), "test")
-        .await
-        .unwrap();
-    let devices = store.devices().await.unwrap();
-    assert_eq!(
-        devices[0].name.as_deref(),
-        Some("=HYPERLINK(\"x\");<script>'")
-    );
-    std::fs::remove_dir_all(dir).unwrap();
+    for ledger in scratch::ledgers("store").await {
+        let store = ledger.open().await;
+        let observations = json!([
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:00Z", "ip": "198.18.1.9", "mac": "00:1b:21:00:00:09"},
+            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:00Z", "ip": "198.18.1.9",
+             "netbios": {"computer_name": "=HYPERLINK(\"x\");<script>'"}},
+        ]);
+        store
+            .ingest(&report(4, observations), "test")
+            .await
+            .unwrap();
+        let devices = store.devices().await.unwrap();
+        assert_eq!(
+            devices[0].name.as_deref(),
+            Some("=HYPERLINK(\"x\");<script>'")
+        );
+        store.close().await;
+        ledger.remove().await;
+    }
 }

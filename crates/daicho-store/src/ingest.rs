@@ -1,0 +1,302 @@
+//! One report into the ledger: one transaction, a few batched statements.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use daicho_merge::{Candidate, DeviceId, Key, KnownKeys, Target};
+use daicho_report::Report;
+use sqlx::{AnyConnection, Row};
+
+use crate::rows::{Cell, execute_rows};
+use crate::{Backend, Store, StoreError, stamp};
+
+/// What an ingest did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored: the devices it created and the ones it joined.
+    Stored { created: usize, joined: usize },
+    /// This scan id was already in the ledger: nothing changed.
+    AlreadyKnown,
+}
+
+/// The advisory lock collectors sharing one PostgreSQL ledger take for an
+/// ingest ("daicho" in ASCII).
+const POSTGRES_INGEST_LOCK: i64 = 0x6461_6963_686f;
+
+impl Store {
+    /// Ingests one report (JSON as the agent wrote it) in one transaction.
+    /// `actor` is who sent it, for the audit log.
+    pub async fn ingest(&self, json: &[u8], actor: &str) -> Result<Ingested, StoreError> {
+        let report = Report::from_json(json).map_err(|e| StoreError::BadReport(e.to_string()))?;
+        let text = std::str::from_utf8(json).map_err(|e| StoreError::BadReport(e.to_string()))?;
+        self.ingest_parsed(&report, text, actor).await
+    }
+
+    /// Ingests a report already read from `text` (kept verbatim).
+    pub async fn ingest_parsed(
+        &self,
+        report: &Report,
+        text: &str,
+        actor: &str,
+    ) -> Result<Ingested, StoreError> {
+        let _one_at_a_time = self.ingest_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(POSTGRES_INGEST_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let scan_id = report.scan_id.to_string();
+        let known = sqlx::query("SELECT 1 FROM scans WHERE scan_id = $1")
+            .bind(&scan_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_some() {
+            return Ok(Ingested::AlreadyKnown);
+        }
+        let seen = stamp(report.finished_at);
+        sqlx::query(
+            "INSERT INTO scans (scan_id, agent_id, started_at, finished_at, received_at, report) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&scan_id)
+        .bind(&report.agent.id)
+        .bind(stamp(report.started_at))
+        .bind(&seen)
+        .bind(stamp(jiff::Timestamp::now()))
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+
+        let candidates = daicho_merge::candidates(report);
+        let known = known_keys(&mut tx, &candidates).await?;
+        let decisions = daicho_merge::merge(&known, &candidates);
+        let next_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM devices")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+
+        let mut writes = Writes::default();
+        let mut created: BTreeMap<usize, DeviceId> = BTreeMap::new();
+        let mut joined = 0;
+        for decision in &decisions {
+            let candidate = &candidates[decision.candidate];
+            let (device, is_new) = match decision.target {
+                Target::Existing(id) => {
+                    joined += 1;
+                    writes.touched.entry(id).or_insert(candidate.name.clone());
+                    (id, false)
+                }
+                Target::New(n) => match created.get(&n) {
+                    Some(id) => (*id, false),
+                    None => {
+                        let id = next_id + created.len() as i64;
+                        created.insert(n, id);
+                        writes.new_devices.push((id, candidate.name.clone()));
+                        (id, true)
+                    }
+                },
+            };
+            writes.add(device, is_new, candidate, &decision.reasons);
+        }
+        writes
+            .apply(&mut tx, &scan_id, &report.agent.id, &seen)
+            .await?;
+        let detail = format!(
+            "scan {scan_id} from agent {}: {} observations, {} devices created, {joined} joined",
+            report.agent.id,
+            report.observations.len(),
+            created.len()
+        );
+        self.audit(&mut tx, actor, "ingest", &detail).await?;
+        tx.commit().await?;
+        Ok(Ingested::Stored {
+            created: created.len(),
+            joined,
+        })
+    }
+}
+
+/// Everything one report writes, gathered so that each table gets a few
+/// many-row statements.
+#[derive(Default)]
+struct Writes {
+    new_devices: Vec<(DeviceId, Option<String>)>,
+    /// Known devices this report saw, with a name to fill in if they have none.
+    touched: BTreeMap<DeviceId, Option<String>>,
+    /// A key already owned by another device stays with it (the merge stated
+    /// the conflict); the first claim in a report wins within it.
+    keys: BTreeMap<Key, DeviceId>,
+    addresses: BTreeSet<(DeviceId, String, String)>,
+    decisions: Vec<Cell>,
+}
+
+impl Writes {
+    fn add(&mut self, device: DeviceId, created: bool, candidate: &Candidate, reasons: &[String]) {
+        for key in &candidate.keys {
+            self.keys.entry(key.clone()).or_insert(device);
+        }
+        if let Some(ip) = candidate.ip {
+            self.addresses
+                .insert((device, ip.to_string(), candidate.interface.clone()));
+        }
+        self.decisions.extend([
+            Cell::Int(device),
+            candidate.interface.as_str().into(),
+            candidate.ip.map(|ip| ip.to_string()).into(),
+            Cell::Int(created.into()),
+            reasons.join("\n").into(),
+        ]);
+    }
+
+    async fn apply(
+        self,
+        conn: &mut AnyConnection,
+        scan_id: &str,
+        agent_id: &str,
+        seen: &str,
+    ) -> Result<(), sqlx::Error> {
+        let devices: Vec<Cell> = self
+            .new_devices
+            .into_iter()
+            .flat_map(|(id, name)| [Cell::Int(id), name.into(), seen.into(), seen.into()])
+            .collect();
+        execute_rows(
+            conn,
+            "INSERT INTO devices (id, name, first_seen, last_seen)",
+            "",
+            4,
+            &devices,
+        )
+        .await?;
+
+        // Known devices: last seen moves forward only (an old report
+        // imported late must not make a device look older), and a name fills
+        // a gap but never replaces one.
+        let touched: Vec<Cell> = self
+            .touched
+            .into_iter()
+            .flat_map(|(id, name)| [Cell::Int(id), name.into(), seen.into()])
+            .collect();
+        execute_rows(
+            conn,
+            "UPDATE devices SET \
+               last_seen = CASE WHEN devices.last_seen < v.column3 THEN v.column3 ELSE devices.last_seen END, \
+               name = COALESCE(devices.name, v.column2) \
+             FROM (",
+            ") AS v WHERE devices.id = v.column1",
+            3,
+            &touched,
+        )
+        .await?;
+
+        let keys: Vec<Cell> = self
+            .keys
+            .into_iter()
+            .flat_map(|(key, device)| {
+                [
+                    key.kind.as_str().into(),
+                    key.value.into(),
+                    Cell::Int(device),
+                    seen.into(),
+                    seen.into(),
+                ]
+            })
+            .collect();
+        execute_rows(
+            conn,
+            "INSERT INTO device_keys (kind, value, device_id, first_seen, last_seen)",
+            &format!(
+                "ON CONFLICT (kind, value) DO UPDATE SET {}",
+                seen_range_upsert("device_keys")
+            ),
+            5,
+            &keys,
+        )
+        .await?;
+
+        let addresses: Vec<Cell> = self
+            .addresses
+            .into_iter()
+            .flat_map(|(device, ip, interface)| {
+                [
+                    Cell::Int(device),
+                    ip.into(),
+                    agent_id.into(),
+                    interface.into(),
+                    seen.into(),
+                    seen.into(),
+                ]
+            })
+            .collect();
+        execute_rows(
+            conn,
+            "INSERT INTO device_addresses (device_id, ip, agent_id, interface, first_seen, last_seen)",
+            &format!(
+                "ON CONFLICT (device_id, ip, agent_id, interface) DO UPDATE SET {}",
+                seen_range_upsert("device_addresses")
+            ),
+            6,
+            &addresses,
+        )
+        .await?;
+
+        let decisions: Vec<Cell> = self
+            .decisions
+            .chunks(5)
+            .flat_map(|row| std::iter::once(Cell::from(scan_id)).chain(row.iter().cloned()))
+            .collect();
+        execute_rows(
+            conn,
+            "INSERT INTO merge_decisions (scan_id, device_id, interface, ip, created, reasons)",
+            "",
+            6,
+            &decisions,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// An upsert that widens a row's first/last seen to include the new sighting.
+fn seen_range_upsert(table: &str) -> String {
+    format!(
+        "first_seen = CASE WHEN excluded.first_seen < {table}.first_seen THEN excluded.first_seen ELSE {table}.first_seen END, \
+         last_seen = CASE WHEN excluded.last_seen > {table}.last_seen THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+}
+
+/// The ledger's owners of the candidates' keys, in one query per few hundred keys.
+async fn known_keys(
+    conn: &mut AnyConnection,
+    candidates: &[Candidate],
+) -> Result<KnownKeys, StoreError> {
+    let wanted: BTreeSet<&Key> = candidates.iter().flat_map(|c| &c.keys).collect();
+    let cells: Vec<Cell> = wanted
+        .iter()
+        .flat_map(|key| [key.kind.as_str().into(), key.value.as_str().into()])
+        .collect();
+    let rows = execute_rows(
+        conn,
+        "SELECT kind, value, device_id FROM device_keys WHERE (kind, value) IN (",
+        ")",
+        2,
+        &cells,
+    )
+    .await?;
+    let mut known = KnownKeys::new();
+    for row in rows {
+        let kind: String = row.get(0);
+        let Some(kind) = daicho_merge::KeyKind::from_name(&kind) else {
+            continue;
+        };
+        known.insert(
+            Key {
+                kind,
+                value: row.get(1),
+            },
+            row.get(2),
+        );
+    }
+    Ok(known)
+}

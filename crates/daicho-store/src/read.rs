@@ -1,0 +1,223 @@
+//! Reading the ledger: devices, why they are what they are, the reports.
+
+use std::collections::BTreeMap;
+
+use daicho_merge::DeviceId;
+use daicho_report::Report;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreError};
+
+/// A device as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRow {
+    pub id: DeviceId,
+    pub name: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub addresses: Vec<String>,
+}
+
+/// Why a device is what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub device: DeviceRow,
+    /// (kind, value) of each identity.
+    pub keys: Vec<(String, String)>,
+    pub decisions: Vec<MergeRecord>,
+}
+
+/// One stored merge decision about a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeRecord {
+    pub scan_id: String,
+    pub interface: String,
+    pub ip: Option<String>,
+    /// This decision created the device (else it joined it).
+    pub created: bool,
+    pub reasons: Vec<String>,
+}
+
+/// A stored report, without its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanRow {
+    pub scan_id: String,
+    pub agent_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub received_at: String,
+}
+
+const DEVICE_COLUMNS: &str = "SELECT id, name, first_seen, last_seen FROM devices";
+
+impl Store {
+    /// Every device with its addresses, by id.
+    pub async fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
+        self.devices_page(0, i64::MAX).await
+    }
+
+    /// Up to `limit` devices with ids above `after`, by id.
+    pub async fn devices_page(
+        &self,
+        after: DeviceId,
+        limit: i64,
+    ) -> Result<Vec<DeviceRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DEVICE_COLUMNS} WHERE id > $1 ORDER BY id LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        let (first, last): (DeviceId, DeviceId) = (first.get(0), last.get(0));
+        let mut addresses: BTreeMap<DeviceId, Vec<String>> = BTreeMap::new();
+        for row in sqlx::query(
+            "SELECT DISTINCT device_id, ip FROM device_addresses \
+             WHERE device_id BETWEEN $1 AND $2 ORDER BY device_id, ip",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            addresses.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        Ok(rows
+            .iter()
+            .map(|row| device_row(row, &mut addresses))
+            .collect())
+    }
+
+    /// One device with its addresses.
+    pub async fn device(&self, id: DeviceId) -> Result<Option<DeviceRow>, StoreError> {
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{DEVICE_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let ips = sqlx::query(
+            "SELECT DISTINCT ip FROM device_addresses WHERE device_id = $1 ORDER BY ip",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        Ok(Some(device_row(&row, &mut BTreeMap::from([(id, ips)]))))
+    }
+
+    /// A device's identities and every merge decision that touched it.
+    pub async fn explain(&self, id: DeviceId) -> Result<Option<Explanation>, StoreError> {
+        let Some(device) = self.device(id).await? else {
+            return Ok(None);
+        };
+        let keys = sqlx::query(
+            "SELECT kind, value FROM device_keys WHERE device_id = $1 ORDER BY kind, value",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        let decisions = sqlx::query(
+            "SELECT scan_id, interface, ip, created, reasons FROM merge_decisions \
+             WHERE device_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let created: i64 = r.get(3);
+            let reasons: String = r.get(4);
+            MergeRecord {
+                scan_id: r.get(0),
+                interface: r.get(1),
+                ip: r.get(2),
+                created: created != 0,
+                reasons: reasons.lines().map(str::to_owned).collect(),
+            }
+        })
+        .collect();
+        Ok(Some(Explanation {
+            device,
+            keys,
+            decisions,
+        }))
+    }
+
+    /// Each agent's most recent report: what detection across agents reads.
+    pub async fn latest_reports(&self) -> Result<Vec<Report>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.report FROM scans s WHERE s.finished_at = \
+             (SELECT MAX(t.finished_at) FROM scans t WHERE t.agent_id = s.agent_id) \
+             ORDER BY s.agent_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.get(0);
+                Report::from_json(text.as_bytes()).map_err(|e| StoreError::BadReport(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The stored reports, newest first.
+    pub async fn scans(&self) -> Result<Vec<ScanRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT scan_id, agent_id, started_at, finished_at, received_at FROM scans \
+             ORDER BY finished_at DESC, scan_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ScanRow {
+            scan_id: r.get(0),
+            agent_id: r.get(1),
+            started_at: r.get(2),
+            finished_at: r.get(3),
+            received_at: r.get(4),
+        })
+        .collect())
+    }
+
+    /// Whether a scan id is in the ledger.
+    pub async fn has_scan(&self, scan_id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("SELECT 1 FROM scans WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Reports stored, for tests and status.
+    pub async fn scan_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM scans")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
+    }
+}
+
+fn device_row(row: &AnyRow, addresses: &mut BTreeMap<DeviceId, Vec<String>>) -> DeviceRow {
+    let id: DeviceId = row.get(0);
+    DeviceRow {
+        id,
+        name: row.get(1),
+        first_seen: row.get(2),
+        last_seen: row.get(3),
+        addresses: addresses.remove(&id).unwrap_or_default(),
+    }
+}
