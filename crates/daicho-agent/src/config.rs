@@ -32,6 +32,7 @@ pub struct AgentConfig {
     pub http: HttpConfig,
     pub ssh: SshConfig,
     pub ssdp: SsdpConfig,
+    pub upload: crate::upload::UploadConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
 }
@@ -52,6 +53,7 @@ impl Default for AgentConfig {
             http: HttpConfig::default(),
             ssh: SshConfig::default(),
             ssdp: SsdpConfig::default(),
+            upload: crate::upload::UploadConfig::default(),
             segments: Vec::new(),
         }
     }
@@ -400,17 +402,21 @@ impl AgentConfig {
             path: path.to_owned(),
             message,
         })?;
-        if config
+        let inline_secret = config
             .snmp
             .profiles
             .iter()
             .any(daicho_snmp::Profile::has_inline_secret)
-            && readable_by_others(path)
-        {
+            || config
+                .upload
+                .token
+                .as_ref()
+                .is_some_and(daicho_snmp::Secret::is_inline);
+        if inline_secret && readable_by_others(path) {
             let warning = format!(
-                "WARNING: {} holds SNMP secrets and is readable by other users; \
+                "WARNING: {} holds secrets (SNMP, upload token) and is readable by other users; \
                  run `chmod 600 {0}` (or use env:/file: references)\n\
-                 警告: {0} に SNMP の秘密情報が含まれ、他のユーザーが読めます。chmod 600 を実行してください",
+                 警告: {0} に秘密情報（SNMP・アップロード用トークン）が含まれ、他のユーザーが読めます。chmod 600 を実行してください",
                 path.display()
             );
             tracing::warn!("{warning}");
@@ -464,7 +470,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))
 }
 
-fn duration_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
     parse_duration(&text).map_err(serde::de::Error::custom)
 }

@@ -15,3 +15,4 @@ pub mod snmp_probe;
 pub mod snmp_test;
 pub mod ssdp_probe;
 pub mod ssh_probe;
+pub mod upload;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use daicho_agent::config::{AgentConfig, Probe, parse_duration};
-use daicho_agent::output;
 use daicho_agent::scan::{self, ScanPlan};
+use daicho_agent::{output, upload};
 use daicho_arp::{Progress, SweepConfig};
 use daicho_scope::{Policy, parse_exclude, parse_segment_arg};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -36,6 +36,21 @@ enum Command {
     Scan(ScanArgs),
     /// Try the configured SNMP credential profiles against one host.
     SnmpTest(SnmpTestArgs),
+    /// Send the reports waiting in the spool to the collector.
+    Flush(FlushArgs),
+}
+
+#[derive(clap::Args)]
+struct FlushArgs {
+    /// agent.toml with [upload].
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// The collector's URL [config: upload.url].
+    #[arg(long, value_name = "URL")]
+    upload: Option<String>,
+    /// Where the spool is [config: state_dir].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -94,9 +109,14 @@ struct ScanArgs {
     /// Skip a probe for this run (repeatable) [config: [snmp] enabled = false].
     #[arg(long = "skip-probe", value_enum, value_name = "PROBE")]
     skip_probes: Vec<Probe>,
-    /// Where to keep what the agent learns between scans [config: state_dir].
+    /// Where to keep what the agent learns between scans, and the spool
+    /// [config: state_dir].
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Send the report to this collector (kept in the spool until it
+    /// acknowledges) [config: upload.url].
+    #[arg(long, value_name = "URL")]
+    upload: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,6 +154,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Scan(args) => scan_command(args).await,
             Command::SnmpTest(args) => snmp_test_command(args).await,
+            Command::Flush(args) => flush_command(args).await,
         }
     });
     match result {
@@ -145,11 +166,86 @@ fn main() -> ExitCode {
     }
 }
 
-fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
-    let config = match &args.config {
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<AgentConfig> {
+    Ok(match path {
         Some(path) => AgentConfig::load(path)?,
         None => AgentConfig::default(),
+    })
+}
+
+fn state_dir(arg: Option<&PathBuf>, config: &AgentConfig) -> PathBuf {
+    arg.or(config.state_dir.as_ref())
+        .cloned()
+        .unwrap_or_else(daicho_agent::config::default_state_dir)
+}
+
+/// The spool and the uploader, when a collector is configured.
+fn delivery(
+    url: Option<&String>,
+    state_dir: &std::path::Path,
+    config: &AgentConfig,
+) -> anyhow::Result<Option<(upload::Spool, upload::Uploader)>> {
+    let Some(url) = url.or(config.upload.url.as_ref()) else {
+        return Ok(None);
     };
+    let uploader = upload::Uploader::new(url, &config.upload)?;
+    let spool = upload::Spool::open(&state_dir.join("spool"))?;
+    Ok(Some((spool, uploader)))
+}
+
+/// Flushes the spool and says what happened; an error if reports wait.
+async fn deliver(
+    spool: &upload::Spool,
+    uploader: &upload::Uploader,
+    config: &AgentConfig,
+) -> anyhow::Result<()> {
+    let flushed = upload::flush(spool, uploader, &config.upload).await?;
+    if flushed.delivered > 0 {
+        eprintln!(
+            "daicho-agent: {} report(s) delivered to the collector",
+            flushed.delivered
+        );
+    }
+    if flushed.refused > 0 {
+        eprintln!(
+            "daicho-agent: the collector refused {} report(s); they are kept in {} with the reason",
+            flushed.refused,
+            spool.rejected_dir().display()
+        );
+    }
+    if flushed.waiting > 0 {
+        anyhow::bail!(
+            "{} report(s) wait in the spool and will be sent on the next run or by `daicho-agent flush`: {}\n\
+             {} 件の報告をスプールに保存しました。次回の実行時または flush で再送します",
+            flushed.waiting,
+            flushed
+                .last_problem
+                .as_deref()
+                .unwrap_or("the collector did not answer"),
+            flushed.waiting
+        );
+    }
+    Ok(())
+}
+
+async fn flush_command(args: FlushArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_ref())?;
+    let state_dir = state_dir(args.state_dir.as_ref(), &config);
+    let Some((spool, uploader)) = delivery(args.upload.as_ref(), &state_dir, &config)? else {
+        anyhow::bail!(
+            "no collector to send to: give --upload URL or [upload] url in agent.toml\n\
+             送信先のコレクターが設定されていません"
+        );
+    };
+    let waiting = spool.pending()?.len();
+    deliver(&spool, &uploader, &config).await?;
+    if waiting == 0 {
+        eprintln!("daicho-agent: the spool is empty; nothing to send");
+    }
+    Ok(())
+}
+
+fn plan_from(args: &ScanArgs, config: &AgentConfig) -> anyhow::Result<ScanPlan> {
     let segments = if args.segments.is_empty() {
         config.segments.clone()
     } else {
@@ -208,11 +304,7 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
         for target in &snmp.targets {
             daicho_scope::check_explicit_target(*target, &exclude, &policy)?;
         }
-        let state_dir = args
-            .state_dir
-            .clone()
-            .or(config.state_dir.clone())
-            .unwrap_or_else(daicho_agent::config::default_state_dir);
+        let state_dir = state_dir(args.state_dir.as_ref(), config);
         plan.snmp = Some(daicho_agent::snmp_probe::SnmpPlan {
             profiles: snmp.profiles.clone(),
             options: snmp.query_options(),
@@ -226,7 +318,14 @@ fn plan_from(args: &ScanArgs) -> anyhow::Result<ScanPlan> {
 }
 
 async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
-    let plan = plan_from(&args)?;
+    let config = load_config(args.config.as_ref())?;
+    let plan = plan_from(&args, &config)?;
+    // Checked before scanning: a wrong upload setting should not cost a scan.
+    let delivery = delivery(
+        args.upload.as_ref(),
+        &state_dir(args.state_dir.as_ref(), &config),
+        &config,
+    )?;
     tracing::info!(
         segments = plan.segments.len(),
         targets = plan.target_count(),
@@ -267,6 +366,10 @@ async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
             print!("{}", output::summary(&report));
         }
         Format::Summary => print!("{}", output::summary(&report)),
+    }
+    if let Some((spool, uploader)) = delivery {
+        spool.put(&report)?;
+        deliver(&spool, &uploader, &config).await?;
     }
     Ok(())
 }

@@ -219,5 +219,8 @@ pub fn write_atomic(
         write(&mut file)?;
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    // The rename itself survives a power cut only once the directory is synced.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }

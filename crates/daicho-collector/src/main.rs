@@ -1,14 +1,14 @@
-//! `daicho-collector`: the ledger's command line. Issue #6 so far: reports
-//! carried by hand (air-gapped segments) are imported, the ledger listed, and
-//! every device's merge explained. The HTTP API, PostgreSQL and agent upload
-//! with spool come next.
+//! `daicho-collector`: the ledger's command line — serve the API agents
+//! upload to, register the API's clients, import reports carried by hand
+//! from air-gapped segments, list the ledger and explain every merge.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use daicho_store::{Ingested, Store};
+use daicho_collector::serve::{ServeConfig, serve};
+use daicho_store::{Ingested, Role, Store};
 
 #[derive(Parser)]
 #[command(
@@ -17,20 +17,44 @@ use daicho_store::{Ingested, Store};
     about = "daicho collector: the device ledger made from the agents' reports"
 )]
 struct Cli {
-    /// The ledger database (SQLite; created if missing).
+    /// The ledger: a SQLite file (created if missing) or a postgres:// URL.
     #[arg(
         long,
         global = true,
         default_value = "/var/lib/daicho/ledger.db",
         env = "DAICHO_LEDGER"
     )]
-    ledger: PathBuf,
+    ledger: String,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the HTTP API: agents post reports, readers read the ledger.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, default_value = "127.0.0.1:8417")]
+        listen: SocketAddr,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP on a non-loopback address.
+        #[arg(long)]
+        allow_plaintext: bool,
+        /// Largest report accepted, in MiB.
+        #[arg(long, default_value_t = 64)]
+        max_report_mb: usize,
+    },
+    /// API clients that post reports: one per agent, named as its agent_id.
+    #[command(subcommand)]
+    Agent(ClientCommand),
+    /// API clients that read the ledger (devices, scans, findings).
+    #[command(subcommand)]
+    Reader(ClientCommand),
     /// Ingest report files written by `daicho-agent scan --output`. A report
     /// already ingested (same scan id) changes nothing.
     Import {
@@ -46,9 +70,27 @@ enum Command {
     Findings,
 }
 
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client and print its token (shown once, stored hashed).
+    Add { name: String },
+    /// Remove a client; its token stops working at once.
+    Remove { name: String },
+    /// List every API client with its role and when it was last heard from.
+    List,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DAICHO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("the tokio runtime starts");
@@ -62,11 +104,25 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(dir) = cli.ledger.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     let store = Store::open(&cli.ledger).await?;
     match cli.command {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            allow_plaintext,
+            max_report_mb,
+        } => {
+            let config = ServeConfig {
+                listen,
+                tls: tls_cert.zip(tls_key),
+                allow_plaintext,
+                max_report_bytes: max_report_mb.saturating_mul(1 << 20),
+            };
+            serve(store, config, stop_signal()).await?;
+        }
+        Command::Agent(command) => clients(&store, Role::Agent, command).await?,
+        Command::Reader(command) => clients(&store, Role::Reader, command).await?,
         Command::Import { files } => {
             let mut failed = 0;
             for file in &files {
@@ -136,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Explain { device } => {
             let Some(why) = store.explain(device).await? else {
-                anyhow::bail!("no device #{device} in {}", cli.ledger.display());
+                anyhow::bail!("no device #{device} in {}", cli.ledger);
             };
             let d = &why.device;
             println!(
@@ -166,4 +222,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn clients(store: &Store, role: Role, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Add { name } => {
+            let token = store.add_client(&name, role).await?;
+            println!("{}", token.0);
+            eprintln!(
+                "daicho-collector: {name} registered. The token above is shown only once: put it in the \
+                 agent's configuration now (upload.token). / トークンは一度だけ表示されます"
+            );
+        }
+        ClientCommand::Remove { name } => {
+            if !store.remove_client(&name).await? {
+                anyhow::bail!("no API client named {name:?} / {name:?} は登録されていません");
+            }
+            println!("{name} removed; its token no longer works");
+        }
+        ClientCommand::List => {
+            for client in store
+                .clients()
+                .await?
+                .into_iter()
+                .filter(|c| c.role == role)
+            {
+                println!(
+                    "{:<24} {:<7} registered {}  last seen {}",
+                    client.name,
+                    format!("{:?}", client.role).to_lowercase(),
+                    client.created_at,
+                    client.last_seen.as_deref().unwrap_or("never")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM (systemd's stop) or Ctrl-C.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be watched");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

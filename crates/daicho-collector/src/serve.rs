@@ -1,0 +1,95 @@
+//! Runs the API: plaintext only on loopback unless allowed, TLS (rustls)
+//! when a certificate is configured, and a graceful stop on SIGTERM/Ctrl-C
+//! that lets running uploads finish their transaction.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use daicho_store::Store;
+
+use crate::api::{AppState, router};
+
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// PEM certificate chain and key: serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Serve plain HTTP on a non-loopback address (tokens in clear text).
+    pub allow_plaintext: bool,
+    pub max_report_bytes: usize,
+}
+
+/// How long running requests may take to finish after a stop is asked.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Serves until `stop` resolves, then closes the ledger.
+pub async fn serve(
+    store: Store,
+    config: ServeConfig,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.allow_plaintext {
+        anyhow::bail!(
+            "refusing to serve plain HTTP on {}: agents' tokens and reports would cross the network unencrypted. \
+             Configure --tls-cert and --tls-key, listen on 127.0.0.1 behind a TLS proxy, or pass --allow-plaintext \
+             if this network is trusted.\n\
+             {} で暗号化なしの HTTP は提供しません。--tls-cert/--tls-key を指定してください",
+            config.listen,
+            config.listen
+        );
+    }
+    let listener = std::net::TcpListener::bind(config.listen).with_context(|| {
+        format!(
+            "cannot listen on {} / {} で待ち受けできません",
+            config.listen, config.listen
+        )
+    })?;
+    let local = listener.local_addr()?;
+    let state = Arc::new(AppState {
+        store,
+        max_report_bytes: config.max_report_bytes,
+    });
+    let app = router(state.clone()).into_make_service();
+    let handle: Handle<SocketAddr> = Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        stop.await;
+        tracing::info!("stopping: finishing running requests");
+        stopper.graceful_shutdown(Some(GRACE));
+    });
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    // Tests and scripts read this line for the port (--listen …:0).
+    println!("daicho-collector: listening on {scheme}://{local}");
+    match &config.tls {
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(app)
+                .await?
+        }
+        Some((cert, key)) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let tls = RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
+                format!(
+                    "cannot load the TLS certificate {} or key {} (PEM expected) / 証明書または鍵を読み込めません",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            axum_server::tls_rustls::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(app)
+                .await?
+        }
+    }
+    state.store.close().await;
+    Ok(())
+}
