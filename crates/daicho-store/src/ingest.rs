@@ -69,7 +69,7 @@ impl Store {
         .await?;
 
         let candidates = daicho_merge::candidates(report);
-        let known = known_keys(&mut tx, &candidates).await?;
+        let known = known_keys(&mut tx, self.backend, &candidates).await?;
         let decisions = daicho_merge::merge(&known, &candidates);
         let next_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM devices")
             .fetch_one(&mut *tx)
@@ -100,7 +100,7 @@ impl Store {
             writes.add(device, is_new, candidate, &decision.reasons);
         }
         writes
-            .apply(&mut tx, &scan_id, &report.agent.id, &seen)
+            .apply(&mut tx, self.backend, &scan_id, &report.agent.id, &seen)
             .await?;
         let detail = format!(
             "scan {scan_id} from agent {}: {} observations, {} devices created, {joined} joined",
@@ -152,6 +152,7 @@ impl Writes {
     async fn apply(
         self,
         conn: &mut AnyConnection,
+        backend: Backend,
         scan_id: &str,
         agent_id: &str,
         seen: &str,
@@ -163,6 +164,7 @@ impl Writes {
             .collect();
         execute_rows(
             conn,
+            backend,
             "INSERT INTO devices (id, name, first_seen, last_seen)",
             "",
             4,
@@ -180,6 +182,7 @@ impl Writes {
             .collect();
         execute_rows(
             conn,
+            backend,
             "UPDATE devices SET \
                last_seen = CASE WHEN devices.last_seen < v.column3 THEN v.column3 ELSE devices.last_seen END, \
                name = COALESCE(devices.name, v.column2) \
@@ -205,6 +208,7 @@ impl Writes {
             .collect();
         execute_rows(
             conn,
+            backend,
             "INSERT INTO device_keys (kind, value, device_id, first_seen, last_seen)",
             &format!(
                 "ON CONFLICT (kind, value) DO UPDATE SET {}",
@@ -231,6 +235,7 @@ impl Writes {
             .collect();
         execute_rows(
             conn,
+            backend,
             "INSERT INTO device_addresses (device_id, ip, agent_id, interface, first_seen, last_seen)",
             &format!(
                 "ON CONFLICT (device_id, ip, agent_id, interface) DO UPDATE SET {}",
@@ -248,6 +253,7 @@ impl Writes {
             .collect();
         execute_rows(
             conn,
+            backend,
             "INSERT INTO merge_decisions (scan_id, device_id, interface, ip, created, reasons)",
             "",
             6,
@@ -269,6 +275,7 @@ fn seen_range_upsert(table: &str) -> String {
 /// The ledger's owners of the candidates' keys, in one query per few hundred keys.
 async fn known_keys(
     conn: &mut AnyConnection,
+    backend: Backend,
     candidates: &[Candidate],
 ) -> Result<KnownKeys, StoreError> {
     let wanted: BTreeSet<&Key> = candidates.iter().flat_map(|c| &c.keys).collect();
@@ -278,6 +285,7 @@ async fn known_keys(
         .collect();
     let rows = execute_rows(
         conn,
+        backend,
         "SELECT kind, value, device_id FROM device_keys WHERE (kind, value) IN (",
         ")",
         2,

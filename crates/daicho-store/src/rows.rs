@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use crate::Backend;
+
 /// One bound value.
 #[derive(Debug, Clone)]
 pub(crate) enum Cell {
@@ -39,8 +41,10 @@ impl From<Option<String>> for Cell {
 /// Rows per statement: well under both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 400;
 
-/// `($1, $2), ($3, $4)` for `rows` rows of `width` columns.
-pub(crate) fn placeholders(rows: usize, width: usize) -> String {
+/// `($1, $2), ($3, $4)` for `rows` rows of `width` columns on PostgreSQL;
+/// `(?, ?), (?, ?)` on SQLite, whose lookup of a numbered parameter's name
+/// is a linear scan (quadratic over a statement of thousands).
+pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize) -> String {
     let mut text = String::with_capacity(rows * width * 5);
     for row in 0..rows {
         if row > 0 {
@@ -51,8 +55,13 @@ pub(crate) fn placeholders(rows: usize, width: usize) -> String {
             if column > 0 {
                 text.push_str(", ");
             }
-            text.push('$');
-            text.push_str(&(row * width + column + 1).to_string());
+            match backend {
+                Backend::Sqlite => text.push('?'),
+                Backend::Postgres => {
+                    text.push('$');
+                    text.push_str(&(row * width + column + 1).to_string());
+                }
+            }
         }
         text.push(')');
     }
@@ -63,6 +72,7 @@ pub(crate) fn placeholders(rows: usize, width: usize) -> String {
 /// each), in chunks. Returns the rows each chunk's statement returned.
 pub(crate) async fn execute_rows(
     conn: &mut AnyConnection,
+    backend: Backend,
     head: &str,
     tail: &str,
     width: usize,
@@ -73,7 +83,7 @@ pub(crate) async fn execute_rows(
     for chunk in cells.chunks(width * ROWS_PER_STATEMENT) {
         let sql = format!(
             "{head} VALUES {} {tail}",
-            placeholders(chunk.len() / width, width)
+            placeholders(backend, chunk.len() / width, width)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for cell in chunk {
@@ -92,7 +102,11 @@ pub(crate) async fn execute_rows(
 mod tests {
     #[test]
     fn placeholders_number_row_after_row() {
-        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(super::placeholders(1, 1), "($1)");
+        use crate::Backend::{Postgres, Sqlite};
+        assert_eq!(
+            super::placeholders(Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(super::placeholders(Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }
