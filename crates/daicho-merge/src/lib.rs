@@ -124,12 +124,93 @@ pub struct Candidate {
     pub keys: BTreeSet<Key>,
     /// The best name any probe gave, for people.
     pub name: Option<String>,
+    /// What the ledger's columns want to know, as far as the probes said.
+    pub facts: Facts,
+}
+
+/// A device's maker, model, serial number, OS and MAC, from the best source
+/// that gave each (SNMP and UPnP before the MAC's registry entry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub mac: Option<String>,
+    pub maker: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub os: Option<String>,
+}
+
+impl Facts {
+    /// Fills what is missing from `other`.
+    fn fill(&mut self, other: Facts) {
+        let Facts {
+            mac,
+            maker,
+            model,
+            serial,
+            os,
+        } = other;
+        self.mac = self.mac.take().or(mac);
+        self.maker = self.maker.take().or(maker);
+        self.model = self.model.take().or(model);
+        self.serial = self.serial.take().or(serial);
+        self.os = self.os.take().or(os);
+    }
+}
+
+/// The facts one observation gives.
+fn facts(o: &daicho_report::Observation) -> Facts {
+    let mut facts = Facts::default();
+    if let Some(snmp) = o.snmp.as_deref() {
+        facts.maker = snmp.enterprise_name.clone();
+        // sysDescr's first line names the OS or firmware ("Linux host 6.1…",
+        // "Cisco IOS Software, …"); the rest is often build details.
+        facts.os = snmp
+            .sys_descr
+            .as_deref()
+            .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+            .map(|l| l.chars().take(200).collect());
+        if let Some(entity) = snmp
+            .entities
+            .iter()
+            .find(|e| e.model.is_some() || e.serial.is_some())
+        {
+            facts.model = entity.model.clone();
+            facts.serial = entity.serial.clone();
+            facts.maker = entity.maker.clone().or(facts.maker);
+        }
+    }
+    if let Some(device) = o.ssdp.as_deref().and_then(|s| s.devices.first()) {
+        facts.fill(Facts {
+            maker: device.manufacturer.clone(),
+            model: device.model_name.clone(),
+            serial: device.serial_number.clone(),
+            ..Facts::default()
+        });
+    }
+    if let Some(mdns) = o.mdns.as_deref() {
+        // Printers say their model in the TXT record "ty", others in "model".
+        let model = mdns
+            .services
+            .iter()
+            .find_map(|s| s.txt.get("ty").or(s.txt.get("model")).cloned());
+        facts.fill(Facts {
+            model,
+            ..Facts::default()
+        });
+    }
+    facts
 }
 
 /// Groups a report's observations by (interface, IP) and reads their keys.
 pub fn candidates(report: &Report) -> Vec<Candidate> {
     let mut groups: BTreeMap<(String, Option<IpAddr>), Candidate> = BTreeMap::new();
+    let mut vendors: BTreeMap<(String, Option<IpAddr>), String> = BTreeMap::new();
     for o in &report.observations {
+        if let Some(vendor) = &o.vendor {
+            vendors
+                .entry((o.interface.to_string(), o.ip))
+                .or_insert_with(|| vendor.clone());
+        }
         let candidate = groups
             .entry((o.interface.to_string(), o.ip))
             .or_insert_with(|| Candidate {
@@ -137,7 +218,9 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                 ip: o.ip,
                 keys: BTreeSet::new(),
                 name: None,
+                facts: Facts::default(),
             });
+        candidate.facts.fill(facts(o));
         let mut add = |kind, value: &str| candidate.keys.extend(Key::new(kind, value));
         // A randomized (locally administered) MAC changes by design: no identity.
         if let Some(mac) = o.mac
@@ -145,6 +228,7 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
             && !mac.is_locally_administered()
         {
             add(KeyKind::Mac, &mac.to_string());
+            candidate.facts.mac.get_or_insert_with(|| mac.to_string());
         }
         if let Some(ssh) = o.ssh.as_deref()
             && let Some(fingerprint) = &ssh.fingerprint
@@ -199,6 +283,12 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                     add(KeyKind::SerialNumber, &format!("{maker}/{serial}"));
                 }
             }
+        }
+    }
+    // The MAC's registry entry names the maker when nothing better did.
+    for (group, vendor) in vendors {
+        if let Some(candidate) = groups.get_mut(&group) {
+            candidate.facts.maker.get_or_insert(vendor);
         }
     }
     groups.into_values().collect()

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use daicho_merge::{Candidate, DeviceId, Key, KnownKeys, Target};
+use daicho_merge::{Candidate, DeviceId, Facts, Key, KnownKeys, Target};
 use daicho_report::Report;
 use sqlx::{AnyConnection, Row};
 
@@ -84,7 +84,10 @@ impl Store {
             let (device, is_new) = match decision.target {
                 Target::Existing(id) => {
                     joined += 1;
-                    writes.touched.entry(id).or_insert(candidate.name.clone());
+                    writes
+                        .touched
+                        .entry(id)
+                        .or_insert_with(|| (candidate.name.clone(), candidate.facts.clone()));
                     (id, false)
                 }
                 Target::New(n) => match created.get(&n) {
@@ -92,7 +95,11 @@ impl Store {
                     None => {
                         let id = next_id + created.len() as i64;
                         created.insert(n, id);
-                        writes.new_devices.push((id, candidate.name.clone()));
+                        writes.new_devices.push((
+                            id,
+                            candidate.name.clone(),
+                            candidate.facts.clone(),
+                        ));
                         (id, true)
                     }
                 },
@@ -121,9 +128,10 @@ impl Store {
 /// many-row statements.
 #[derive(Default)]
 struct Writes {
-    new_devices: Vec<(DeviceId, Option<String>)>,
-    /// Known devices this report saw, with a name to fill in if they have none.
-    touched: BTreeMap<DeviceId, Option<String>>,
+    new_devices: Vec<(DeviceId, Option<String>, Facts)>,
+    /// Known devices this report saw, with a name to fill in if they have
+    /// none, and the facts it gave.
+    touched: BTreeMap<DeviceId, (Option<String>, Facts)>,
     /// A key already owned by another device stays with it (the merge stated
     /// the conflict); the first claim in a report wins within it.
     keys: BTreeMap<Key, DeviceId>,
@@ -160,35 +168,49 @@ impl Writes {
         let devices: Vec<Cell> = self
             .new_devices
             .into_iter()
-            .flat_map(|(id, name)| [Cell::Int(id), name.into(), seen.into(), seen.into()])
+            .flat_map(|(id, name, facts)| {
+                [Cell::Int(id), name.into(), seen.into(), seen.into()]
+                    .into_iter()
+                    .chain(fact_cells(facts))
+            })
             .collect();
         execute_rows(
             conn,
             backend,
-            "INSERT INTO devices (id, name, first_seen, last_seen)",
+            "INSERT INTO devices (id, name, first_seen, last_seen, mac, maker, model, serial, os)",
             "",
-            4,
+            9,
             &devices,
         )
         .await?;
 
         // Known devices: last seen moves forward only (an old report
-        // imported late must not make a device look older), and a name fills
-        // a gap but never replaces one.
+        // imported late must not make a device look older), a name fills a
+        // gap but never replaces one, and a fact a probe gave replaces the
+        // older one (an OS upgrade, a new MAC).
         let touched: Vec<Cell> = self
             .touched
             .into_iter()
-            .flat_map(|(id, name)| [Cell::Int(id), name.into(), seen.into()])
+            .flat_map(|(id, (name, facts))| {
+                [Cell::Int(id), name.into(), seen.into()]
+                    .into_iter()
+                    .chain(fact_cells(facts))
+            })
             .collect();
         execute_rows(
             conn,
             backend,
             "UPDATE devices SET \
                last_seen = CASE WHEN devices.last_seen < v.column3 THEN v.column3 ELSE devices.last_seen END, \
-               name = COALESCE(devices.name, v.column2) \
+               name = COALESCE(devices.name, v.column2), \
+               mac = COALESCE(v.column4, devices.mac), \
+               maker = COALESCE(v.column5, devices.maker), \
+               model = COALESCE(v.column6, devices.model), \
+               serial = COALESCE(v.column7, devices.serial), \
+               os = COALESCE(v.column8, devices.os) \
              FROM (",
             ") AS v WHERE devices.id = v.column1",
-            3,
+            8,
             &touched,
         )
         .await?;
@@ -262,6 +284,16 @@ impl Writes {
         .await?;
         Ok(())
     }
+}
+
+fn fact_cells(facts: Facts) -> [Cell; 5] {
+    [
+        facts.mac.into(),
+        facts.maker.into(),
+        facts.model.into(),
+        facts.serial.into(),
+        facts.os.into(),
+    ]
 }
 
 /// An upsert that widens a row's first/last seen to include the new sighting.

@@ -13,6 +13,7 @@
 
 mod clients;
 mod ingest;
+mod ledger;
 mod read;
 mod rows;
 pub mod scratch;
@@ -24,6 +25,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use clients::{ApiClient, Role, Token};
 pub use ingest::Ingested;
+pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use read::{DeviceRow, Explanation, MergeRecord, ScanRow};
 
 /// Why the ledger could not do what was asked. Messages name the file or

@@ -1,0 +1,281 @@
+//! The declared ledger's versions, the settlements of differences, and the
+//! discovered devices as the diff reads them. Rows are kept as JSON text:
+//! their shape belongs to `daicho-ledger`, the store keeps them whole.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::rows::{Cell, execute_rows};
+use crate::{Store, StoreError, stamp};
+
+/// One imported or updated version of the declared ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerVersion {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    /// The file it came from, or the settled item that made it.
+    pub source: String,
+    pub note: String,
+}
+
+/// A settled difference, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettlementRow {
+    pub item: String,
+    pub action: String,
+    pub fingerprint: String,
+    pub actor: String,
+    pub note: String,
+    pub at: String,
+}
+
+/// A new ledger version: (sheet, row as JSON) in order.
+pub struct NewVersion<'a> {
+    pub actor: &'a str,
+    pub source: &'a str,
+    pub note: &'a str,
+    pub rows: &'a [(String, String)],
+}
+
+/// A discovered device with what the diff compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceFacts {
+    pub id: i64,
+    pub name: Option<String>,
+    pub mac: Option<String>,
+    pub maker: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub os: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// (ip, last seen), newest first.
+    pub addresses: Vec<(String, String)>,
+    /// Identity keys (kind, value): MACs and names among them.
+    pub keys: Vec<(String, String)>,
+}
+
+/// An audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+impl Store {
+    /// Stores a new version of the declared ledger; returns its id.
+    pub async fn save_ledger_version(&self, version: NewVersion<'_>) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_version(&mut tx, self.backend, &version).await?;
+        let detail = format!(
+            "version {id} from {}: {} rows; {}",
+            version.source,
+            version.rows.len(),
+            version.note
+        );
+        self.audit(&mut tx, version.actor, "ledger-import", &detail)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The newest version and its rows, if any was imported.
+    pub async fn latest_ledger(
+        &self,
+    ) -> Result<Option<(LedgerVersion, Vec<(String, String)>)>, StoreError> {
+        let Some(version) = self.ledger_versions().await?.into_iter().next_back() else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT sheet, fields FROM ledger_rows WHERE version_id = $1 ORDER BY sheet, position",
+        )
+        .bind(version.id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        Ok(Some((version, rows)))
+    }
+
+    /// Every version, oldest first.
+    pub async fn ledger_versions(&self) -> Result<Vec<LedgerVersion>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id, at, actor, source, note FROM ledger_versions ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| LedgerVersion {
+                    id: r.get(0),
+                    at: r.get(1),
+                    actor: r.get(2),
+                    source: r.get(3),
+                    note: r.get(4),
+                })
+                .collect(),
+        )
+    }
+
+    /// Records a settlement and, for an accept, the ledger version it made —
+    /// both or neither.
+    pub async fn settle(
+        &self,
+        settlement: &SettlementRow,
+        new_version: Option<NewVersion<'_>>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut detail = format!(
+            "{} {}: {}",
+            settlement.action, settlement.item, settlement.note
+        );
+        if let Some(version) = &new_version {
+            let id = insert_version(&mut tx, self.backend, version).await?;
+            detail.push_str(&format!(" (ledger version {id})"));
+        }
+        sqlx::query(
+            "INSERT INTO settlements (item, action, fingerprint, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&settlement.item)
+        .bind(&settlement.action)
+        .bind(&settlement.fingerprint)
+        .bind(&settlement.actor)
+        .bind(&settlement.note)
+        .bind(&settlement.at)
+        .execute(&mut *tx)
+        .await?;
+        self.audit(&mut tx, &settlement.actor, "diff-settle", &detail)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every settlement, oldest first.
+    pub async fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT item, action, fingerprint, actor, note, at FROM settlements ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| SettlementRow {
+            item: r.get(0),
+            action: r.get(1),
+            fingerprint: r.get(2),
+            actor: r.get(3),
+            note: r.get(4),
+            at: r.get(5),
+        })
+        .collect())
+    }
+
+    /// Every device with its facts, addresses and identity keys.
+    pub async fn device_facts(&self) -> Result<Vec<DeviceFacts>, StoreError> {
+        let mut addresses: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT device_id, ip, MAX(last_seen) FROM device_addresses GROUP BY device_id, ip \
+             ORDER BY device_id, MAX(last_seen) DESC, ip",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            addresses
+                .entry(r.get(0))
+                .or_default()
+                .push((r.get(1), r.get(2)));
+        }
+        let mut keys: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT device_id, kind, value FROM device_keys ORDER BY device_id, kind, value",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            keys.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        }
+        Ok(sqlx::query(
+            "SELECT id, name, mac, maker, model, serial, os, first_seen, last_seen FROM devices ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let id: i64 = r.get(0);
+            DeviceFacts {
+                id,
+                name: r.get(1),
+                mac: r.get(2),
+                maker: r.get(3),
+                model: r.get(4),
+                serial: r.get(5),
+                os: r.get(6),
+                first_seen: r.get(7),
+                last_seen: r.get(8),
+                addresses: addresses.remove(&id).unwrap_or_default(),
+                keys: keys.remove(&id).unwrap_or_default(),
+            }
+        })
+        .collect())
+    }
+
+    /// The audit log, oldest first.
+    pub async fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(
+            sqlx::query("SELECT at, actor, action, detail FROM audit_log ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| AuditEntry {
+                    at: r.get(0),
+                    actor: r.get(1),
+                    action: r.get(2),
+                    detail: r.get(3),
+                })
+                .collect(),
+        )
+    }
+}
+
+async fn insert_version(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    version: &NewVersion<'_>,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO ledger_versions (at, actor, source, note) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(stamp(jiff::Timestamp::now()))
+    .bind(version.actor)
+    .bind(version.source)
+    .bind(version.note)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    let cells: Vec<Cell> = version
+        .rows
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (sheet, json))| {
+            [
+                Cell::Int(id),
+                sheet.as_str().into(),
+                Cell::Int(n as i64),
+                json.as_str().into(),
+            ]
+        })
+        .collect();
+    execute_rows(
+        conn,
+        backend,
+        "INSERT INTO ledger_rows (version_id, sheet, position, fields)",
+        "",
+        4,
+        &cells,
+    )
+    .await?;
+    Ok(id)
+}
