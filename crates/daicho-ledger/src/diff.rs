@@ -1,0 +1,550 @@
+//! Declared rows matched to discovered devices, and what differs.
+//!
+//! A row matches a device by MAC address, else serial number, else computer
+//! name; the IP address is the weakest key (DHCP moves it), used last and
+//! said so. Each difference is an item with a short stable id (`U12`,
+//! `M001`, `C12-ip`, `F12-dual_homed`) that staff settle with accept or
+//! ignore; an ignored item stays hidden while its facts stay the same (its
+//! fingerprint).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{DeclaredRow, Field, Ledger};
+
+/// A device of the discovered ledger, as the diff needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    pub id: i64,
+    pub name: Option<String>,
+    /// Every name probes gave (NetBIOS, mDNS, sysName).
+    pub names: Vec<String>,
+    pub macs: Vec<String>,
+    pub ips: Vec<IpAddr>,
+    pub maker: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub os: Option<String>,
+    pub last_seen: jiff::Timestamp,
+    /// Findings (dual-homed, mobile router, remote access) about it.
+    pub flags: Vec<Flag>,
+}
+
+/// A finding about a device, for the diff and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// `dual_homed`, `mobile_router`, `remote_access`.
+    pub kind: String,
+    pub summary: String,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    Mac,
+    Serial,
+    ComputerName,
+    /// Only the IP address agreed: the weakest match.
+    Ip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// On the network, not in the ledger.
+    Undeclared,
+    /// In the ledger as in use, not seen for the configured days.
+    Missing,
+    /// A column differs from what was discovered.
+    Changed,
+    /// Dual-homed, mobile router or remote access (checklist 2-(2)).
+    Flagged,
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub kind: ItemKind,
+    /// Index of the declared row in the ledger's devices.
+    pub row: Option<usize>,
+    /// The row's 管理番号 (or computer name).
+    pub row_label: Option<String>,
+    pub device: Option<i64>,
+    pub device_name: Option<String>,
+    pub matched_by: Option<MatchedBy>,
+    pub field: Option<Field>,
+    pub declared: Option<String>,
+    pub discovered: Option<String>,
+    /// For flagged items: the finding's kind.
+    pub flag: Option<String>,
+    /// For flagged items: whether the ledger declares remote maintenance.
+    pub remote_maintenance_declared: Option<bool>,
+    pub detail: String,
+    pub detail_ja: String,
+    pub evidence: Vec<String>,
+    /// Changes when the facts behind the item change.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffOptions {
+    pub now: jiff::Timestamp,
+    /// A row in use not seen for longer than this is missing.
+    pub missing_after_days: i64,
+    /// Networks the agents exclude (fragile devices): a row whose addresses
+    /// all lie there is not looked for, so it is never missing.
+    pub not_scanned: Vec<ipnet::IpNet>,
+}
+
+/// The differences, and the matches they rest on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// Open items (not settled).
+    pub items: Vec<Item>,
+    /// Items an `ignore` hides while their facts stay the same.
+    pub ignored: Vec<Item>,
+    /// (row index, device id, how).
+    pub matches: Vec<(usize, i64, MatchedBy)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementAction {
+    Accept,
+    Ignore,
+}
+
+/// A decision staff recorded about an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub item: String,
+    pub action: SettlementAction,
+    pub fingerprint: String,
+    pub actor: String,
+    pub note: String,
+    pub at: String,
+}
+
+/// Matches the ledger's device rows to the discovered devices and lists the
+/// differences; items ignored with the same fingerprint are set apart.
+pub fn diff(
+    ledger: &Ledger,
+    discovered: &[Discovered],
+    settlements: &[Settlement],
+    options: &DiffOptions,
+) -> Diff {
+    let matches = match_rows(&ledger.devices, discovered);
+    let by_device: BTreeMap<i64, (usize, MatchedBy)> =
+        matches.iter().map(|(r, d, how)| (*d, (*r, *how))).collect();
+    let by_row: BTreeMap<usize, (i64, MatchedBy)> =
+        matches.iter().map(|(r, d, how)| (*r, (*d, *how))).collect();
+    let mut items = Vec::new();
+    let missing_after = jiff::SignedDuration::from_hours(24 * options.missing_after_days);
+
+    for device in discovered {
+        let declared = by_device.get(&device.id);
+        let row = declared.map(|(r, _)| &ledger.devices[*r]);
+        if declared.is_none() {
+            items.push(item(
+                format!("U{}", device.id),
+                ItemKind::Undeclared,
+                None,
+                Some(device),
+                None,
+                format!(
+                    "device #{} {} ({}) is on the network but not in the ledger",
+                    device.id,
+                    device.name.as_deref().unwrap_or("(no name)"),
+                    addresses(device)
+                ),
+                format!(
+                    "機器 #{} {}（{}）はネットワーク上にありますが台帳にありません",
+                    device.id,
+                    device.name.as_deref().unwrap_or("（名前なし）"),
+                    addresses(device)
+                ),
+            ));
+        }
+        if let (Some((r, how)), Some(row)) = (declared, row) {
+            for (field, declared_value, discovered_value) in changes(row, device, *how) {
+                let mut changed = item(
+                    format!("C{}-{}", device.id, field_id(field)),
+                    ItemKind::Changed,
+                    Some((*r, row)),
+                    Some(device),
+                    Some(*how),
+                    format!(
+                        "{} of {}: the ledger says {declared_value:?}, the network shows {discovered_value:?}",
+                        field.english(),
+                        row.label()
+                    ),
+                    format!(
+                        "{} の {}: 台帳は {declared_value:?}、ネットワーク上は {discovered_value:?}",
+                        row.label(),
+                        field.header()
+                    ),
+                );
+                changed.field = Some(field);
+                changed.declared = Some(declared_value);
+                changed.discovered = Some(discovered_value);
+                items.push(changed);
+            }
+        }
+        for flag in &device.flags {
+            let declared_remote = row.and_then(DeclaredRow::remote_maintenance);
+            let said = match declared_remote {
+                Some(true) => (
+                    "the ledger declares remote maintenance (有)",
+                    "台帳にリモートメンテナンス「有」と記載あり",
+                ),
+                Some(false) => (
+                    "the ledger says no remote maintenance (無)",
+                    "台帳ではリモートメンテナンス「無」",
+                ),
+                None => (
+                    "the ledger does not say whether it is used for remote maintenance",
+                    "台帳にリモートメンテナンスの記載なし",
+                ),
+            };
+            let mut flagged = item(
+                format!("F{}-{}", device.id, flag.kind),
+                ItemKind::Flagged,
+                declared.map(|(r, _)| (*r, &ledger.devices[*r])),
+                Some(device),
+                declared.map(|(_, how)| *how),
+                format!("{}; {}", flag.summary, said.0),
+                format!("{}; {}", flag.summary, said.1),
+            );
+            flagged.flag = Some(flag.kind.clone());
+            flagged.remote_maintenance_declared = declared_remote;
+            flagged.evidence = flag.evidence.clone();
+            items.push(flagged);
+        }
+    }
+
+    for (r, row) in ledger.devices.iter().enumerate() {
+        let ips = row.ips();
+        let unscanned = !ips.is_empty()
+            && ips
+                .iter()
+                .all(|ip| options.not_scanned.iter().any(|n| n.contains(ip)));
+        if !row.in_use() || unscanned {
+            continue;
+        }
+        let last_seen = by_row
+            .get(&r)
+            .and_then(|(d, _)| discovered.iter().find(|x| x.id == *d))
+            .map(|d| d.last_seen);
+        let stale = last_seen.is_none_or(|seen| options.now.duration_since(seen) > missing_after);
+        if stale {
+            let when =
+                last_seen.map_or_else(|| "never seen".to_owned(), |t| format!("last seen {t}"));
+            items.push(item(
+                format!(
+                    "M{}",
+                    row.get(Field::ManagementId)
+                        .map_or_else(|| format!("row{}", r + 1), str::to_owned)
+                ),
+                ItemKind::Missing,
+                Some((r, row)),
+                None,
+                None,
+                format!(
+                    "{} is in the ledger as in use but was not seen for {} days ({when})",
+                    row.label(),
+                    options.missing_after_days
+                ),
+                format!(
+                    "{} は台帳上「稼働」ですが {} 日以上ネットワーク上に見えません（{}）",
+                    row.label(),
+                    options.missing_after_days,
+                    last_seen.map_or_else(|| "未検出".to_owned(), |t| format!("最終確認 {t}"))
+                ),
+            ));
+        }
+    }
+
+    let ignored_fingerprints: BTreeSet<(&str, &str)> = settlements
+        .iter()
+        .filter(|s| s.action == SettlementAction::Ignore)
+        .map(|s| (s.item.as_str(), s.fingerprint.as_str()))
+        .collect();
+    let (ignored, items): (Vec<Item>, Vec<Item>) = items
+        .into_iter()
+        .partition(|i| ignored_fingerprints.contains(&(i.id.as_str(), i.fingerprint.as_str())));
+    Diff {
+        items,
+        ignored,
+        matches,
+    }
+}
+
+fn item(
+    id: String,
+    kind: ItemKind,
+    row: Option<(usize, &DeclaredRow)>,
+    device: Option<&Discovered>,
+    matched_by: Option<MatchedBy>,
+    detail: String,
+    detail_ja: String,
+) -> Item {
+    let mut item = Item {
+        id,
+        kind,
+        row: row.map(|(r, _)| r),
+        row_label: row.map(|(_, row)| row.label()),
+        device: device.map(|d| d.id),
+        device_name: device.and_then(|d| d.name.clone()),
+        matched_by,
+        field: None,
+        declared: None,
+        discovered: None,
+        flag: None,
+        remote_maintenance_declared: None,
+        detail,
+        detail_ja,
+        evidence: Vec::new(),
+        fingerprint: String::new(),
+    };
+    if matched_by == Some(MatchedBy::Ip) {
+        item.detail
+            .push_str(" (matched to the ledger by IP address only)");
+        item.detail_ja
+            .push_str("（台帳との照合は IP アドレスのみ）");
+    }
+    item.fingerprint = fingerprint(&item);
+    item
+}
+
+/// The facts an item rests on, hashed: the detail text names them all.
+fn fingerprint(item: &Item) -> String {
+    let digest = Sha256::digest(format!("{}\n{}", item.id, item.detail).as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn field_id(field: Field) -> String {
+    serde_json::to_value(field)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn addresses(device: &Discovered) -> String {
+    let ips: Vec<String> = device.ips.iter().map(IpAddr::to_string).collect();
+    match (ips.is_empty(), device.macs.first()) {
+        (false, _) => ips.join(", "),
+        (true, Some(mac)) => mac.clone(),
+        (true, None) => "-".into(),
+    }
+}
+
+/// Whether a row and a device agree on one key.
+type Agrees = fn(&DeclaredRow, &Discovered) -> bool;
+
+/// Each row to at most one device and back, strongest key first.
+fn match_rows(rows: &[DeclaredRow], devices: &[Discovered]) -> Vec<(usize, i64, MatchedBy)> {
+    let mut matches = Vec::new();
+    let mut taken_rows = BTreeSet::new();
+    let mut taken_devices = BTreeSet::new();
+    let keys: [(MatchedBy, Agrees); 4] = [
+        (MatchedBy::Mac, |row, d| {
+            row.get(Field::Mac)
+                .is_some_and(|m| d.macs.iter().any(|x| x == m))
+        }),
+        (MatchedBy::Serial, |row, d| {
+            row.get(Field::Serial)
+                .zip(d.serial.as_deref())
+                .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+        }),
+        (MatchedBy::ComputerName, |row, d| {
+            row.get(Field::ComputerName)
+                .is_some_and(|n| d.names.iter().any(|x| same_name(x, n)))
+        }),
+        (MatchedBy::Ip, |row, d| {
+            row.ips().iter().any(|ip| d.ips.contains(ip))
+        }),
+    ];
+    for (how, agrees) in keys {
+        for (r, row) in rows.iter().enumerate() {
+            if taken_rows.contains(&r) {
+                continue;
+            }
+            if let Some(device) = devices
+                .iter()
+                .find(|d| !taken_devices.contains(&d.id) && agrees(row, d))
+            {
+                taken_rows.insert(r);
+                taken_devices.insert(device.id);
+                matches.push((r, device.id, how));
+            }
+        }
+    }
+    matches.sort();
+    matches
+}
+
+/// Host names compare without case and without a DNS suffix.
+fn same_name(a: &str, b: &str) -> bool {
+    let short = |s: &str| {
+        s.trim()
+            .trim_end_matches('.')
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .to_lowercase()
+    };
+    short(a) == short(b)
+}
+
+/// Loose text comparison for makers, models and OS names: one contains the
+/// other once case, spaces and the usual long forms are set aside
+/// ("Win11" and "Windows 11 Pro", "A社" and "A").
+fn similar(declared: &str, discovered: &str) -> bool {
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .replace("windows", "win")
+            .replace("microsoft", "")
+            .replace("株式会社", "")
+            .replace("社", "")
+            .replace(['(', ')', '（', '）', ',', '.'], "")
+            .split_whitespace()
+            .collect::<String>()
+    };
+    let (a, b) = (norm(declared), norm(discovered));
+    !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))
+}
+
+/// (field, declared, discovered) for each column that differs.
+fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field, String, String)> {
+    let mut changed = Vec::new();
+    let declared_ips = row.ips();
+    if !declared_ips.is_empty()
+        && !device.ips.is_empty()
+        && !declared_ips.iter().any(|ip| device.ips.contains(ip))
+    {
+        changed.push((
+            Field::Ip,
+            row.get(Field::Ip).unwrap_or_default().to_owned(),
+            device
+                .ips
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    if let Some(name) = row.get(Field::ComputerName)
+        && how != MatchedBy::ComputerName
+        && !device.names.is_empty()
+        && !device.names.iter().any(|n| same_name(n, name))
+    {
+        changed.push((
+            Field::ComputerName,
+            name.to_owned(),
+            device.names.join(", "),
+        ));
+    }
+    if let Some(mac) = row.get(Field::Mac)
+        && !device.macs.is_empty()
+        && !device.macs.iter().any(|m| m == mac)
+    {
+        changed.push((Field::Mac, mac.to_owned(), device.macs.join(", ")));
+    }
+    for (field, discovered) in [
+        (Field::Os, &device.os),
+        (Field::Maker, &device.maker),
+        (Field::Model, &device.model),
+        (Field::Serial, &device.serial),
+    ] {
+        if let (Some(declared), Some(discovered)) = (row.get(field), discovered)
+            && !similar(declared, discovered)
+        {
+            changed.push((field, declared.to_owned(), discovered.clone()));
+        }
+    }
+    changed
+}
+
+/// The ledger after accepting `item`: a changed column takes the discovered
+/// value; an undeclared device gets a row; a missing one is marked 停止; a
+/// flagged one is declared as used for remote maintenance (有). Each
+/// touched row's 説明 notes who accepted what.
+pub fn accept(
+    ledger: &Ledger,
+    item: &Item,
+    discovered: &[Discovered],
+    actor: &str,
+    today: jiff::civil::Date,
+) -> Ledger {
+    let mut ledger = ledger.clone();
+    let note = format!(
+        "daicho {}: {} ({actor})",
+        today.strftime("%Y/%m/%d"),
+        item.id
+    );
+    let device = item
+        .device
+        .and_then(|id| discovered.iter().find(|d| d.id == id));
+    let row = match (item.row, device) {
+        (Some(r), _) => &mut ledger.devices[r],
+        (None, Some(device)) => {
+            ledger.devices.push(row_for(device, today));
+            ledger.devices.last_mut().expect("just pushed")
+        }
+        (None, None) => return ledger,
+    };
+    match item.kind {
+        ItemKind::Changed => {
+            if let (Some(field), Some(value)) = (item.field, &item.discovered) {
+                row.set(field, value.clone());
+            }
+        }
+        ItemKind::Missing => row.set(Field::Status, "停止"),
+        ItemKind::Flagged => row.set(Field::RemoteMaintenance, "有"),
+        ItemKind::Undeclared => {}
+    }
+    let description = match row.get(Field::Description) {
+        Some(old) => format!("{old}\n{note}"),
+        None => note,
+    };
+    row.set(Field::Description, description);
+    ledger
+}
+
+/// A new ledger row from what was discovered.
+fn row_for(device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
+    let mut row = DeclaredRow::default();
+    let mut set = |field, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            row.set(field, value);
+        }
+    };
+    set(Field::ComputerName, device.name.clone());
+    set(
+        Field::Ip,
+        Some(
+            device
+                .ips
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    );
+    set(Field::Mac, device.macs.first().cloned());
+    set(Field::Maker, device.maker.clone());
+    set(Field::Model, device.model.clone());
+    set(Field::Serial, device.serial.clone());
+    set(Field::Os, device.os.clone());
+    set(
+        Field::Registered,
+        Some(today.strftime("%Y/%m/%d").to_string()),
+    );
+    set(Field::Status, Some("稼働".into()));
+    row
+}

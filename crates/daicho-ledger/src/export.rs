@@ -1,0 +1,193 @@
+//! Writing the ledger back: CSV (UTF-8 with BOM, which Excel opens
+//! correctly, or strict CP932) and XLSX. Cells that a spreadsheet would
+//! take for a formula are neutralized.
+
+use crate::{DEVICE_COLUMNS, Field, Ledger};
+
+/// The text encoding of an exported CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvEncoding {
+    /// UTF-8 with a byte-order mark.
+    Utf8Bom,
+    /// Shift_JIS as Windows reads it. Characters it cannot hold are mapped by
+    /// [`CP932_NORMALIZATION`] or reported, never replaced silently.
+    Cp932,
+}
+
+/// Look-alikes CP932 lacks, mapped to the character Windows uses.
+pub const CP932_NORMALIZATION: &[(char, char)] = &[
+    ('〜', '～'), // U+301C wave dash → U+FF5E fullwidth tilde
+    ('−', '－'),  // U+2212 minus sign → U+FF0D fullwidth hyphen-minus
+    ('‖', '∥'),   // U+2016 double vertical line → U+2225 parallel to
+    ('—', '―'),   // U+2014 em dash → U+2015 horizontal bar
+    ('¢', '￠'),
+    ('£', '￡'),
+    ('¬', '￢'),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error(
+        "row {row}, column {column}: {character:?} (U+{code:04X}) cannot be written in CP932; \
+         change the cell or export as UTF-8\n\
+         {row} 行目 {column} 列: 文字 {character:?} は CP932 で表せません"
+    )]
+    Unmappable {
+        /// 1-based, the header being row 1.
+        row: usize,
+        column: String,
+        character: char,
+        code: u32,
+    },
+    #[error("cannot write the XLSX file: {0}\nXLSX を書き出せません")]
+    Xlsx(String),
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
+/// CR first) gets a leading apostrophe, which shows it as text.
+pub fn neutralize(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// The device sheet as rows of text, header first.
+fn device_table(ledger: &Ledger) -> Vec<Vec<String>> {
+    let header = DEVICE_COLUMNS
+        .iter()
+        .map(|(f, _)| f.header().to_owned())
+        .collect();
+    std::iter::once(header)
+        .chain(ledger.devices.iter().map(|row| {
+            DEVICE_COLUMNS
+                .iter()
+                .map(|(f, _)| neutralize(row.get(*f).unwrap_or("")))
+                .collect()
+        }))
+        .collect()
+}
+
+/// The device sheet as CSV.
+pub fn to_csv(ledger: &Ledger, encoding: CsvEncoding) -> Result<Vec<u8>, ExportError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in device_table(ledger) {
+        writer.write_record(&row).expect("writing to memory");
+    }
+    let text = String::from_utf8(writer.into_inner().expect("writing to memory"))
+        .expect("UTF-8 in, UTF-8 out");
+    match encoding {
+        CsvEncoding::Utf8Bom => Ok([b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()),
+        CsvEncoding::Cp932 => encode_cp932(ledger, &text),
+    }
+}
+
+fn encode_cp932(ledger: &Ledger, text: &str) -> Result<Vec<u8>, ExportError> {
+    let normalized: String = text
+        .chars()
+        .map(|c| {
+            CP932_NORMALIZATION
+                .iter()
+                .find(|(from, _)| *from == c)
+                .map_or(c, |(_, to)| *to)
+        })
+        .collect();
+    let mut encoder = encoding_rs::SHIFT_JIS.new_encoder();
+    let mut out = vec![0u8; normalized.len() * 2 + 16];
+    let (result, _, written) =
+        encoder.encode_from_utf8_without_replacement(&normalized, &mut out, true);
+    match result {
+        encoding_rs::EncoderResult::InputEmpty => {
+            out.truncate(written);
+            Ok(out)
+        }
+        encoding_rs::EncoderResult::Unmappable(character) => Err(unmappable(ledger, character)),
+        encoding_rs::EncoderResult::OutputFull => {
+            unreachable!("two bytes per input byte always suffice")
+        }
+    }
+}
+
+/// Where the first cell holding `character` is.
+fn unmappable(ledger: &Ledger, character: char) -> ExportError {
+    let (row, column) = ledger
+        .devices
+        .iter()
+        .enumerate()
+        .find_map(|(r, row)| {
+            DEVICE_COLUMNS
+                .iter()
+                .find(|(f, _)| row.get(*f).is_some_and(|v| v.contains(character)))
+                .map(|(f, _)| (r + 2, f.header().to_owned()))
+        })
+        .unwrap_or((1, Field::ManagementId.header().to_owned()));
+    ExportError::Unmappable {
+        row,
+        column,
+        character,
+        code: character as u32,
+    }
+}
+
+/// The ledger as an XLSX workbook: the device sheet (header frozen, filters,
+/// widths) and, when there are any, the cloud services.
+pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+    let sheets: Vec<(&str, Vec<Vec<String>>)> = {
+        let mut sheets = vec![("機器台帳", device_table(ledger))];
+        if !ledger.cloud.is_empty() {
+            let headers: Vec<String> = crate::CLOUD_COLUMNS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            let rows = ledger.cloud.iter().map(|row| {
+                headers
+                    .iter()
+                    .map(|h| neutralize(row.get(h).map_or("", String::as_str)))
+                    .collect()
+            });
+            sheets.push((
+                "クラウドサービス",
+                std::iter::once(headers.clone()).chain(rows).collect(),
+            ));
+        }
+        sheets
+    };
+    for (name, table) in sheets {
+        let sheet = workbook.add_worksheet().set_name(name).map_err(fail)?;
+        let mut widths = vec![8usize; table[0].len()];
+        for (r, row) in table.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                // write_string never makes a formula; the text is neutralized
+                // anyway for whoever saves it as CSV from Excel.
+                if r == 0 {
+                    sheet
+                        .write_string_with_format(0, c as u16, cell, &bold)
+                        .map_err(fail)?;
+                } else {
+                    sheet.write_string(r as u32, c as u16, cell).map_err(fail)?;
+                }
+                let width = cell
+                    .lines()
+                    .map(|l| l.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum())
+                    .max()
+                    .unwrap_or(0);
+                widths[c] = widths[c].max(width.min(60));
+            }
+        }
+        for (c, width) in widths.iter().enumerate() {
+            sheet
+                .set_column_width(c as u16, *width as f64 + 2.0)
+                .map_err(fail)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(fail)?;
+        sheet
+            .autofilter(0, 0, (table.len() - 1) as u32, (table[0].len() - 1) as u16)
+            .map_err(fail)?;
+    }
+    workbook.save_to_buffer().map_err(fail)
+}

@@ -1,0 +1,95 @@
+//! The hospital's declared device ledger (機器台帳, checklist item 2-(1)):
+//! read from the file staff already keep (CSV in UTF-8 or Shift_JIS, XLSX,
+//! XLS, ODS), matched to the devices daicho discovered, the differences
+//! (undeclared, missing, changed, flagged for 2-(2)), how a settled
+//! difference changes the ledger, and the ledger and report written back
+//! (CSV, XLSX, one self-contained HTML file).
+//!
+//! Pure functions over data: the collector reads and writes files and the
+//! database. Device-supplied strings are hostile: HTML is escaped by the
+//! template engine, spreadsheet cells are neutralized against formulas.
+
+mod columns;
+mod diff;
+mod export;
+mod read;
+mod report;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+pub use columns::{CLOUD_COLUMNS, DEVICE_COLUMNS, Field};
+pub use diff::{
+    Diff, DiffOptions, Discovered, Flag, Item, ItemKind, MatchedBy, Settlement, SettlementAction,
+    accept, diff,
+};
+pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx};
+pub use read::{Encoding, FileError, Imported, Mapping, RowError, read_file};
+pub use report::{Coverage, Lang, ReportInput, render_html};
+
+/// One device row of the declared ledger: the cells it has, by column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredRow {
+    pub fields: BTreeMap<Field, String>,
+}
+
+/// The whole declared ledger: device rows (diffed) and cloud-service rows
+/// (kept and written back, header → cell).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub devices: Vec<DeclaredRow>,
+    pub cloud: Vec<BTreeMap<String, String>>,
+}
+
+impl DeclaredRow {
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.fields
+            .get(&field)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn set(&mut self, field: Field, value: impl Into<String>) {
+        self.fields.insert(field, value.into());
+    }
+
+    /// The addresses in the IP column (it may list several).
+    pub fn ips(&self) -> Vec<IpAddr> {
+        self.get(Field::Ip)
+            .map(|v| split_list(v).filter_map(|s| s.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the row says the device is in use (稼働; an empty status too).
+    pub fn in_use(&self) -> bool {
+        self.get(Field::Status).is_none_or(|s| {
+            let s = s.trim().to_lowercase();
+            ["稼働", "稼動", "使用中", "運用中", "in use", "active"].contains(&s.as_str())
+        })
+    }
+
+    /// The リモートメンテナンス column: 有 (true), 無 (false), or not said.
+    pub fn remote_maintenance(&self) -> Option<bool> {
+        self.get(Field::RemoteMaintenance).map(|v| v == "有")
+    }
+
+    /// How people refer to the row: its management id, else its name.
+    pub fn label(&self) -> String {
+        self.get(Field::ManagementId)
+            .or(self.get(Field::ComputerName))
+            .unwrap_or("?")
+            .to_owned()
+    }
+}
+
+/// Items of a list cell: "198.18.1.5, 198.18.2.5" or one per line.
+pub(crate) fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', '、', ';', '\n', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests;

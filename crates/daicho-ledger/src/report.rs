@@ -1,0 +1,262 @@
+//! The HTML report for IT staff, management and the inspection: one
+//! self-contained file (no script, no outside resource), Japanese by
+//! default. Every device-supplied string goes through askama's escaping.
+
+use askama::Template;
+
+use crate::{Diff, Item, ItemKind, Settlement, SettlementAction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+/// One agent's last report, for the coverage table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub agent: String,
+    pub segments: String,
+    pub last_report: String,
+    /// Not heard from for longer than its schedule.
+    pub overdue: bool,
+}
+
+/// What the report shows.
+pub struct ReportInput<'a> {
+    pub generated_at: String,
+    /// Which declared ledger version was compared ("v3, 2026/11/28 by …").
+    pub ledger_version: Option<String>,
+    pub devices_discovered: usize,
+    pub devices_declared: usize,
+    pub missing_after_days: i64,
+    pub diff: &'a Diff,
+    pub coverage: &'a [Coverage],
+    pub settlements: &'a [Settlement],
+}
+
+struct Section<'a> {
+    title: &'static str,
+    explanation: &'static str,
+    items: Vec<&'a Item>,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    lang: &'static str,
+    t: &'static Labels,
+    input: &'a ReportInput<'a>,
+    sections: Vec<Section<'a>>,
+    remote: Vec<&'a Item>,
+    counts: [(&'static str, usize); 4],
+    ja: bool,
+}
+
+impl Page<'_> {
+    fn detail<'b>(&self, item: &'b Item) -> &'b str {
+        if self.ja {
+            &item.detail_ja
+        } else {
+            &item.detail
+        }
+    }
+
+    fn action(&self, settlement: &Settlement) -> &'static str {
+        match settlement.action {
+            SettlementAction::Accept => self.t.accepted,
+            SettlementAction::Ignore => self.t.ignored,
+        }
+    }
+
+    fn remote_said(&self, item: &Item) -> &'static str {
+        match item.remote_maintenance_declared {
+            Some(true) => self.t.remote_yes,
+            Some(false) => self.t.remote_no,
+            None => self.t.remote_unsaid,
+        }
+    }
+}
+
+struct Labels {
+    title: &'static str,
+    generated: &'static str,
+    ledger_version: &'static str,
+    no_ledger: &'static str,
+    summary: &'static str,
+    discovered: &'static str,
+    declared: &'static str,
+    kinds: [(&'static str, &'static str); 4],
+    none: &'static str,
+    id: &'static str,
+    what: &'static str,
+    evidence: &'static str,
+    remote_title: &'static str,
+    remote_explanation: &'static str,
+    device: &'static str,
+    finding: &'static str,
+    ledger_says: &'static str,
+    remote_yes: &'static str,
+    remote_no: &'static str,
+    remote_unsaid: &'static str,
+    coverage: &'static str,
+    agent: &'static str,
+    segments: &'static str,
+    last_report: &'static str,
+    overdue: &'static str,
+    settled: &'static str,
+    when: &'static str,
+    who: &'static str,
+    action: &'static str,
+    note: &'static str,
+    accepted: &'static str,
+    ignored: &'static str,
+}
+
+static JA: Labels = Labels {
+    title: "機器台帳 照合レポート",
+    generated: "作成日時",
+    ledger_version: "照合した台帳",
+    no_ledger: "台帳が取り込まれていません",
+    summary: "概要",
+    discovered: "ネットワーク上で検出した機器",
+    declared: "台帳に記載の機器",
+    kinds: [
+        (
+            "未記載の機器",
+            "ネットワーク上にあるが台帳にない機器です。台帳に追加するか、理由を記録してください。",
+        ),
+        (
+            "見つからない機器",
+            "台帳では稼働中ですが、指定日数以上ネットワーク上に見えない機器です。",
+        ),
+        ("記載と異なる項目", "台帳の記載と検出結果が異なる項目です。"),
+        (
+            "要確認の機器（2枚挿し・モバイルルータ・リモートアクセス）",
+            "チェックリスト 2-(2) の確認対象です。根拠を確認してください。",
+        ),
+    ],
+    none: "該当なし",
+    id: "項目",
+    what: "内容",
+    evidence: "根拠",
+    remote_title: "リモートメンテナンスに関わる機器",
+    remote_explanation: "外部との接続経路になりうる機器と、台帳のリモートメンテナンス欄の記載です。",
+    device: "機器",
+    finding: "検出内容",
+    ledger_says: "台帳の記載",
+    remote_yes: "有",
+    remote_no: "無（要確認）",
+    remote_unsaid: "記載なし（要確認）",
+    coverage: "セグメントごとの最終スキャン",
+    agent: "エージェント",
+    segments: "セグメント",
+    last_report: "最終報告",
+    overdue: "予定より遅れています",
+    settled: "対応の記録",
+    when: "日時",
+    who: "担当者",
+    action: "対応",
+    note: "理由・メモ",
+    accepted: "承認（台帳を更新）",
+    ignored: "対象外として記録",
+};
+
+static EN: Labels = Labels {
+    title: "Device ledger reconciliation report",
+    generated: "Generated",
+    ledger_version: "Ledger compared",
+    no_ledger: "No declared ledger has been imported",
+    summary: "Summary",
+    discovered: "Devices found on the network",
+    declared: "Devices in the ledger",
+    kinds: [
+        (
+            "Undeclared devices",
+            "On the network but not in the ledger: add them, or record why not.",
+        ),
+        (
+            "Missing devices",
+            "In use according to the ledger, but not seen on the network for the configured days.",
+        ),
+        (
+            "Changed entries",
+            "Where the ledger and the network disagree.",
+        ),
+        (
+            "Flagged devices (dual-homed, mobile routers, remote access)",
+            "What checklist item 2-(2) asks about. Check the evidence.",
+        ),
+    ],
+    none: "None",
+    id: "Item",
+    what: "What",
+    evidence: "Evidence",
+    remote_title: "Devices that matter for remote maintenance",
+    remote_explanation: "Devices that may be a path to the outside, and what the ledger's remote-maintenance column says.",
+    device: "Device",
+    finding: "Finding",
+    ledger_says: "The ledger says",
+    remote_yes: "Yes",
+    remote_no: "No (check)",
+    remote_unsaid: "Not stated (check)",
+    coverage: "Last scan per segment",
+    agent: "Agent",
+    segments: "Segments",
+    last_report: "Last report",
+    overdue: "overdue",
+    settled: "Settled items",
+    when: "When",
+    who: "Who",
+    action: "Action",
+    note: "Reason / note",
+    accepted: "accepted (ledger updated)",
+    ignored: "ignored",
+};
+
+/// The report as one HTML document.
+pub fn render_html(input: &ReportInput<'_>, lang: Lang) -> String {
+    let t: &'static Labels = match lang {
+        Lang::Ja => &JA,
+        Lang::En => &EN,
+    };
+    let kinds = [
+        ItemKind::Undeclared,
+        ItemKind::Missing,
+        ItemKind::Changed,
+        ItemKind::Flagged,
+    ];
+    let sections: Vec<Section<'_>> = kinds
+        .iter()
+        .zip(&t.kinds)
+        .map(|(kind, (title, explanation))| Section {
+            title,
+            explanation,
+            items: input
+                .diff
+                .items
+                .iter()
+                .filter(|i| i.kind == *kind)
+                .collect(),
+        })
+        .collect();
+    let counts = [0, 1, 2, 3].map(|i| (t.kinds[i].0, sections[i].items.len()));
+    let remote = input
+        .diff
+        .items
+        .iter()
+        .chain(&input.diff.ignored)
+        .filter(|i| i.kind == ItemKind::Flagged)
+        .collect();
+    Page {
+        lang: if lang == Lang::Ja { "ja" } else { "en" },
+        t,
+        input,
+        sections,
+        remote,
+        counts,
+        ja: lang == Lang::Ja,
+    }
+    .render()
+    .expect("the template renders")
+}

@@ -1,0 +1,362 @@
+use super::*;
+
+/// The MHLW example (seeds: 機器台帳の例), as staff save it from Excel: the
+/// title lines above the header, daicho's extra columns on the right.
+const EXAMPLE: &str = "最終更新日：,2024年7月1日\n最終更新者：,鈴木一郎\n\n\
+管理番号,メーカー,OS,ソフトウェア,ソフトウェアバージョン,IPアドレス,コンピュータ名,設置場所,利用者,登録日,状態,説明,MACアドレス,リモートメンテナンス\n\
+001,A社,Win11,○○電子カルテ,2.0,198.18.1.11,ROOM1-PC1,Room1,a医師（○○科）,2020/12/1,稼働,,00-1B-21-00-01-0B,無\n\
+002,A社,Win11,○○電子カルテ,1.2,198.18.1.12,ROOM1-PC2,Room1,b医師（○○科）,2020/12/1,停止,メンテナンス,,\n\
+003,A社,Win8,○○電子カルテ,2.0,198.18.1.13,ROOM2-PC1,Room2,c医師（△△科）,2014/10/1,稼働,,,\n\
+004,B社,Win11,○○管理システム,5.0.1,198.18.1.14,ROOM3-PC1,Room3,\"a医師（○○科）、b医師（○○科）\",2021/8/1,稼働,,,有\n";
+
+fn read(name: &str, bytes: &[u8]) -> Imported {
+    read_file(name, bytes, Encoding::Auto, &Mapping::default()).unwrap()
+}
+
+#[test]
+fn the_mhlw_example_reads_in_utf8_with_bom_and_in_shift_jis() {
+    let utf8 = read(
+        "ledger.csv",
+        &[b"\xEF\xBB\xBF".as_slice(), EXAMPLE.as_bytes()].concat(),
+    );
+    assert!(utf8.errors.is_empty(), "{:?}", utf8.errors);
+    assert_eq!(utf8.ledger.devices.len(), 4);
+    let first = &utf8.ledger.devices[0];
+    assert_eq!(first.get(Field::ManagementId), Some("001"));
+    assert_eq!(first.get(Field::Mac), Some("00:1b:21:00:01:0b"));
+    assert_eq!(first.get(Field::Registered), Some("2020/12/01"));
+    assert_eq!(first.remote_maintenance(), Some(false));
+    assert!(!utf8.ledger.devices[1].in_use(), "停止");
+    assert_eq!(
+        utf8.ledger.devices[3].get(Field::User),
+        Some("a医師（○○科）、b医師（○○科）")
+    );
+    let (sjis, _, lossy) = encoding_rs::SHIFT_JIS.encode(EXAMPLE);
+    assert!(!lossy);
+    assert_eq!(read("ledger.csv", &sjis), utf8);
+}
+
+#[test]
+fn bad_cells_are_named_by_row_and_column_and_their_rows_left_out() {
+    let text = "管理番号,IPアドレス,コンピュータ名,MACアドレス,登録日,リモートメンテナンス\n\
+                001,198.18.1.999,PC1,,,\n\
+                002,198.18.1.2,PC2,zz:zz,2020/13/1,たぶん\n\
+                001,198.18.1.3,PC3,,,\n\
+                004,198.18.1.4,PC4,,,\n";
+    let imported = read("bad.csv", text.as_bytes());
+    let messages: Vec<String> = imported.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 5, "{messages:#?}");
+    assert!(
+        messages[0].starts_with(
+            "bad.csv: row 2, column IPアドレス: \"198.18.1.999\" is not an IP address"
+        )
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("row 3, column MACアドレス"))
+    );
+    assert!(messages.iter().any(|m| m.contains("row 3, column 登録日")));
+    assert!(messages.iter().any(|m| m.contains("row 3, column リモートメンテナンス") && m.contains("有 または 無")));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("row 4, column 管理番号") && m.contains("twice"))
+    );
+    assert_eq!(imported.ledger.devices.len(), 1, "only row 5 is right");
+}
+
+#[test]
+fn a_file_that_is_no_ledger_says_so() {
+    let err = read_file(
+        "x.csv",
+        b"a,b,c\n1,2,3\n",
+        Encoding::Auto,
+        &Mapping::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no header row"), "{err}");
+    let err = read_file(
+        "x.csv",
+        b"\xff\xfe\xfd\x80",
+        Encoding::Auto,
+        &Mapping::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, FileError::Encoding { .. }), "{err}");
+    let err = read_file(
+        "x.xlsx",
+        b"PK\x03\x04 not really",
+        Encoding::Auto,
+        &Mapping::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, FileError::Spreadsheet { .. }), "{err}");
+}
+
+#[test]
+fn a_mapping_file_reads_another_layout() {
+    let mapping = Mapping::parse(
+        "[columns]\n\"資産No\" = \"management_id\"\n\"端末名\" = \"コンピュータ名\"\n",
+    )
+    .unwrap();
+    let imported = read_file(
+        "other.csv",
+        "資産No,端末名,IPアドレス\nA-1,PC1,198.18.1.1\n".as_bytes(),
+        Encoding::Auto,
+        &mapping,
+    )
+    .unwrap();
+    assert_eq!(
+        imported.ledger.devices[0].get(Field::ComputerName),
+        Some("PC1")
+    );
+    assert!(
+        Mapping::parse("[columns]\nx = \"nonsense\"\n")
+            .unwrap_err()
+            .contains("not a ledger column")
+    );
+}
+
+fn hostile_ledger() -> Ledger {
+    let mut row = DeclaredRow::default();
+    row.set(Field::ManagementId, "001");
+    row.set(Field::ComputerName, "=HYPERLINK(\"http://x\",\"click\")");
+    row.set(Field::Description, "保守〜夜間−当番");
+    Ledger {
+        devices: vec![row],
+        cloud: vec![[("サービス提供事業者".to_owned(), "@SUM(1)".to_owned())].into()],
+    }
+}
+
+#[test]
+fn csv_export_is_utf8_with_bom_or_strict_cp932_and_never_a_formula() {
+    let ledger = hostile_ledger();
+    let utf8 = to_csv(&ledger, CsvEncoding::Utf8Bom).unwrap();
+    assert!(utf8.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(utf8[3..].to_vec()).unwrap();
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\""),
+        "{text}"
+    );
+    let cp932 = to_csv(&ledger, CsvEncoding::Cp932).unwrap();
+    let (back, _, errors) = encoding_rs::SHIFT_JIS.decode(&cp932);
+    assert!(!errors);
+    assert!(back.contains("保守～夜間－当番"), "normalized: {back}");
+    assert!(!back.contains("&#"), "never numeric references: {back}");
+
+    let mut unmappable = ledger.clone();
+    unmappable.devices[0].set(Field::User, "𠮷田");
+    let err = to_csv(&unmappable, CsvEncoding::Cp932).unwrap_err();
+    assert_eq!(
+        err,
+        ExportError::Unmappable {
+            row: 2,
+            column: "利用者".into(),
+            character: '𠮷',
+            code: 0x20BB7
+        }
+    );
+}
+
+#[test]
+fn xlsx_export_reads_back_with_both_sheets() {
+    let bytes = to_xlsx(&hostile_ledger()).unwrap();
+    let back = read("ledger.xlsx", &bytes);
+    assert!(back.errors.is_empty(), "{:?}", back.errors);
+    assert_eq!(back.ledger.devices.len(), 1);
+    assert_eq!(
+        back.ledger.devices[0].get(Field::ComputerName),
+        Some("'=HYPERLINK(\"http://x\",\"click\")")
+    );
+    assert_eq!(back.ledger.cloud[0]["サービス提供事業者"], "'@SUM(1)");
+}
+
+fn device(id: i64, name: &str, ip: &str, mac: &str) -> Discovered {
+    Discovered {
+        id,
+        name: Some(name.into()),
+        names: vec![name.into()],
+        macs: vec![mac.into()],
+        ips: vec![ip.parse().unwrap()],
+        last_seen: "2026-11-28T00:00:00Z".parse().unwrap(),
+        ..Discovered::default()
+    }
+}
+
+fn options() -> DiffOptions {
+    DiffOptions {
+        now: "2026-11-28T12:00:00Z".parse().unwrap(),
+        missing_after_days: 30,
+        not_scanned: Vec::new(),
+    }
+}
+
+#[test]
+fn the_diff_finds_undeclared_missing_changed_and_flagged_devices() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let mut pc1 = device(1, "ROOM1-PC1", "198.18.1.51", "00:1b:21:00:01:0b");
+    pc1.os = Some("Windows 11 Pro".into());
+    let mut pc3 = device(
+        3,
+        "room2-pc1.hospital.local",
+        "198.18.1.13",
+        "00:1b:21:00:01:0d",
+    );
+    pc3.os = Some("Windows 10 Pro".into());
+    pc3.last_seen = "2026-09-01T00:00:00Z".parse().unwrap();
+    let mut unknown = device(
+        7,
+        "<img src=x onerror=alert(1)>",
+        "198.18.1.99",
+        "00:1b:21:00:01:63",
+    );
+    unknown.flags.push(Flag {
+        kind: "mobile_router".into(),
+        summary: "LTE router".into(),
+        evidence: vec!["ifType 243 on wwan0".into()],
+    });
+    let by_ip = device(4, "OTHER-NAME", "198.18.1.14", "00:1b:21:00:01:0e");
+    let found = [pc1, pc3, unknown, by_ip];
+    let diff = diff(&ledger, &found, &[], &options());
+    let ids: Vec<&str> = diff.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "C1-ip",
+            "C3-os",
+            "U7",
+            "F7-mobile_router",
+            "C4-computer_name",
+            "M003"
+        ],
+        "{:#?}",
+        diff.items
+    );
+    assert_eq!(
+        diff.matches,
+        [
+            (0, 1, MatchedBy::Mac),
+            (2, 3, MatchedBy::ComputerName),
+            (3, 4, MatchedBy::Ip)
+        ]
+    );
+    assert_eq!(diff.items[1].declared.as_deref(), Some("Win8"));
+    let renamed = &diff.items[4];
+    assert!(
+        renamed
+            .detail
+            .contains("matched to the ledger by IP address only")
+    );
+    assert!(renamed.detail_ja.contains("IP アドレスのみ"));
+    // An address the agents exclude (a fragile device) is never looked for.
+    let excluded = DiffOptions {
+        not_scanned: vec!["198.18.1.13/32".parse().unwrap()],
+        ..options()
+    };
+    let unscanned = diff::diff(&ledger, &found, &[], &excluded);
+    assert!(unscanned.items.iter().all(|i| i.id != "M003"));
+    let flagged = &diff.items[3];
+    assert_eq!(flagged.evidence, ["ifType 243 on wwan0"]);
+    assert_eq!(flagged.remote_maintenance_declared, None);
+    assert!(flagged.detail.contains("does not say"));
+}
+
+#[test]
+fn ignore_hides_an_item_until_its_facts_change_and_accept_updates_the_ledger() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let moved = device(1, "ROOM1-PC1", "198.18.1.51", "00:1b:21:00:01:0b");
+    let first = diff(&ledger, std::slice::from_ref(&moved), &[], &options());
+    let item = first
+        .items
+        .iter()
+        .find(|i| i.id == "C1-ip")
+        .unwrap()
+        .clone();
+    let ignore = Settlement {
+        item: item.id.clone(),
+        action: SettlementAction::Ignore,
+        fingerprint: item.fingerprint.clone(),
+        actor: "suzuki".into(),
+        note: "DHCP 予約の変更待ち".into(),
+        at: "2026-11-28".into(),
+    };
+    let again = diff(
+        &ledger,
+        std::slice::from_ref(&moved),
+        std::slice::from_ref(&ignore),
+        &options(),
+    );
+    assert!(again.items.iter().all(|i| i.id != "C1-ip"));
+    assert_eq!(again.ignored.len(), 1);
+    let moved_again = device(1, "ROOM1-PC1", "198.18.1.52", "00:1b:21:00:01:0b");
+    let changed = diff(&ledger, &[moved_again], &[ignore], &options());
+    assert!(
+        changed.items.iter().any(|i| i.id == "C1-ip"),
+        "new facts, shown again"
+    );
+
+    let today = jiff::civil::date(2026, 11, 28);
+    let updated = accept(
+        &ledger,
+        &item,
+        std::slice::from_ref(&moved),
+        "suzuki",
+        today,
+    );
+    assert_eq!(updated.devices[0].get(Field::Ip), Some("198.18.1.51"));
+    assert!(
+        updated.devices[0]
+            .get(Field::Description)
+            .unwrap()
+            .contains("C1-ip (suzuki)")
+    );
+    let newcomer = device(9, "NEW-PC", "198.18.1.77", "00:1b:21:00:01:77");
+    let undeclared = diff(&updated, std::slice::from_ref(&newcomer), &[], &options())
+        .items
+        .into_iter()
+        .find(|i| i.id == "U9")
+        .unwrap();
+    let added = accept(&updated, &undeclared, &[newcomer], "suzuki", today);
+    assert_eq!(added.devices.len(), 5);
+    assert_eq!(added.devices[4].get(Field::ComputerName), Some("NEW-PC"));
+    assert_eq!(added.devices[4].get(Field::Status), Some("稼働"));
+}
+
+#[test]
+fn the_html_report_escapes_device_strings_and_runs_no_script() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let hostile = device(
+        7,
+        "<img src=x onerror=alert(1)>",
+        "198.18.1.99",
+        "00:1b:21:00:01:63",
+    );
+    let diff = diff(&ledger, &[hostile], &[], &options());
+    for lang in [Lang::Ja, Lang::En] {
+        let html = render_html(
+            &ReportInput {
+                generated_at: "2026-11-28 12:00".into(),
+                ledger_version: Some("v1".into()),
+                devices_discovered: 1,
+                devices_declared: 4,
+                missing_after_days: 30,
+                diff: &diff,
+                coverage: &[Coverage {
+                    agent: "<script>alert(2)</script>".into(),
+                    segments: "eth0".into(),
+                    last_report: "2026-11-27".into(),
+                    overdue: true,
+                }],
+                settlements: &[],
+            },
+            lang,
+        );
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("&#60;img src=x onerror=alert(1)&#62;") || html.contains("&lt;img"),
+            "{html}"
+        );
+    }
+}
