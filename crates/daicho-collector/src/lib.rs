@@ -1,6 +1,8 @@
-//! The collector's service: the HTTP API over the ledger (`api`) and the
-//! server that runs it with TLS and a clean shutdown (`serve`). The
+//! The collector's service: the HTTP API over the ledger (`api`), the
+//! server that runs it with TLS and a clean shutdown (`serve`), and the
+//! declared ledger reconciled with the discovered one (`reconcile`). The
 //! `daicho-collector` binary is the command line on top.
 
 pub mod api;
+pub mod reconcile;
 pub mod serve;

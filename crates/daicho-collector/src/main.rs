@@ -6,9 +6,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use daicho_collector::reconcile::{reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
-use daicho_store::{Ingested, Role, Store};
+use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, SettlementAction};
+use daicho_store::{Ingested, NewVersion, Role, Store};
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +71,124 @@ enum Command {
     /// Dual-homed hosts and mobile routers across every agent's latest
     /// report (a host seen by two agents on two segments included).
     Findings,
+    /// The hospital's declared ledger (機器台帳): import, export, history.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// What differs between the declared ledger and the network; settle an
+    /// item with `diff accept|ignore ITEM --by NAME --note "…"`.
+    #[command(args_conflicts_with_subcommands = true)]
+    Diff {
+        #[command(subcommand)]
+        settle: Option<SettleCommand>,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+        format: DiffFormat,
+        #[command(flatten)]
+        window: Window,
+    },
+    /// Write the HTML report (one self-contained file) for IT staff,
+    /// management and the inspection.
+    Report {
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportLang::Ja)]
+        lang: ReportLang,
+        #[command(flatten)]
+        window: Window,
+    },
+    /// Who did what, when (imports, settlements, clients, ingests).
+    Audit,
+}
+
+#[derive(clap::Args)]
+struct Window {
+    /// A device in use not seen for this many days is missing.
+    #[arg(long, default_value_t = 30)]
+    missing_days: i64,
+    /// An agent whose last report is older than this many hours is overdue.
+    #[arg(long, default_value_t = 36)]
+    overdue_hours: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportLang {
+    Ja,
+    En,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FileEncoding {
+    Auto,
+    Utf8,
+    Cp932,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Read the ledger file (CSV, XLSX, XLS, ODS) as a new version. A file
+    /// with errors imports nothing unless --skip-bad-rows.
+    Import {
+        file: PathBuf,
+        /// Who imports it (for the audit log).
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// CSV text encoding.
+        #[arg(long, value_enum, default_value_t = FileEncoding::Auto)]
+        encoding: FileEncoding,
+        /// Import the good rows and list the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// TOML file naming this layout's headers ([columns] "資産No" = "management_id").
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
+    /// Write the current ledger (with every accepted change) as CSV or XLSX.
+    Export {
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Xlsx)]
+        format: ExportFormat,
+        /// CSV text encoding: UTF-8 with BOM, or strict CP932.
+        #[arg(long, value_enum, default_value_t = FileEncoding::Utf8)]
+        encoding: FileEncoding,
+    },
+    /// Every version of the ledger: when, by whom, from what.
+    History,
+}
+
+#[derive(Subcommand)]
+enum SettleCommand {
+    /// Accept an item: the ledger takes what the network shows.
+    Accept(SettleArgs),
+    /// Ignore an item, with the reason; it comes back if its facts change.
+    Ignore(SettleArgs),
+}
+
+#[derive(clap::Args)]
+struct SettleArgs {
+    /// The item's id as `diff` lists it (U12, M001, C12-ip, F12-dual_homed).
+    item: String,
+    /// Who settles it.
+    #[arg(long)]
+    by: String,
+    /// Why (kept in the audit log and the report).
+    #[arg(long)]
+    note: String,
+    #[command(flatten)]
+    window: Window,
 }
 
 #[derive(Subcommand)]
@@ -120,6 +241,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_report_bytes: max_report_mb.saturating_mul(1 << 20),
             };
             serve(store, config, stop_signal()).await?;
+        }
+        Command::Ledger(command) => ledger_command(&store, command).await?,
+        Command::Diff {
+            settle,
+            format,
+            window,
+        } => diff_command(&store, settle, format, window).await?,
+        Command::Report {
+            output,
+            lang,
+            window,
+        } => report_command(&store, &output, lang, window).await?,
+        Command::Audit => {
+            for entry in store.audit_log().await? {
+                println!(
+                    "{}  {:<16} {:<14} {}",
+                    entry.at,
+                    entry.actor.escape_debug().to_string(),
+                    entry.action,
+                    entry.detail.escape_debug()
+                );
+            }
         }
         Command::Agent(command) => clients(&store, Role::Agent, command).await?,
         Command::Reader(command) => clients(&store, Role::Reader, command).await?,
@@ -268,4 +411,213 @@ async fn stop_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result<()> {
+    match command {
+        LedgerCommand::Import {
+            file,
+            by,
+            note,
+            encoding,
+            skip_bad_rows,
+            mapping,
+        } => {
+            let mapping = match &mapping {
+                Some(path) => {
+                    Mapping::parse(&std::fs::read_to_string(path).with_context(|| {
+                        format!("cannot read the mapping file {}", path.display())
+                    })?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => Mapping::default(),
+            };
+            let bytes = std::fs::read(&file).with_context(|| {
+                format!("cannot read {} / ファイルを読めません", file.display())
+            })?;
+            let name = file.display().to_string();
+            let encoding = match encoding {
+                FileEncoding::Auto => Encoding::Auto,
+                FileEncoding::Utf8 => Encoding::Utf8,
+                FileEncoding::Cp932 => Encoding::Cp932,
+            };
+            let imported = daicho_ledger::read_file(&name, &bytes, encoding, &mapping)?;
+            for error in &imported.errors {
+                eprintln!("{error}");
+            }
+            if !imported.errors.is_empty() && !skip_bad_rows {
+                anyhow::bail!(
+                    "{} problem(s) in {name}: nothing imported. Fix the cells above, or pass --skip-bad-rows \
+                     to import the good rows only.\n\
+                     {name} に {} 件の問題があるため取り込みませんでした",
+                    imported.errors.len(),
+                    imported.errors.len()
+                );
+            }
+            let rows = rows_from_ledger(&imported.ledger);
+            let version = store
+                .save_ledger_version(NewVersion {
+                    actor: &by,
+                    source: &name,
+                    note: &note,
+                    rows: &rows,
+                })
+                .await?;
+            println!(
+                "{name}: ledger version {version}: {} devices, {} cloud services{}",
+                imported.ledger.devices.len(),
+                imported.ledger.cloud.len(),
+                if imported.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} bad rows left out)", imported.errors.len())
+                }
+            );
+        }
+        LedgerCommand::Export {
+            output,
+            format,
+            encoding,
+        } => {
+            let state = reconcile(store, 30, 36).await?;
+            anyhow::ensure!(
+                state.version.is_some(),
+                "no ledger imported yet: `daicho-collector ledger import FILE --by NAME` / 台帳が取り込まれていません"
+            );
+            let bytes = match format {
+                ExportFormat::Xlsx => daicho_ledger::to_xlsx(&state.ledger)?,
+                ExportFormat::Csv => daicho_ledger::to_csv(
+                    &state.ledger,
+                    if encoding == FileEncoding::Cp932 {
+                        CsvEncoding::Cp932
+                    } else {
+                        CsvEncoding::Utf8Bom
+                    },
+                )?,
+            };
+            std::fs::write(&output, bytes)
+                .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
+            println!(
+                "{}: {} devices",
+                output.display(),
+                state.ledger.devices.len()
+            );
+        }
+        LedgerCommand::History => {
+            for v in store.ledger_versions().await? {
+                println!(
+                    "v{:<4} {}  {:<16} {}  {}",
+                    v.id,
+                    v.at,
+                    v.actor.escape_debug().to_string(),
+                    v.source.escape_debug(),
+                    v.note.escape_debug()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn diff_command(
+    store: &Store,
+    settle_command: Option<SettleCommand>,
+    format: DiffFormat,
+    window: Window,
+) -> anyhow::Result<()> {
+    if let Some(command) = settle_command {
+        let (action, args) = match command {
+            SettleCommand::Accept(args) => (SettlementAction::Accept, args),
+            SettleCommand::Ignore(args) => (SettlementAction::Ignore, args),
+        };
+        let state = reconcile(store, args.window.missing_days, args.window.overdue_hours).await?;
+        println!(
+            "{}",
+            settle(store, &state, &args.item, action, &args.by, &args.note).await?
+        );
+        return Ok(());
+    }
+    let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
+    if format == DiffFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&state.diff)?);
+        return Ok(());
+    }
+    if state.version.is_none() {
+        eprintln!(
+            "no declared ledger imported yet: every device shows as undeclared \
+             (daicho-collector ledger import FILE --by NAME)"
+        );
+    }
+    for kind in [
+        ItemKind::Undeclared,
+        ItemKind::Missing,
+        ItemKind::Changed,
+        ItemKind::Flagged,
+    ] {
+        let items: Vec<_> = state.diff.items.iter().filter(|i| i.kind == kind).collect();
+        println!("{} ({}):", kind_title(kind), items.len());
+        for item in items {
+            println!("  {:<20} {}", item.id, item.detail.escape_debug());
+            for evidence in &item.evidence {
+                println!("  {:<20}   evidence: {}", "", evidence.escape_debug());
+            }
+        }
+    }
+    for c in state.coverage.iter().filter(|c| c.overdue) {
+        println!(
+            "warning: agent {} has not reported since {} (longer than {} hours)",
+            c.agent.escape_debug(),
+            c.last_report,
+            window.overdue_hours
+        );
+    }
+    if !state.diff.ignored.is_empty() {
+        println!("({} ignored items hidden)", state.diff.ignored.len());
+    }
+    Ok(())
+}
+
+fn kind_title(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Undeclared => "Undeclared / 未記載",
+        ItemKind::Missing => "Missing / 見つからない",
+        ItemKind::Changed => "Changed / 記載と相違",
+        ItemKind::Flagged => "Flagged (2-(2)) / 要確認",
+    }
+}
+
+async fn report_command(
+    store: &Store,
+    output: &std::path::Path,
+    lang: ReportLang,
+    window: Window,
+) -> anyhow::Result<()> {
+    let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
+    let ledger_version = state
+        .version
+        .as_ref()
+        .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor));
+    let html = daicho_ledger::render_html(
+        &daicho_ledger::ReportInput {
+            generated_at: jiff::Timestamp::now()
+                .strftime("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+            ledger_version,
+            devices_discovered: state.discovered.len(),
+            devices_declared: state.ledger.devices.len(),
+            missing_after_days: window.missing_days,
+            diff: &state.diff,
+            coverage: &state.coverage,
+            settlements: &state.settlements,
+        },
+        if lang == ReportLang::En {
+            Lang::En
+        } else {
+            Lang::Ja
+        },
+    );
+    std::fs::write(output, html)
+        .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
+    println!("{}: report written", output.display());
+    Ok(())
 }

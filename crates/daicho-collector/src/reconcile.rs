@@ -1,0 +1,268 @@
+//! The declared ledger against the discovered one: reads both from the
+//! store, attaches the 2-(2) findings (detection across every agent's latest
+//! report) to their devices, and runs the diff. Used by the command line and
+//! the report; settling an item stores the decision and, for an accept, the
+//! updated ledger, in one transaction.
+
+use std::net::IpAddr;
+
+use anyhow::Context;
+use daicho_ledger::{
+    Coverage, Diff, DiffOptions, Discovered, Flag, Item, Ledger, Settlement, SettlementAction,
+};
+use daicho_report::{FindingKind, Report};
+use daicho_store::{LedgerVersion, NewVersion, SettlementRow, Store};
+
+/// Addresses a device had within this long of its last sighting are its
+/// current ones (older ones were DHCP's).
+const CURRENT_ADDRESS_DAYS: i64 = 7;
+
+/// Everything a diff or a report needs.
+pub struct Reconciliation {
+    pub ledger: Ledger,
+    pub version: Option<LedgerVersion>,
+    pub discovered: Vec<Discovered>,
+    pub settlements: Vec<Settlement>,
+    pub diff: Diff,
+    pub coverage: Vec<Coverage>,
+}
+
+pub async fn reconcile(
+    store: &Store,
+    missing_after_days: i64,
+    overdue_hours: i64,
+) -> anyhow::Result<Reconciliation> {
+    let (version, ledger) = match store.latest_ledger().await? {
+        Some((version, rows)) => (Some(version), ledger_from_rows(&rows)?),
+        None => (None, Ledger::default()),
+    };
+    let reports = store.latest_reports().await?;
+    let report_refs: Vec<&Report> = reports.iter().collect();
+    let findings = daicho_detect::detect(&report_refs, &daicho_detect::Fingerprints::builtin());
+    let discovered = discovered(store.device_facts().await?, &findings);
+    let settlements: Vec<Settlement> = store
+        .settlements()
+        .await?
+        .into_iter()
+        .map(settlement)
+        .collect();
+    let now = jiff::Timestamp::now();
+    let diff = daicho_ledger::diff(
+        &ledger,
+        &discovered,
+        &settlements,
+        &DiffOptions {
+            now,
+            missing_after_days,
+            not_scanned: reports
+                .iter()
+                .flat_map(|r| r.segments.iter().flat_map(|s| s.excluded.iter().copied()))
+                .collect(),
+        },
+    );
+    let coverage = reports
+        .iter()
+        .map(|r| Coverage {
+            agent: r.agent.id.clone(),
+            segments: r
+                .segments
+                .iter()
+                .map(|s| {
+                    let networks: Vec<String> =
+                        s.networks.iter().map(ToString::to_string).collect();
+                    format!("{} {}", s.interface, networks.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            last_report: r.finished_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            overdue: now.duration_since(r.finished_at)
+                > jiff::SignedDuration::from_hours(overdue_hours),
+        })
+        .collect();
+    Ok(Reconciliation {
+        ledger,
+        version,
+        discovered,
+        settlements,
+        diff,
+        coverage,
+    })
+}
+
+/// Records staff's decision on an item; an accept also stores the ledger it
+/// makes. Returns what was done, for the terminal.
+pub async fn settle(
+    store: &Store,
+    state: &Reconciliation,
+    item_id: &str,
+    action: SettlementAction,
+    actor: &str,
+    note: &str,
+) -> anyhow::Result<String> {
+    let item: &Item = state
+        .diff
+        .items
+        .iter()
+        .find(|i| i.id.eq_ignore_ascii_case(item_id))
+        .with_context(|| {
+            format!(
+                "no open item {item_id:?}; `daicho-collector diff` lists them\n\
+                 未対応の項目 {item_id:?} はありません"
+            )
+        })?;
+    anyhow::ensure!(
+        !note.trim().is_empty(),
+        "give a reason with --note (it goes to the audit log) / --note で理由を記入してください"
+    );
+    let row = SettlementRow {
+        item: item.id.clone(),
+        action: match action {
+            SettlementAction::Accept => "accept".into(),
+            SettlementAction::Ignore => "ignore".into(),
+        },
+        fingerprint: item.fingerprint.clone(),
+        actor: actor.to_owned(),
+        note: note.to_owned(),
+        at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+    };
+    match action {
+        SettlementAction::Ignore => {
+            store.settle(&row, None).await?;
+            Ok(format!("{} ignored until its facts change", item.id))
+        }
+        SettlementAction::Accept => {
+            let today = jiff::Zoned::now().date();
+            let updated =
+                daicho_ledger::accept(&state.ledger, item, &state.discovered, actor, today);
+            let rows = rows_from_ledger(&updated);
+            let source = format!("accept {}", item.id);
+            store
+                .settle(
+                    &row,
+                    Some(NewVersion {
+                        actor,
+                        source: &source,
+                        note,
+                        rows: &rows,
+                    }),
+                )
+                .await?;
+            Ok(format!("{} accepted; the ledger was updated", item.id))
+        }
+    }
+}
+
+/// The store's rows (sheet, JSON) as a ledger.
+pub fn ledger_from_rows(rows: &[(String, String)]) -> anyhow::Result<Ledger> {
+    let mut ledger = Ledger::default();
+    for (sheet, json) in rows {
+        match sheet.as_str() {
+            "devices" => ledger.devices.push(serde_json::from_str(json)?),
+            _ => ledger.cloud.push(serde_json::from_str(json)?),
+        }
+    }
+    Ok(ledger)
+}
+
+/// A ledger as the store's rows.
+pub fn rows_from_ledger(ledger: &Ledger) -> Vec<(String, String)> {
+    let devices = ledger.devices.iter().map(|r| {
+        (
+            "devices".to_owned(),
+            serde_json::to_string(r).expect("serializes"),
+        )
+    });
+    let cloud = ledger.cloud.iter().map(|r| {
+        (
+            "cloud".to_owned(),
+            serde_json::to_string(r).expect("serializes"),
+        )
+    });
+    devices.chain(cloud).collect()
+}
+
+fn settlement(row: SettlementRow) -> Settlement {
+    Settlement {
+        item: row.item,
+        action: if row.action == "accept" {
+            SettlementAction::Accept
+        } else {
+            SettlementAction::Ignore
+        },
+        fingerprint: row.fingerprint,
+        actor: row.actor,
+        note: row.note,
+        at: row.at,
+    }
+}
+
+/// The store's devices as the diff sees them, each with the findings whose
+/// subjects are its addresses or MACs.
+fn discovered(
+    devices: Vec<daicho_store::DeviceFacts>,
+    findings: &[daicho_report::Finding],
+) -> Vec<Discovered> {
+    devices
+        .into_iter()
+        .map(|d| {
+            let last_seen: jiff::Timestamp = d.last_seen.parse().unwrap_or_default();
+            let current = |seen: &str| {
+                seen.parse::<jiff::Timestamp>().is_ok_and(|t| {
+                    last_seen.duration_since(t)
+                        <= jiff::SignedDuration::from_hours(24 * CURRENT_ADDRESS_DAYS)
+                })
+            };
+            let ips: Vec<IpAddr> = d
+                .addresses
+                .iter()
+                .filter(|(_, seen)| current(seen))
+                .filter_map(|(ip, _)| ip.parse().ok())
+                .collect();
+            let keys_of = |kinds: &[&str]| -> Vec<String> {
+                d.keys
+                    .iter()
+                    .filter(|(k, _)| kinds.contains(&k.as_str()))
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
+            let macs = keys_of(&["mac"]);
+            let mut names = keys_of(&["netbios_name", "mdns_host", "snmp_sys_name"]);
+            names.extend(d.name.clone());
+            names.sort();
+            names.dedup();
+            let flags = findings
+                .iter()
+                .filter(|f| matches!(f.kind, FindingKind::DualHomed | FindingKind::MobileRouter))
+                .filter(|f| {
+                    f.subjects.iter().any(|s| {
+                        s.ip.is_some_and(|ip| ips.contains(&ip))
+                            || s.mac.is_some_and(|m| macs.contains(&m.to_string()))
+                    })
+                })
+                .map(|f| Flag {
+                    kind: serde_json::to_value(f.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    summary: f.summary.clone(),
+                    evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
+                })
+                .collect();
+            Discovered {
+                id: d.id,
+                name: d.name,
+                names,
+                macs,
+                ips,
+                maker: d.maker,
+                model: d.model,
+                serial: d.serial,
+                os: d.os,
+                last_seen,
+                flags,
+            }
+        })
+        .collect()
+}

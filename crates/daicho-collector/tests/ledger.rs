@@ -1,0 +1,242 @@
+//! The declared ledger from the command line, as hospital IT staff use it:
+//! import the sample 機器台帳 (config/declared-ledger.csv), see what differs
+//! from a scan, accept one item and ignore another with notes, export the
+//! ledger (CSV in CP932, XLSX) and write the HTML report; hostile device
+//! names stay inert throughout. On every ledger backend at hand.
+
+mod support;
+
+use daicho_store::scratch;
+use support::collector;
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../config/declared-ledger.csv"
+);
+
+/// A scan of the outpatient segment: the switch and reception PC as
+/// declared, the doctor's PC at another address, two undeclared devices
+/// with hostile names; the ECG excluded.
+fn scan_report() -> String {
+    let arp = |ip: &str, mac: &str| serde_json::json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac});
+    let name = |ip: &str, name: &str| serde_json::json!({"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z", "ip": ip, "netbios": {"computer_name": name}});
+    serde_json::json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": "outpatient", "hostname": "agent", "version": "0.1.0"},
+        "scan_id": uuid::Uuid::now_v7().to_string(),
+        "started_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "segments": [{"interface": "eth0", "networks": ["198.18.1.0/24"], "excluded": ["198.18.1.31/32"]}],
+        "observations": [
+            arp("198.18.1.1", "00:1a:eb:00:01:01"),
+            arp("198.18.1.11", "e4:46:b0:00:01:0b"), name("198.18.1.11", "RECEPTION-PC"),
+            arp("198.18.1.12", "d0:43:1e:00:01:0c"), name("198.18.1.12", "DOCTOR-PC"),
+            arp("198.18.1.77", "00:1b:21:00:01:77"), name("198.18.1.77", "=HYPERLINK(\"http://x\",\"y\")"),
+            arp("198.18.1.78", "00:1b:21:00:01:78"), name("198.18.1.78", "<img src=x onerror=alert(1)>"),
+        ],
+    })
+    .to_string()
+}
+
+fn run(at: &str, args: &[&str]) -> String {
+    let out = collector(at, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn import_diff_settle_export_and_report() {
+    for ledger in scratch::ledgers("ledger").await {
+        let at = ledger.location.as_str();
+        let dir = std::env::temp_dir().join(format!(
+            "daicho-ledger-cli-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let report = dir.join("scan.json");
+        std::fs::write(&report, scan_report()).unwrap();
+        run(at, &["import", report.to_str().unwrap()]);
+        let imported = run(
+            at,
+            &[
+                "ledger",
+                "import",
+                SAMPLE,
+                "--by",
+                "鈴木一郎",
+                "--note",
+                "年次棚卸し",
+            ],
+        );
+        assert!(imported.contains("12 devices"), "{imported}");
+
+        let diff: serde_json::Value =
+            serde_json::from_str(&run(at, &["diff", "--format", "json"])).unwrap();
+        let items: Vec<(String, String)> = diff["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["id"].as_str().unwrap().to_owned(),
+                    i["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let id_of = |needle: &str| {
+            items
+                .iter()
+                .find(|(_, d)| d.contains(needle))
+                .unwrap_or_else(|| panic!("{needle}: {items:#?}"))
+                .0
+                .clone()
+        };
+        let moved = id_of("the ledger says \"198.18.1.13\"");
+        assert!(moved.ends_with("-ip"), "{moved}");
+        let formula = id_of("HYPERLINK");
+        let image = id_of("<img");
+        // Declared in use but not on the scanned network: the printer and
+        // the ward's devices; never the excluded ECG, never a stopped PC.
+        for missing in ["MPR-021", "MSV-201", "MPC-111"] {
+            assert!(
+                items.iter().any(|(id, _)| id == missing),
+                "{missing}: {items:#?}"
+            );
+        }
+        assert!(
+            !items
+                .iter()
+                .any(|(id, _)| id == "MME-031" || id == "MPC-099"),
+            "{items:#?}"
+        );
+
+        // Settle: the doctor's PC moved (accept), one device is the vendor's
+        // (ignore), the other is added to the ledger (accept).
+        let refused = collector(
+            at,
+            &["diff", "accept", &moved, "--by", "鈴木一郎", "--note", " "],
+        );
+        assert!(!refused.status.success(), "a note is required");
+        run(
+            at,
+            &[
+                "diff",
+                "accept",
+                &moved,
+                "--by",
+                "鈴木一郎",
+                "--note",
+                "DHCP 予約を変更済み",
+            ],
+        );
+        run(
+            at,
+            &[
+                "diff",
+                "ignore",
+                &image,
+                "--by",
+                "鈴木一郎",
+                "--note",
+                "業者の持込み端末（11/28 のみ）",
+            ],
+        );
+        run(
+            at,
+            &[
+                "diff",
+                "accept",
+                &formula,
+                "--by",
+                "鈴木一郎",
+                "--note",
+                "新規導入の検査端末",
+            ],
+        );
+        let table = run(at, &["diff"]);
+        for settled in [&moved, &image, &formula] {
+            assert!(
+                !table.contains(&format!("  {settled} ")),
+                "{settled} still open: {table}"
+            );
+        }
+        assert!(table.contains("(1 ignored items hidden)"), "{table}");
+        let unknown = collector(at, &["diff", "accept", "U9999", "--by", "x", "--note", "y"]);
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no open item"));
+
+        let history = run(at, &["ledger", "history"]);
+        assert_eq!(
+            history.lines().count(),
+            3,
+            "import + two accepts: {history}"
+        );
+        let audit = run(at, &["audit"]);
+        assert!(
+            audit.contains("ledger-import") && audit.matches("diff-settle").count() == 3,
+            "{audit}"
+        );
+        assert!(audit.contains("業者の持込み端末"), "{audit}");
+
+        // Exports: the accepted values, formulas neutralized, CP932 strict.
+        let csv = dir.join("ledger.csv");
+        run(
+            at,
+            &[
+                "ledger",
+                "export",
+                "--format",
+                "csv",
+                "--encoding",
+                "cp932",
+                "-o",
+                csv.to_str().unwrap(),
+            ],
+        );
+        let bytes = std::fs::read(&csv).unwrap();
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!bad);
+        assert!(
+            text.contains("PC-012,HP,Win10,○○電子カルテ,1.2,198.18.1.12,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
+            "{text}"
+        );
+        let xlsx = dir.join("ledger.xlsx");
+        run(at, &["ledger", "export", "-o", xlsx.to_str().unwrap()]);
+        let back = daicho_ledger::read_file(
+            "ledger.xlsx",
+            &std::fs::read(&xlsx).unwrap(),
+            daicho_ledger::Encoding::Auto,
+            &daicho_ledger::Mapping::default(),
+        )
+        .unwrap();
+        assert_eq!(back.ledger.devices.len(), 13);
+
+        for lang in ["ja", "en"] {
+            let html = dir.join(format!("report-{lang}.html"));
+            run(
+                at,
+                &["report", "-o", html.to_str().unwrap(), "--lang", lang],
+            );
+            let html = std::fs::read_to_string(&html).unwrap();
+            assert!(
+                !html.contains("<img src=x") && !html.contains("<script"),
+                "{html}"
+            );
+            assert!(
+                html.contains("鈴木一郎") && html.contains("outpatient"),
+                "{html}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        ledger.remove().await;
+    }
+}
