@@ -258,9 +258,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "{}  {:<16} {:<14} {}",
                     entry.at,
-                    entry.actor.escape_debug().to_string(),
+                    shown(&entry.actor),
                     entry.action,
-                    entry.detail.escape_debug()
+                    shown(&entry.detail)
                 );
             }
         }
@@ -300,12 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!(
                     "#{:<5} {:<28} {:<40} last seen {}",
                     device.id,
-                    device
-                        .name
-                        .as_deref()
-                        .unwrap_or("-")
-                        .escape_debug()
-                        .to_string(),
+                    shown(device.name.as_deref().unwrap_or("-")),
                     device.addresses.join(" "),
                     device.last_seen
                 );
@@ -326,10 +321,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "{:?} ({:.0}%): {}",
                     finding.kind,
                     finding.confidence * 100.0,
-                    finding.summary.escape_debug()
+                    shown(&finding.summary)
                 );
                 for evidence in &finding.evidence {
-                    println!("  evidence: {}", evidence.text.escape_debug());
+                    println!("  evidence: {}", shown(&evidence.text));
                 }
             }
         }
@@ -341,13 +336,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "device #{} {} — first seen {}, last seen {}",
                 d.id,
-                d.name.as_deref().unwrap_or("-").escape_debug(),
+                shown(d.name.as_deref().unwrap_or("-")),
                 d.first_seen,
                 d.last_seen
             );
             println!("identities:");
             for (kind, value) in &why.keys {
-                println!("  {kind}: {}", value.escape_debug());
+                println!("  {kind}: {}", shown(value));
             }
             println!("merges:");
             for merge in &why.decisions {
@@ -359,7 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     merge.ip.as_deref().unwrap_or("-")
                 );
                 for reason in &merge.reasons {
-                    println!("    - {}", reason.escape_debug());
+                    println!("    - {}", shown(reason));
                 }
             }
         }
@@ -509,9 +504,9 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                     "v{:<4} {}  {:<16} {}  {}",
                     v.id,
                     v.at,
-                    v.actor.escape_debug().to_string(),
-                    v.source.escape_debug(),
-                    v.note.escape_debug()
+                    shown(&v.actor),
+                    shown(&v.source),
+                    shown(&v.note)
                 );
             }
         }
@@ -557,16 +552,16 @@ async fn diff_command(
         let items: Vec<_> = state.diff.items.iter().filter(|i| i.kind == kind).collect();
         println!("{} ({}):", kind_title(kind), items.len());
         for item in items {
-            println!("  {:<20} {}", item.id, item.detail.escape_debug());
+            println!("  {:<20} {}", item.id, shown(&item.detail));
             for evidence in &item.evidence {
-                println!("  {:<20}   evidence: {}", "", evidence.escape_debug());
+                println!("  {:<20}   evidence: {}", "", shown(evidence));
             }
         }
     }
     for c in state.coverage.iter().filter(|c| c.overdue) {
         println!(
             "warning: agent {} has not reported since {} (longer than {} hours)",
-            c.agent.escape_debug(),
+            shown(&c.agent),
             c.last_report,
             window.overdue_hours
         );
@@ -620,4 +615,19 @@ async fn report_command(
         .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
     println!("{}: report written", output.display());
     Ok(())
+}
+
+/// A device-supplied string for the terminal: control characters (escape
+/// sequences that could rewrite the screen) escaped, everything else as is.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

@@ -29,8 +29,8 @@ fn scan_report() -> String {
         "segments": [{"interface": "eth0", "networks": ["198.18.1.0/24"], "excluded": ["198.18.1.31/32"]}],
         "observations": [
             arp("198.18.1.1", "00:1a:eb:00:01:01"),
-            arp("198.18.1.11", "e4:46:b0:00:01:0b"), name("198.18.1.11", "RECEPTION-PC"),
-            arp("198.18.1.12", "d0:43:1e:00:01:0c"), name("198.18.1.12", "DOCTOR-PC"),
+            arp("198.18.1.11", "e4:46:b0:00:01:0b"), name("198.18.1.11", "UKETSUKE-PC01"),
+            arp("198.18.1.12", "d0:43:1e:00:01:0c"), name("198.18.1.12", "SHINSATSU-PC02"),
             arp("198.18.1.77", "00:1b:21:00:01:77"), name("198.18.1.77", "=HYPERLINK(\"http://x\",\"y\")"),
             arp("198.18.1.78", "00:1b:21:00:01:78"), name("198.18.1.78", "<img src=x onerror=alert(1)>"),
         ],
@@ -202,7 +202,7 @@ async fn import_diff_settle_export_and_report() {
         let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
         assert!(!bad);
         assert!(
-            text.contains("PC-012,HP,Win10,○○電子カルテ,1.2,198.18.1.12,"),
+            text.contains("PC-012,Dell,Win10,○○電子カルテ,1.2,198.18.1.12,"),
             "{text}"
         );
         assert!(

@@ -406,8 +406,11 @@ fn same_name(a: &str, b: &str) -> bool {
 /// ("Win11" and "Windows 11 Pro", "A社" and "A").
 fn similar(declared: &str, discovered: &str) -> bool {
     let norm = |s: &str| {
-        s.to_lowercase()
-            .replace("windows", "win")
+        let mut s = s.to_lowercase();
+        for (japanese, english) in maker_aliases() {
+            s = s.replace(japanese, english);
+        }
+        s.replace("windows", "win")
             .replace("microsoft", "")
             .replace("株式会社", "")
             .replace("社", "")
@@ -417,6 +420,14 @@ fn similar(declared: &str, discovered: &str) -> bool {
     };
     let (a, b) = (norm(declared), norm(discovered));
     !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))
+}
+
+/// data/maker-aliases.tsv: (Japanese, English) maker names.
+fn maker_aliases() -> impl Iterator<Item = (&'static str, &'static str)> {
+    include_str!("../data/maker-aliases.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
 }
 
 /// (field, declared, discovered) for each column that differs.

@@ -92,6 +92,19 @@ const DEVICES: &[(usize, &str, &str, &str, &str)] = &[
     ),
 ];
 const FRAGILE: &str = "198.18.1.31";
+/// One agent per segment: (agent id, interface=network).
+const AGENTS: &[(&str, &str)] = &[
+    ("outpatient", "eth1=198.18.1.0/24"),
+    ("ward", "eth2=198.18.2.0/24"),
+];
+/// Where the collector listens: the agents' host's own loopback.
+const COLLECTOR: &str = "127.0.0.1:8417";
+/// The hospital's declared ledger (omits the dual-homed PC's second leg and
+/// the LTE router).
+const SAMPLE_LEDGER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../config/declared-ledger.csv"
+);
 /// The demo's read-only SNMP community (lab only).
 const COMMUNITY: &str = "demo-ro";
 
@@ -233,10 +246,10 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
 
 fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
     let agent_bin = sibling_binary("daicho-agent")?;
+    let collector_bin = sibling_binary("daicho-collector")?;
     let mut lab = Lab::new("demo")?;
     let agent = build(&mut lab, &cancel)?;
     std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
-    let report = output.join("report.json");
     let config = output.join("agent.toml");
     std::fs::write(
         &config,
@@ -255,28 +268,114 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         );
     }
     println!("  both segments  dual-pc  198.18.1.33 + 198.18.2.33  dual-homed PC / 2枚挿しPC");
-    println!("\ndemo: daicho-agent scan (ECG {FRAGILE} excluded: it gets no packet)\n");
-    let status = agent
-        .command(&agent_bin)
-        .args(["scan", "--agent-id", "demo-hospital-agent"])
-        .args([
-            "--segment",
-            "eth1=198.18.1.0/24",
-            "--segment",
-            "eth2=198.18.2.0/24",
-        ])
-        .args(["--exclude", FRAGILE, "--config"])
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(output.join("state"))
-        .arg("--output")
-        .arg(&report)
-        .status()
-        .context("running daicho-agent in the lab")?;
-    if !status.success() {
-        bail!("daicho-agent failed ({status})");
+
+    // The collector, with a fresh SQLite ledger, on the agents' host's loopback.
+    let ledger = output.join("ledger.db");
+    for stale in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
+        let _ = std::fs::remove_file(output.join(stale));
     }
-    println!("\ndemo: report written to {}", report.display());
+    let ledger = ledger
+        .to_str()
+        .context("the output path is UTF-8")?
+        .to_owned();
+    let collector = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(&collector_bin)
+            .args(["--ledger", &ledger])
+            .args(args)
+            .output()
+            .context("running daicho-collector")?;
+        if !out.status.success() {
+            bail!(
+                "daicho-collector {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let tokens: Vec<String> = AGENTS
+        .iter()
+        .map(|(name, _)| collector(&["agent", "add", name]).map(|t| t.trim().to_owned()))
+        .collect::<Result<_>>()?;
+    lab.spawn(
+        &agent,
+        &collector_bin,
+        &["--ledger", &ledger, "serve", "--listen", COLLECTOR],
+    )?;
+    daicho_lab::wait_for(std::time::Duration::from_secs(20), || {
+        let (host, port) = COLLECTOR.split_once(':').expect("host:port");
+        agent
+            .exec("bash", &["-c", &format!("exec 3<>/dev/tcp/{host}/{port}")])
+            .is_ok_and(|o| o.status.success())
+    })?;
+    println!("\ndemo: daicho-collector serving on {COLLECTOR} (ledger {ledger})");
+
+    for ((name, segment), token) in AGENTS.iter().zip(&tokens) {
+        if cancel.load(Relaxed) {
+            bail!("interrupted");
+        }
+        println!(
+            "\ndemo: daicho-agent scan --agent-id {name} --segment {segment} --upload http://{COLLECTOR} (ECG {FRAGILE} excluded: it gets no packet)\n"
+        );
+        let status = agent
+            .command(&agent_bin)
+            .env("DAICHO_UPLOAD_TOKEN", token)
+            .args(["scan", "--agent-id", name, "--segment", segment])
+            .args(["--exclude", FRAGILE, "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(output.join(format!("state-{name}")))
+            .arg("--output")
+            .arg(output.join(format!("report-{name}.json")))
+            .args(["--upload", &format!("http://{COLLECTOR}")])
+            .status()
+            .context("running daicho-agent in the lab")?;
+        if !status.success() {
+            bail!("daicho-agent {name} failed ({status})");
+        }
+    }
+
+    println!("\ndemo: the hospital's declared ledger ({SAMPLE_LEDGER})");
+    print!(
+        "{}",
+        collector(&[
+            "ledger",
+            "import",
+            SAMPLE_LEDGER,
+            "--by",
+            "demo",
+            "--note",
+            "sample ledger"
+        ])?
+    );
+    let findings = collector(&["findings"])?;
+    println!("\ndemo: findings across both agents (checklist 2-(2))\n{findings}");
+    let diff = collector(&["diff"])?;
+    println!("demo: the ledger against the network\n{diff}");
+    std::fs::write(output.join("findings.txt"), &findings)?;
+    std::fs::write(output.join("diff.txt"), &diff)?;
+    let html = output.join("report.html");
+    let xlsx = output.join("ledger.xlsx");
+    collector(&["report", "-o", html.to_str().context("UTF-8 path")?])?;
+    collector(&[
+        "report",
+        "--lang",
+        "en",
+        "-o",
+        output
+            .join("report-en.html")
+            .to_str()
+            .context("UTF-8 path")?,
+    ])?;
+    collector(&[
+        "ledger",
+        "export",
+        "-o",
+        xlsx.to_str().context("UTF-8 path")?,
+    ])?;
+    println!(
+        "demo: written to {}: report.html (report-en.html), ledger.xlsx, diff.txt, findings.txt, report-*.json, ledger.db",
+        output.display()
+    );
     Ok(())
     // The lab is dropped here: namespaces, links and processes removed.
 }
