@@ -234,7 +234,14 @@ fn discovered(
             names.dedup();
             let flags = findings
                 .iter()
-                .filter(|f| matches!(f.kind, FindingKind::DualHomed | FindingKind::MobileRouter))
+                .filter(|f| {
+                    matches!(
+                        f.kind,
+                        FindingKind::DualHomed
+                            | FindingKind::MobileRouter
+                            | FindingKind::RemoteAccess
+                    )
+                })
                 .filter(|f| {
                     f.subjects.iter().any(|s| {
                         s.ip.is_some_and(|ip| ips.contains(&ip))

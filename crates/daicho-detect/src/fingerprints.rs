@@ -7,14 +7,115 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-const BUILTIN: &str = include_str!("../../../config/fingerprints/cellular-routers.toml");
+/// The built-in files, with the names used in messages.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "cellular-routers.toml",
+        include_str!("../../../config/fingerprints/cellular-routers.toml"),
+    ),
+    (
+        "remote-access.toml",
+        include_str!("../../../config/fingerprints/remote-access.toml"),
+    ),
+    (
+        "scoring.toml",
+        include_str!("../../../config/fingerprints/scoring.toml"),
+    ),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     version: u32,
+    /// Cellular-router makers.
     #[serde(default)]
     enterprise: Vec<EnterpriseRow>,
+    #[serde(default)]
+    remote_access: RemoteAccessRows,
+    scores: Option<ScoreOverrides>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteAccessRows {
+    #[serde(default)]
+    banner: Vec<BannerRow>,
+    #[serde(default)]
+    enterprise: Vec<EnterpriseRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BannerRow {
+    pattern: String,
+    product: String,
+    source: String,
+}
+
+/// How much each sign counts (config/fingerprints/scoring.toml).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    /// Signs about one device must add up to this, or be two or more.
+    pub threshold: f32,
+    pub wwan_interface: f32,
+    pub gateway_uplink: f32,
+    pub cellular_enterprise: f32,
+    pub remote_access_banner: f32,
+    pub remote_access_enterprise: f32,
+}
+
+/// A file's [scores]: any subset.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoreOverrides {
+    threshold: Option<f32>,
+    wwan_interface: Option<f32>,
+    gateway_uplink: Option<f32>,
+    cellular_enterprise: Option<f32>,
+    remote_access_banner: Option<f32>,
+    remote_access_enterprise: Option<f32>,
+}
+
+impl Default for Scores {
+    /// Zero everywhere until the built-in scoring.toml is read.
+    fn default() -> Self {
+        Scores {
+            threshold: 1.0,
+            wwan_interface: 0.0,
+            gateway_uplink: 0.0,
+            cellular_enterprise: 0.0,
+            remote_access_banner: 0.0,
+            remote_access_enterprise: 0.0,
+        }
+    }
+}
+
+impl ScoreOverrides {
+    fn apply(self, scores: &mut Scores) {
+        let ScoreOverrides {
+            threshold,
+            wwan_interface,
+            gateway_uplink,
+            cellular_enterprise,
+            remote_access_banner,
+            remote_access_enterprise,
+        } = self;
+        for (value, slot) in [
+            (threshold, &mut scores.threshold),
+            (wwan_interface, &mut scores.wwan_interface),
+            (gateway_uplink, &mut scores.gateway_uplink),
+            (cellular_enterprise, &mut scores.cellular_enterprise),
+            (remote_access_banner, &mut scores.remote_access_banner),
+            (
+                remote_access_enterprise,
+                &mut scores.remote_access_enterprise,
+            ),
+        ] {
+            if let Some(value) = value {
+                *slot = value;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,15 +135,21 @@ pub struct FingerprintError(pub String);
 #[derive(Debug, Clone, Default)]
 pub struct Fingerprints {
     cellular: BTreeMap<u32, String>,
+    remote_access_makers: BTreeMap<u32, String>,
+    /// (lower-case pattern, product).
+    remote_access_banners: Vec<(String, String)>,
+    pub scores: Scores,
 }
 
 impl Fingerprints {
     /// The tables shipped with daicho.
     pub fn builtin() -> Fingerprints {
         let mut tables = Fingerprints::default();
-        tables
-            .add(BUILTIN, "the built-in cellular-routers.toml")
-            .expect("the built-in fingerprint file is valid");
+        for (name, text) in BUILTIN {
+            tables
+                .add(text, &format!("the built-in {name}"))
+                .expect("the built-in fingerprint files are valid");
+        }
         tables
     }
 
@@ -68,16 +175,58 @@ impl Fingerprints {
                 file.version
             )));
         }
-        for row in file.enterprise {
+        let unsourced = |what: String| {
+            FingerprintError(format!(
+                "fingerprint file {name}: {what} has no source; say where the row comes from"
+            ))
+        };
+        for (rows, table) in [
+            (file.enterprise, &mut self.cellular),
+            (
+                file.remote_access.enterprise,
+                &mut self.remote_access_makers,
+            ),
+        ] {
+            for row in rows {
+                if row.source.trim().is_empty() {
+                    return Err(unsourced(format!("enterprise {}", row.number)));
+                }
+                table.insert(row.number, row.maker);
+            }
+        }
+        for row in file.remote_access.banner {
             if row.source.trim().is_empty() {
+                return Err(unsourced(format!("banner {:?}", row.pattern)));
+            }
+            if row.pattern.trim().len() < 4 {
                 return Err(FingerprintError(format!(
-                    "fingerprint file {name}: enterprise {} has no source; say where the row comes from",
-                    row.number
+                    "fingerprint file {name}: banner pattern {:?} is too short to be specific",
+                    row.pattern
                 )));
             }
-            self.cellular.insert(row.number, row.maker);
+            self.remote_access_banners
+                .push((row.pattern.to_lowercase(), row.product));
+        }
+        if let Some(scores) = file.scores {
+            scores.apply(&mut self.scores);
         }
         Ok(())
+    }
+
+    /// The VPN/remote-access maker an enterprise number belongs to, if listed.
+    pub fn remote_access_maker(&self, enterprise: u32) -> Option<&str> {
+        self.remote_access_makers
+            .get(&enterprise)
+            .map(String::as_str)
+    }
+
+    /// The remote-access product a banner text names, if any.
+    pub fn remote_access_product(&self, text: &str) -> Option<&str> {
+        let text = text.to_lowercase();
+        self.remote_access_banners
+            .iter()
+            .find(|(pattern, _)| text.contains(pattern.as_str()))
+            .map(|(_, product)| product.as_str())
     }
 
     /// The cellular-router maker an enterprise number belongs to, if listed.

@@ -6,10 +6,13 @@
 //!
 //! Scoring is explicit: a strong sign makes a finding on its own (an address
 //! table listing two networks, one identity answering on two segments, a
-//! WWAN interface, a gateway's own carrier-NAT or public uplink); weak signs
-//! (a name seen on two segments, adjacent MACs of one maker, a cellular
-//! maker's enterprise number) only together. Routers are multi-homed by
-//! design: a device forwarding IP is not called 2枚挿し.
+//! WWAN interface, a gateway's own carrier-NAT or public uplink, a VPN
+//! portal's banner); weak signs (a name seen on two segments, adjacent MACs
+//! of one maker, a cellular or VPN maker's enterprise number) only together.
+//! The weights of mobile-router and remote-access signs and the threshold
+//! are data (config/fingerprints/scoring.toml), which a site file may
+//! override. Routers are multi-homed by design: a device forwarding IP is
+//! not called 2枚挿し.
 
 mod fingerprints;
 
@@ -22,7 +25,7 @@ use daicho_report::{
 };
 use ipnet::IpNet;
 
-pub use fingerprints::{FingerprintError, Fingerprints};
+pub use fingerprints::{FingerprintError, Fingerprints, Scores};
 
 /// IANAifType 3GPP (243) and 3GPP2 (244): cellular WWAN interfaces.
 const WWAN_IF_TYPES: [i32; 2] = [243, 244];
@@ -47,6 +50,11 @@ pub fn detect(reports: &[&Report], fingerprints: &Fingerprints) -> Vec<Finding> 
         .collect();
     findings.extend(shared_identities(reports));
     findings.extend(mobile);
+    findings.extend(
+        reports
+            .iter()
+            .flat_map(|report| remote_access(report, fingerprints)),
+    );
     findings
 }
 
@@ -265,13 +273,10 @@ fn source_of(kind: KeyKind) -> Source {
 /// or public uplink (strong), a cellular maker's enterprise number (weak,
 /// only with another sign).
 fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
-    let mut signs: BTreeMap<(String, Option<IpAddr>), (Vec<Evidence>, f32)> = BTreeMap::new();
-    let mut add = |o: &Observation, strength: f32, source: Source, text: String| {
-        let entry = signs
-            .entry((o.interface.to_string(), o.ip))
-            .or_insert_with(|| (Vec::new(), 0.0));
-        entry.0.push(evidence(source, text));
-        entry.1 += strength;
+    let scores = &fingerprints.scores;
+    let mut signs = Signs::default();
+    let mut add = |o: &Observation, weight: f32, source: Source, text: String| {
+        signs.add(o, weight, source, text);
     };
     for o in &report.observations {
         if let Some(snmp) = o.snmp.as_deref() {
@@ -286,7 +291,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
                     .any(|r| r.destination.is_unspecified() && r.if_index == Some(wwan.index));
                 add(
                     o,
-                    0.9,
+                    scores.wwan_interface,
                     Source::Snmp,
                     format!(
                         "the interface table of {} has {} of ifType {} (3GPP cellular WWAN){}",
@@ -307,7 +312,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
             {
                 add(
                     o,
-                    0.3,
+                    scores.cellular_enterprise,
                     Source::Snmp,
                     format!(
                         "sysObjectID of {} is under enterprise {number} ({maker}), a maker of cellular routers",
@@ -321,7 +326,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
         {
             add(
                 o,
-                0.8,
+                scores.gateway_uplink,
                 Source::Ssdp,
                 format!(
                     "{} is an Internet gateway (UPnP) whose own uplink address is {} ({})",
@@ -338,21 +343,115 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
             );
         }
     }
-    signs
-        .into_iter()
-        // A single weak sign is not a finding.
-        .filter(|(_, (evidence, score))| *score >= 0.8 || evidence.len() >= 2)
-        .map(|((_, ip), (evidence, score))| Finding {
-            kind: FindingKind::MobileRouter,
-            confidence: score.min(0.95),
-            summary: format!(
-                "{} is a mobile (LTE/5G) router: an Internet path that bypasses the hospital's firewall",
-                display(ip)
-            ),
-            subjects: vec![subject(ip)],
-            evidence,
-        })
-        .collect()
+    signs.findings(FindingKind::MobileRouter, scores, |ip| {
+        format!(
+            "{} is a mobile (LTE/5G) router: an Internet path that bypasses the hospital's firewall",
+            display(ip)
+        )
+    })
+}
+
+/// VPN and remote-maintenance equipment: a banner (page title, Server
+/// header, realm, certificate name) of a VPN or remote-support product, or
+/// a VPN-gateway maker's enterprise number (weak).
+fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
+    let scores = &fingerprints.scores;
+    let mut signs = Signs::default();
+    for o in &report.observations {
+        for banner in o.http.as_deref().into_iter().flat_map(|h| &h.banners) {
+            let certificate = banner.certificate.as_ref();
+            let texts = [
+                ("page title", banner.title.as_deref()),
+                ("Server header", banner.server.as_deref()),
+                ("authentication realm", banner.realm.as_deref()),
+                (
+                    "certificate subject",
+                    certificate.and_then(|c| c.subject_cn.as_deref()),
+                ),
+                (
+                    "certificate issuer",
+                    certificate.and_then(|c| c.issuer_cn.as_deref()),
+                ),
+            ];
+            if let Some((what, text, product)) = texts.iter().find_map(|(what, text)| {
+                let text = (*text)?;
+                fingerprints
+                    .remote_access_product(text)
+                    .map(|p| (what, text, p))
+            }) {
+                signs.add(
+                    o,
+                    scores.remote_access_banner,
+                    Source::Http,
+                    format!(
+                        "the {what} {text:?} on port {} of {} is that of {product}",
+                        banner.port,
+                        display(o.ip)
+                    ),
+                );
+            }
+        }
+        if let Some((number, maker)) = o
+            .snmp
+            .as_deref()
+            .and_then(|s| s.enterprise)
+            .and_then(|n| fingerprints.remote_access_maker(n).map(|m| (n, m)))
+        {
+            signs.add(
+                o,
+                scores.remote_access_enterprise,
+                Source::Snmp,
+                format!(
+                    "sysObjectID of {} is under enterprise {number} ({maker}), a maker of VPN gateways",
+                    display(o.ip)
+                ),
+            );
+        }
+    }
+    signs.findings(FindingKind::RemoteAccess, scores, |ip| {
+        format!(
+            "{} looks like VPN or remote-maintenance equipment: check it against the ledger's remote-maintenance column",
+            display(ip)
+        )
+    })
+}
+
+/// Signs gathered per device (interface and address), scored.
+#[derive(Default)]
+struct Signs {
+    by_device: BTreeMap<(String, Option<IpAddr>), (Vec<Evidence>, f32)>,
+}
+
+impl Signs {
+    fn add(&mut self, o: &Observation, weight: f32, source: Source, text: String) {
+        let entry = self
+            .by_device
+            .entry((o.interface.to_string(), o.ip))
+            .or_insert_with(|| (Vec::new(), 0.0));
+        entry.0.push(evidence(source, text));
+        entry.1 += weight;
+    }
+
+    /// A finding for each device whose signs reach the threshold or agree
+    /// (two or more): a single weak sign is not a finding.
+    fn findings(
+        self,
+        kind: FindingKind,
+        scores: &Scores,
+        summary: impl Fn(Option<IpAddr>) -> String,
+    ) -> Vec<Finding> {
+        self.by_device
+            .into_iter()
+            .filter(|(_, (evidence, score))| *score >= scores.threshold || evidence.len() >= 2)
+            .map(|((_, ip), (evidence, score))| Finding {
+                kind,
+                confidence: score.min(0.95),
+                summary: summary(ip),
+                subjects: vec![subject(ip)],
+                evidence,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

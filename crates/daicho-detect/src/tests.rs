@@ -213,3 +213,74 @@ fn sites_add_their_own_fingerprints_and_bad_files_are_named() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn banner(title: &str) -> Value {
+    json!({"http": {"banners": [{"port": 443, "tls": true, "status": 200, "title": title}]}})
+}
+
+#[test]
+fn a_vpn_portal_is_remote_access_and_an_ordinary_page_is_not() {
+    let fingerprints = Fingerprints::builtin();
+    let r = report(
+        "a",
+        json!([
+            at(
+                "http",
+                "eth0",
+                "198.18.1.60",
+                banner("FortiGate - SSL-VPN Portal")
+            ),
+            at("http", "eth0", "198.18.1.61", banner("電子カルテ ログイン")),
+            // A VPN maker's number alone is a hint, not a finding.
+            at(
+                "snmp",
+                "eth0",
+                "198.18.1.62",
+                json!({"snmp": {"profile": "ro", "enterprise": 12356}})
+            ),
+        ]),
+    );
+    let findings = detect(&[&r], &fingerprints);
+    assert_eq!(kinds(&findings), [(FindingKind::RemoteAccess, 0.8)]);
+    assert_eq!(
+        findings[0].subjects[0].ip,
+        Some("198.18.1.60".parse().unwrap())
+    );
+    assert!(findings[0].evidence[0].text.contains("Fortinet FortiGate"));
+}
+
+#[test]
+fn a_site_file_adds_a_banner_and_changes_the_weights() {
+    let dir = std::env::temp_dir().join(format!("daicho-fp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("site.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[[remote_access.banner]]\npattern = \"Hoshu-Gateway\"\nproduct = \"our vendor's maintenance box\"\n\
+         source = \"vendor manual p. 12\"\n[scores]\nremote_access_enterprise = 0.8\n",
+    )
+    .unwrap();
+    let site = Fingerprints::with_file(&file).unwrap();
+    let r = report(
+        "a",
+        json!([
+            at("http", "eth0", "198.18.1.70", banner("hoshu-gateway login")),
+            at(
+                "snmp",
+                "eth0",
+                "198.18.1.62",
+                json!({"snmp": {"profile": "ro", "enterprise": 12356}})
+            ),
+        ]),
+    );
+    assert_eq!(detect(&[&r], &site).len(), 2);
+    assert!(detect(&[&r], &Fingerprints::builtin()).is_empty());
+    std::fs::write(
+        &file,
+        "version = 1\n[[remote_access.banner]]\npattern = \"x\"\nproduct = \"y\"\nsource = \"\"\n",
+    )
+    .unwrap();
+    let err = Fingerprints::with_file(&file).unwrap_err();
+    assert!(err.to_string().contains("no source"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

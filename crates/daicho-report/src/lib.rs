@@ -611,6 +611,8 @@ pub enum FindingKind {
     DualHomed,
     /// A cellular (LTE/5G) router: an Internet path of its own.
     MobileRouter,
+    /// VPN or remote-maintenance equipment (checklist 2-(2)).
+    RemoteAccess,
     #[serde(other)]
     Unknown,
 }
