@@ -591,3 +591,97 @@ fn ssdp_finds_a_gateway_with_its_own_uplink_and_spares_the_excluded_one() {
         "{facts:?}"
     );
 }
+
+#[test]
+fn one_discover_finds_the_rogue_dhcp_server_and_takes_no_lease() {
+    if !daicho_lab::can_run("one_discover_finds_the_rogue_dhcp_server") {
+        return;
+    }
+    let (mut lab, lan, agent) = lan_lab("dhcp");
+    // The hospital's DHCP server and gateway, and an LTE router that a
+    // vendor plugged in with its own DHCP server.
+    let sanctioned = lab.host("dhcpd").unwrap();
+    lab.attach(&sanctioned, &lan, "eth0", None, &["198.18.1.1/24"])
+        .unwrap();
+    lab.dnsmasq(
+        &sanctioned,
+        "eth0",
+        "198.18.1.100,198.18.1.150,255.255.255.0",
+        "198.18.1.1",
+    )
+    .unwrap();
+    let rogue = lab.host("lte").unwrap();
+    lab.attach(&rogue, &lan, "eth0", None, &["198.18.1.254/24"])
+        .unwrap();
+    lab.dnsmasq(
+        &rogue,
+        "eth0",
+        "198.18.1.200,198.18.1.220,255.255.255.0",
+        "198.18.1.254",
+    )
+    .unwrap();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[dhcp]\nenabled = true\nwait = \"5s\"\nsanctioned_servers = [\"198.18.1.1\"]\n\
+         sanctioned_gateways = [\"198.18.1.1\"]\n",
+    )
+    .unwrap();
+    // Every DHCP message the agent sends goes to port 67: a REQUEST would too.
+    let sent = Capture::start(
+        &agent,
+        "eth0",
+        "udp dst port 67",
+        &lab.dir().join("dhcp.pcap"),
+    )
+    .unwrap();
+
+    let skip: Vec<&str> = ["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]
+        .iter()
+        .flat_map(|p| ["--skip-probe", p])
+        .collect();
+    let config_arg = config.to_str().unwrap();
+    let (stdout, report) = scan_lan(
+        &lab,
+        &agent,
+        &[&["--config", config_arg][..], &skip].concat(),
+    );
+    assert_eq!(
+        sent.stop().unwrap(),
+        1,
+        "exactly one DHCPDISCOVER, no REQUEST"
+    );
+    let servers: Vec<String> = report
+        .observations
+        .iter()
+        .filter(|o| o.source == Source::Dhcp)
+        .map(|o| o.ip.unwrap().to_string())
+        .collect();
+    assert_eq!(servers, ["198.18.1.1", "198.18.1.254"], "{stdout}");
+    let rogue_findings: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == daicho_report::FindingKind::RogueDhcp)
+        .collect();
+    assert_eq!(rogue_findings.len(), 1, "{:#?}", report.findings);
+    assert_eq!(
+        rogue_findings[0].subjects[0].ip,
+        Some("198.18.1.254".parse().unwrap())
+    );
+    assert!(
+        rogue_findings[0].evidence.iter().any(|e| e
+            .text
+            .contains("gateway 198.18.1.254, which is not among the sanctioned")),
+        "{:#?}",
+        rogue_findings[0].evidence
+    );
+    // No server committed a lease to the probe.
+    for host in [&sanctioned, &rogue] {
+        let leases = lab
+            .dir()
+            .join(format!("dnsmasq-{}", host.netns))
+            .join("leases");
+        let text = std::fs::read_to_string(&leases).unwrap_or_default();
+        assert!(text.trim().is_empty(), "{} leased: {text}", host.netns);
+    }
+}

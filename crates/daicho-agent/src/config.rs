@@ -32,6 +32,7 @@ pub struct AgentConfig {
     pub http: HttpConfig,
     pub ssh: SshConfig,
     pub ssdp: SsdpConfig,
+    pub dhcp: DhcpConfig,
     pub upload: crate::upload::UploadConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
@@ -53,6 +54,7 @@ impl Default for AgentConfig {
             http: HttpConfig::default(),
             ssh: SshConfig::default(),
             ssdp: SsdpConfig::default(),
+            dhcp: DhcpConfig::default(),
             upload: crate::upload::UploadConfig::default(),
             segments: Vec::new(),
         }
@@ -99,6 +101,8 @@ pub enum Probe {
     Ssh,
     /// SSDP/UPnP discovery, device descriptions, a gateway's uplink.
     Ssdp,
+    /// One DHCPDISCOVER per segment: which DHCP servers answer (opt-in).
+    Dhcp,
 }
 
 impl Probe {
@@ -215,6 +219,44 @@ impl HttpConfig {
                  is printed on paper; remove it / ポート {port} は印刷用ポートのため指定できません"
             )),
             None => Ok(()),
+        }
+    }
+}
+
+/// `[dhcp]`: which DHCP servers answer on each segment (opt-in: it sends
+/// one DHCPDISCOVER per segment, never a request).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DhcpConfig {
+    pub enabled: bool,
+    /// How long to collect offers.
+    #[serde(deserialize_with = "duration_text")]
+    pub wait: Duration,
+    /// The hospital's own DHCP servers; any other is a finding.
+    pub sanctioned_servers: Vec<std::net::Ipv4Addr>,
+    /// The gateways those servers should hand out; any other is a finding.
+    pub sanctioned_gateways: Vec<std::net::Ipv4Addr>,
+}
+
+impl Default for DhcpConfig {
+    fn default() -> Self {
+        DhcpConfig {
+            enabled: false,
+            // Servers ping an address before offering it (dnsmasq waits up
+            // to 3 s): offers come late.
+            wait: Duration::from_secs(5),
+            sanctioned_servers: Vec::new(),
+            sanctioned_gateways: Vec::new(),
+        }
+    }
+}
+
+impl DhcpConfig {
+    pub fn plan(&self) -> crate::dhcp_probe::DhcpPlan {
+        crate::dhcp_probe::DhcpPlan {
+            wait: self.wait,
+            sanctioned_servers: self.sanctioned_servers.clone(),
+            sanctioned_gateways: self.sanctioned_gateways.clone(),
         }
     }
 }

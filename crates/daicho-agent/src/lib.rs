@@ -6,6 +6,7 @@
 //! JSON report (`daicho-report`) for the collector.
 
 pub mod config;
+pub mod dhcp_probe;
 pub mod http_probe;
 pub mod mdns_probe;
 pub mod netbios_probe;

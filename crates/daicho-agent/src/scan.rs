@@ -12,6 +12,7 @@ use daicho_report::{
 use daicho_scope::{InterfaceFacts, Policy, ScopeError, SegmentScope};
 
 use crate::config::Probe;
+use crate::dhcp_probe;
 use crate::http_probe::{self, HttpPlan};
 use crate::mdns_probe;
 use crate::netbios_probe;
@@ -68,6 +69,7 @@ pub struct ScanPlan {
     pub http: Option<HttpPlan>,
     /// The SSH host keys, when they are on.
     pub ssh: Option<ssh_probe::SshPlan>,
+    pub dhcp: Option<dhcp_probe::DhcpPlan>,
     /// The SSDP/UPnP probe, when it is on.
     pub ssdp: Option<daicho_ssdp::probe::ProbeConfig>,
     /// Tables detection reads (built-in plus the site's own).
@@ -143,6 +145,7 @@ impl ScanPlan {
             http: None,
             ssh: None,
             ssdp: None,
+            dhcp: None,
             fingerprints: daicho_detect::Fingerprints::builtin(),
         })
     }
@@ -190,6 +193,17 @@ pub async fn run(
             .collect();
         tokio::spawn(ssdp_probe::probe(config, segments))
     });
+    // DHCP needs no targets either: one DISCOVER per segment, offers
+    // collected while the sweep runs.
+    let dhcp = plan.dhcp.clone().map(|config| {
+        let interfaces = plan
+            .segments
+            .iter()
+            .filter(|s| !s.skip.contains(&Probe::Dhcp))
+            .map(|s| s.resolved.interface.as_str().into())
+            .collect();
+        tokio::spawn(dhcp_probe::probe(config, interfaces))
+    });
     let mut sweeps = Vec::new();
     for (segment, progress) in plan.segments.iter().zip(progress) {
         let resolved = segment.resolved.clone();
@@ -217,7 +231,7 @@ pub async fn run(
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
     if interrupted {
-        for task in [mdns, ssdp].into_iter().flatten() {
+        for task in [mdns, ssdp, dhcp].into_iter().flatten() {
             task.abort();
         }
         return Ok(report);
@@ -238,17 +252,22 @@ pub async fn run(
     let ssh = plan
         .ssh
         .map(|ssh| ssh_probe::interrogate(ssh, segment_targets(plan, &found, Probe::Ssh, &[])));
-    let (snmp, netbios, mdns, http, ssh, ssdp) = tokio::join!(
+    let (snmp, netbios, mdns, http, ssh, ssdp, dhcp) = tokio::join!(
         optional(snmp),
         optional(netbios),
         optional(mdns),
         optional(http),
         optional(ssh),
-        optional(ssdp)
+        optional(ssdp),
+        optional(dhcp)
     );
     let mdns = mdns.map(|joined| joined.expect("the mDNS task does not panic"));
     let ssdp = ssdp.map(|joined| joined.expect("the SSDP task does not panic"));
-    for (observations, runs) in [snmp, netbios, mdns, http, ssh, ssdp].into_iter().flatten() {
+    let dhcp = dhcp.map(|joined| joined.expect("the DHCP task does not panic"));
+    for (observations, runs) in [snmp, netbios, mdns, http, ssh, ssdp, dhcp]
+        .into_iter()
+        .flatten()
+    {
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }

@@ -240,6 +240,7 @@ fn discovered(
                         FindingKind::DualHomed
                             | FindingKind::MobileRouter
                             | FindingKind::RemoteAccess
+                            | FindingKind::RogueDhcp
                     )
                 })
                 .filter(|f| {

@@ -284,3 +284,45 @@ fn a_site_file_adds_a_banner_and_changes_the_weights() {
     assert!(err.to_string().contains("no source"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_unsanctioned_dhcp_server_or_gateway_is_a_finding_and_the_sanctioned_one_is_not() {
+    let offer = |sanctioned: Option<bool>, unexpected: &[&str]| {
+        json!({"dhcp": {"offers": [{"server_id": "198.18.1.254", "offered": "198.18.1.150",
+            "routers": ["198.18.1.254"], "sanctioned": sanctioned, "unexpected_routers": unexpected}]}})
+    };
+    let fingerprints = Fingerprints::builtin();
+    let r = report(
+        "a",
+        json!([
+            at("dhcp", "eth0", "198.18.1.1", offer(Some(true), &[])),
+            at(
+                "dhcp",
+                "eth0",
+                "198.18.1.254",
+                offer(Some(false), &["198.18.1.254"])
+            ),
+        ]),
+    );
+    let findings = detect(&[&r], &fingerprints);
+    assert_eq!(kinds(&findings), [(FindingKind::RogueDhcp, 0.95)]);
+    assert_eq!(
+        findings[0].subjects[0].ip,
+        Some("198.18.1.254".parse().unwrap())
+    );
+    assert_eq!(findings[0].evidence.len(), 3, "{:#?}", findings[0].evidence);
+    // Without a sanctioned list: two servers on one segment are suspect.
+    let unconfigured = report(
+        "a",
+        json!([
+            at("dhcp", "eth0", "198.18.1.1", offer(None, &[])),
+            at("dhcp", "eth0", "198.18.1.254", offer(None, &[])),
+        ]),
+    );
+    assert_eq!(detect(&[&unconfigured], &fingerprints).len(), 2);
+    let alone = report(
+        "a",
+        json!([at("dhcp", "eth0", "198.18.1.1", offer(None, &[]))]),
+    );
+    assert!(detect(&[&alone], &fingerprints).is_empty());
+}

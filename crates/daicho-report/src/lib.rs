@@ -126,6 +126,43 @@ pub struct Observation {
     pub ssh: Option<Box<SshFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssdp: Option<Box<SsdpFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<Box<DhcpFacts>>,
+}
+
+/// What a DHCP server offered to the agent's one DHCPDISCOVER (the agent
+/// never requests nor takes a lease). The observation's `ip` is the address
+/// the offer came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DhcpFacts {
+    pub offers: Vec<DhcpOffer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DhcpOffer {
+    /// Option 54: the server's own identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<std::net::Ipv4Addr>,
+    /// The address it would lease (yiaddr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered: Option<std::net::Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_mask: Option<std::net::Ipv4Addr>,
+    /// Option 3: the default gateways it hands out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routers: Vec<std::net::Ipv4Addr>,
+    /// Option 6.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_seconds: Option<u32>,
+    /// Whether the server is one the configuration sanctions (absent when
+    /// the configuration lists none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanctioned: Option<bool>,
+    /// Gateways it hands out that the configuration does not sanction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unexpected_routers: Vec<std::net::Ipv4Addr>,
 }
 
 /// What a host said over SSDP/UPnP.
@@ -317,6 +354,7 @@ impl Observation {
             http: None,
             ssh: None,
             ssdp: None,
+            dhcp: None,
         }
     }
 }
@@ -613,6 +651,8 @@ pub enum FindingKind {
     MobileRouter,
     /// VPN or remote-maintenance equipment (checklist 2-(2)).
     RemoteAccess,
+    /// A DHCP server, or a gateway it hands out, that is not the sanctioned one.
+    RogueDhcp,
     #[serde(other)]
     Unknown,
 }

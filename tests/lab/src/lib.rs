@@ -570,6 +570,50 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts Debian's `dnsmasq` in `host` as a DHCP server only (no DNS) on
+    /// `interface`, leasing `range` ("first,last,mask") and handing out
+    /// `router` as the gateway.
+    pub fn dnsmasq(
+        &mut self,
+        host: &Host,
+        interface: &str,
+        range: &str,
+        router: &str,
+    ) -> Result<()> {
+        let base = self.dir.join(format!("dnsmasq-{}", host.netns));
+        std::fs::create_dir_all(&base)?;
+        let child = host
+            .command("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--port=0",
+                "--user=root",
+            ])
+            .args(["--bind-interfaces", "--log-dhcp", "--log-facility=-"])
+            .arg(format!("--interface={interface}"))
+            .arg(format!("--dhcp-range={range},1h"))
+            .arg(format!("--dhcp-option=option:router,{router}"))
+            .arg(format!(
+                "--dhcp-leasefile={}",
+                base.join("leases").display()
+            ))
+            .arg(format!("--pid-file={}", base.join("dnsmasq.pid").display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("dnsmasq.log"))?)
+            .spawn()
+            .context("starting dnsmasq (apt-get install dnsmasq-base)")?;
+        self.children.push(child);
+        wait_for(Duration::from_secs(10), || {
+            host.exec("ss", &["-Hlun"])
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(":67 "))
+        })
+        .with_context(|| format!("dnsmasq does not listen on UDP 67 in {}", host.netns))
+    }
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;

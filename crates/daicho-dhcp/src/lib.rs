@@ -1,0 +1,194 @@
+//! Who answers DHCP on a segment: one DHCPDISCOVER per segment, broadcast
+//! from a fixed, locally administered client MAC ([`PROBE_MAC`]: staff can
+//! recognise it in a server's log), and every DHCPOFFER collected until the
+//! timeout — like nmap's `broadcast-dhcp-discover`. The agent never sends a
+//! DHCPREQUEST, so no server ever commits a lease to it.
+//!
+//! Message encoding and decoding are `dhcproto`'s; this crate builds the one
+//! message it sends, reads offers meant for it (and ignores everything else),
+//! and does the socket work.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
+use dhcproto::{Decodable, Decoder, Encodable};
+
+/// The client MAC of every DISCOVER daicho sends: locally administered
+/// (02:…), "da1c" for daicho, the same on every agent.
+pub const PROBE_MAC: [u8; 6] = [0x02, 0xda, 0x1c, 0xd4, 0xc9, 0x01];
+
+/// What one server offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The address the offer came from.
+    pub from: Ipv4Addr,
+    pub server_id: Option<Ipv4Addr>,
+    pub offered: Ipv4Addr,
+    pub subnet_mask: Option<Ipv4Addr>,
+    pub routers: Vec<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub lease_seconds: Option<u32>,
+}
+
+/// The DISCOVER with transaction id `xid`: broadcast reply requested (we
+/// have no address to be unicast to), no requested address, a parameter
+/// request list for what the ledger wants to know.
+pub fn discover(xid: u32) -> Vec<u8> {
+    let mut message = Message::new_with_id(
+        xid,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        &PROBE_MAC,
+    );
+    message.set_flags(Flags::default().set_broadcast());
+    let options = message.opts_mut();
+    options.insert(DhcpOption::MessageType(MessageType::Discover));
+    options.insert(DhcpOption::ParameterRequestList(vec![
+        OptionCode::SubnetMask,
+        OptionCode::Router,
+        OptionCode::DomainNameServer,
+        OptionCode::AddressLeaseTime,
+        OptionCode::ServerIdentifier,
+    ]));
+    message.to_vec().expect("a DISCOVER always encodes")
+}
+
+/// The offer in `bytes`, if it is a DHCPOFFER answering `xid` for
+/// [`PROBE_MAC`]; anything else (other clients' traffic, malformed bytes)
+/// is `None`.
+pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
+    let message = Message::decode(&mut Decoder::new(bytes)).ok()?;
+    if message.opcode() != Opcode::BootReply
+        || message.xid() != xid
+        || message.chaddr().get(..6) != Some(&PROBE_MAC[..])
+        || message.opts().msg_type() != Some(MessageType::Offer)
+    {
+        return None;
+    }
+    let options = message.opts();
+    let addresses = |code| match options.get(code) {
+        Some(DhcpOption::Router(ips)) | Some(DhcpOption::DomainNameServer(ips)) => ips.clone(),
+        _ => Vec::new(),
+    };
+    Some(Offer {
+        from,
+        server_id: match options.get(OptionCode::ServerIdentifier) {
+            Some(DhcpOption::ServerIdentifier(ip)) => Some(*ip),
+            _ => None,
+        },
+        offered: message.yiaddr(),
+        subnet_mask: match options.get(OptionCode::SubnetMask) {
+            Some(DhcpOption::SubnetMask(mask)) => Some(*mask),
+            _ => None,
+        },
+        routers: addresses(OptionCode::Router),
+        dns: addresses(OptionCode::DomainNameServer),
+        lease_seconds: match options.get(OptionCode::AddressLeaseTime) {
+            Some(DhcpOption::AddressLeaseTime(secs)) => Some(*secs),
+            _ => None,
+        },
+    })
+}
+
+/// Sends one DISCOVER out of `interface` and collects the offers that
+/// arrive within `wait`. Needs CAP_NET_RAW-level rights only for binding
+/// port 68 (root or CAP_NET_BIND_SERVICE).
+pub async fn probe(interface: &str, xid: u32, wait: Duration) -> std::io::Result<Vec<Offer>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_broadcast(true)?;
+    // Only this segment: the DISCOVER leaves and offers arrive on this NIC.
+    socket.bind_device(Some(interface.as_bytes()))?;
+    socket.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)).into())?;
+    socket.set_nonblocking(true)?;
+    let socket = tokio::net::UdpSocket::from_std(socket.into())?;
+    socket
+        .send_to(&discover(xid), SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+        .await?;
+    let mut offers = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buffer = vec![0u8; 1500];
+    while let Ok(received) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buffer)).await
+    {
+        let (len, SocketAddr::V4(from)) = received? else {
+            continue;
+        };
+        if let Some(offer) = parse_offer(&buffer[..len], xid, *from.ip())
+            && !offers
+                .iter()
+                .any(|o: &Offer| o.from == offer.from && o.server_id == offer.server_id)
+        {
+            offers.push(offer);
+        }
+    }
+    Ok(offers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An OFFER as a DHCP server would send it, built with dhcproto.
+    fn offer(xid: u32, chaddr: &[u8]) -> Vec<u8> {
+        let mut m = Message::new_with_id(
+            xid,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::new(198, 18, 1, 150),
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            chaddr,
+        );
+        m.set_opcode(Opcode::BootReply);
+        let o = m.opts_mut();
+        o.insert(DhcpOption::MessageType(MessageType::Offer));
+        o.insert(DhcpOption::ServerIdentifier(Ipv4Addr::new(198, 18, 1, 254)));
+        o.insert(DhcpOption::Router(vec![Ipv4Addr::new(198, 18, 1, 254)]));
+        o.insert(DhcpOption::SubnetMask(Ipv4Addr::new(255, 255, 255, 0)));
+        o.insert(DhcpOption::AddressLeaseTime(3600));
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn the_discover_is_a_broadcast_discover_from_the_probe_mac() {
+        let bytes = discover(0x1234_5678);
+        let m = Message::decode(&mut Decoder::new(&bytes)).unwrap();
+        assert_eq!(m.opcode(), Opcode::BootRequest);
+        assert_eq!(m.opts().msg_type(), Some(MessageType::Discover));
+        assert_eq!(&m.chaddr()[..6], &PROBE_MAC);
+        assert!(m.flags().broadcast());
+        assert!(m.opts().get(OptionCode::RequestedIpAddress).is_none());
+    }
+
+    #[test]
+    fn only_offers_for_our_transaction_and_mac_are_read() {
+        let from = Ipv4Addr::new(198, 18, 1, 254);
+        let read = parse_offer(&offer(7, &PROBE_MAC), 7, from).unwrap();
+        assert_eq!(read.offered, Ipv4Addr::new(198, 18, 1, 150));
+        assert_eq!(read.routers, [from]);
+        assert_eq!(read.server_id, Some(from));
+        assert_eq!(read.lease_seconds, Some(3600));
+        assert_eq!(
+            parse_offer(&offer(8, &PROBE_MAC), 7, from),
+            None,
+            "another transaction"
+        );
+        assert_eq!(
+            parse_offer(&offer(7, &[0, 1, 2, 3, 4, 5]), 7, from),
+            None,
+            "another client"
+        );
+        assert_eq!(
+            parse_offer(&discover(7), 7, from),
+            None,
+            "a request, not an offer"
+        );
+        let bytes = offer(7, &PROBE_MAC);
+        for len in 0..bytes.len() {
+            let _ = parse_offer(&bytes[..len], 7, from);
+        }
+    }
+}
