@@ -685,3 +685,90 @@ fn one_discover_finds_the_rogue_dhcp_server_and_takes_no_lease() {
         assert!(text.trim().is_empty(), "{} leased: {text}", host.netns);
     }
 }
+
+#[test]
+fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
+    if !daicho_lab::can_run("arp_flux_finds_the_pc_with_a_leg_in_a_network") {
+        return;
+    }
+    let (mut lab, lan, agent) = lan_lab("flx");
+    let office = lab.segment("office").unwrap();
+    // The 2枚挿し PC: a leg in the office network, which the agent is not on.
+    let pc = lab.host("pc").unwrap();
+    lab.attach(&pc, &lan, "eth0", None, &[&format!("{PC}/24")])
+        .unwrap();
+    lab.attach(&pc, &office, "eth1", None, &["198.18.2.40/24"])
+        .unwrap();
+    // The router between the two networks says (SNMP) that it forwards.
+    let router = lab.host("router").unwrap();
+    lab.attach(&router, &lan, "eth0", None, &["198.18.1.1/24"])
+        .unwrap();
+    lab.attach(&router, &office, "eth1", None, &["198.18.2.1/24"])
+        .unwrap();
+    router.sysctl("net.ipv4.ip_forward=1").unwrap();
+    lab.snmpd(&router, "198.18.1.1", "rocommunity flux-ro\n")
+        .unwrap();
+    // An ordinary PC, only on the LAN.
+    let plain = lab.host("plain").unwrap();
+    lab.attach(&plain, &lan, "eth0", None, &[&format!("{SILENT}/24")])
+        .unwrap();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[arp]\nflux_networks = [\"198.18.2.0/24\"]\n\
+         [[snmp.profile]]\nname = \"lab\"\nversion = \"2c\"\ncommunity = \"flux-ro\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let skip: Vec<&str> = ["netbios", "mdns", "http", "ssh", "ssdp"]
+        .iter()
+        .flat_map(|p| ["--skip-probe", p])
+        .collect();
+    let (stdout, report) = scan_lan(
+        &lab,
+        &agent,
+        &[&["--config", config.to_str().unwrap()][..], &skip].concat(),
+    );
+    let dual: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == daicho_report::FindingKind::DualHomed)
+        .collect();
+    assert_eq!(dual.len(), 1, "{stdout}\n{:#?}", report.findings);
+    let ips: Vec<String> = dual[0]
+        .subjects
+        .iter()
+        .filter_map(|s| s.ip.map(|ip| ip.to_string()))
+        .collect();
+    assert_eq!(ips, [PC, "198.18.2.40"], "{:#?}", dual[0]);
+    assert!(
+        dual[0].evidence[0]
+            .text
+            .contains("asked on eth0 for 198.18.2.40")
+    );
+    // Neither the router nor the plain PC is called 2枚挿し; no probe but
+    // ARP went to the other network.
+    let router_ips: [std::net::IpAddr; 2] =
+        ["198.18.1.1".parse().unwrap(), "198.18.2.1".parse().unwrap()];
+    assert!(
+        report
+            .findings
+            .iter()
+            .flat_map(|f| &f.subjects)
+            .all(|s| !s.ip.is_some_and(|ip| router_ips.contains(&ip))),
+        "{:#?}",
+        report.findings
+    );
+    // The router did answer for its office address: it is known to forward.
+    assert!(report.observations.iter().any(|o| o.ip == Some(router_ips[1])
+        && o.flags.contains(&daicho_report::Flag::ArpFlux)));
+    assert!(
+        report
+            .observations
+            .iter()
+            .filter(|o| o
+                .ip
+                .is_some_and(|ip| ip.to_string().starts_with("198.18.2.")))
+            .all(|o| o.source == Source::Arp)
+    );
+}

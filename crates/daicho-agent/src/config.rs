@@ -70,6 +70,10 @@ pub struct ArpConfig {
     #[serde(deserialize_with = "duration_text")]
     pub timeout: Duration,
     pub unprivileged: bool,
+    /// Other networks to ask about on every segment (the ARP-flux probe,
+    /// opt-in): a host here that answers for an address there has a leg in
+    /// that network. Same scope rules as the segments.
+    pub flux_networks: Vec<ipnet::Ipv4Net>,
 }
 
 impl Default for ArpConfig {
@@ -80,6 +84,7 @@ impl Default for ArpConfig {
             retries: sweep.attempts,
             timeout: sweep.timeout,
             unprivileged: false,
+            flux_networks: Vec::new(),
         }
     }
 }

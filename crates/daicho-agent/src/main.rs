@@ -281,6 +281,16 @@ fn plan_from(args: &ScanArgs, config: &AgentConfig) -> anyhow::Result<ScanPlan> 
         sweep,
         args.unprivileged || config.arp.unprivileged,
     )?;
+    if !config.arp.flux_networks.is_empty() && !plan.unprivileged {
+        plan.flux = plan
+            .segments
+            .iter()
+            .map(|s| s.resolved.flux(&config.arp.flux_networks, &policy))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|f| !f.targets.is_empty())
+            .collect();
+    }
     if let Some(path) = &config.fingerprints {
         plan.fingerprints = daicho_detect::Fingerprints::with_file(path)?;
     }

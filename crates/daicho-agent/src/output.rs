@@ -154,6 +154,7 @@ fn flag_text(flag: Flag) -> &'static str {
         Flag::LocallyAdministered => "random/local MAC",
         Flag::IpConflict => "IP CONFLICT",
         Flag::ProxyArp => "proxy ARP",
+        Flag::ArpFlux => "answers for another network",
         Flag::Unknown => "?",
     }
 }

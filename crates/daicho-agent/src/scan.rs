@@ -70,6 +70,8 @@ pub struct ScanPlan {
     /// The SSH host keys, when they are on.
     pub ssh: Option<ssh_probe::SshPlan>,
     pub dhcp: Option<dhcp_probe::DhcpPlan>,
+    /// ARP-flux sweeps: other networks' addresses asked on a segment.
+    pub flux: Vec<ResolvedSegment>,
     /// The SSDP/UPnP probe, when it is on.
     pub ssdp: Option<daicho_ssdp::probe::ProbeConfig>,
     /// Tables detection reads (built-in plus the site's own).
@@ -146,6 +148,7 @@ impl ScanPlan {
             ssh: None,
             ssdp: None,
             dhcp: None,
+            flux: Vec::new(),
             fingerprints: daicho_detect::Fingerprints::builtin(),
         })
     }
@@ -228,8 +231,10 @@ pub async fn run(
             }
         }
     }
+    let flux = flux_sweeps(plan, &cancel).await?;
     let interrupted = cancel.load(std::sync::atomic::Ordering::Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
+    add_flux(&mut report, flux);
     if interrupted {
         for task in [mdns, ssdp, dhcp].into_iter().flatten() {
             task.abort();
@@ -276,6 +281,57 @@ pub async fn run(
     report.findings.extend(findings);
     report.finished_at = Timestamp::now();
     Ok(report)
+}
+
+/// The ARP-flux sweeps, after the segments' own (never at the same time
+/// on one interface), one segment at a time.
+async fn flux_sweeps(
+    plan: &ScanPlan,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Vec<(ResolvedSegment, SweepOutcome)>, SweepError> {
+    let mut outcomes = Vec::new();
+    for flux in &plan.flux {
+        let (segment, config, cancel) = (flux.clone(), plan.sweep, Arc::clone(cancel));
+        let outcome = tokio::task::spawn_blocking(move || {
+            daicho_arp::sweep_raw(&segment, &config, &Progress::default(), &cancel)
+        })
+        .await
+        .expect("a sweep thread does not panic")?;
+        outcomes.push((flux.clone(), outcome));
+    }
+    Ok(outcomes)
+}
+
+/// Answers to the ARP-flux sweeps, as observations flagged `arp_flux`.
+fn add_flux(report: &mut Report, flux: Vec<(ResolvedSegment, SweepOutcome)>) {
+    for (segment, outcome) in flux {
+        let interface: Arc<str> = segment.interface.as_str().into();
+        let networks: Vec<String> = segment.networks.iter().map(ToString::to_string).collect();
+        report.probe_runs.push(ProbeRun {
+            packets_sent: outcome.stats.packets_sent,
+            notes: vec![format!(
+                "ARP flux: asked {} addresses of {} on {}; {} answered here",
+                segment.targets.len(),
+                networks.join(", "),
+                segment.interface,
+                outcome.sightings.len()
+            )],
+            ..ProbeRun::new(
+                Source::Arp,
+                &segment.interface,
+                timestamp(outcome.stats.started),
+            )
+        });
+        for sighting in outcome
+            .sightings
+            .iter()
+            .filter(|s| segment.targets.binary_search(&s.ip).is_ok())
+        {
+            report
+                .observations
+                .push(observation(&interface, sighting, vec![Flag::ArpFlux]));
+        }
+    }
 }
 
 async fn optional<F: std::future::Future>(future: Option<F>) -> Option<F::Output> {

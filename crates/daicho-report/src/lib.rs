@@ -398,6 +398,9 @@ pub enum Flag {
     IpConflict,
     /// This MAC answered for many IPs: a router doing proxy ARP, or a firewall.
     ProxyArp,
+    /// Answered ARP on this segment for an address of another network (the
+    /// opt-in ARP-flux probe): the host has a leg in that network.
+    ArpFlux,
     #[serde(other)]
     Unknown,
 }

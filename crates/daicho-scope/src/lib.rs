@@ -369,6 +369,72 @@ impl SegmentScope {
     }
 }
 
+impl ResolvedSegment {
+    /// The ARP-flux probe of this segment: requests for the addresses of
+    /// `networks` (other networks the configuration names explicitly) sent
+    /// out of this segment's interface. A host on this segment that answers
+    /// for one of them has a leg in that network. The same rules as a sweep:
+    /// never a reserved or (without `allow_public`) public network, never an
+    /// excluded address, at most `max_addresses`; the segment's own networks
+    /// are left out.
+    pub fn flux(
+        &self,
+        networks: &[Ipv4Net],
+        policy: &Policy,
+    ) -> Result<ResolvedSegment, ScopeError> {
+        let others: Vec<Ipv4Net> = Ipv4Net::aggregate(&networks.to_vec())
+            .into_iter()
+            .filter(|n| {
+                !self
+                    .networks
+                    .iter()
+                    .any(|own| own.contains(n) || n.contains(own))
+            })
+            .collect();
+        for network in &others {
+            if let Some(what) = never_scannable(network) {
+                return Err(ScopeError::Unscannable {
+                    interface: self.interface.clone(),
+                    network: *network,
+                    what,
+                });
+            }
+            if !policy.allow_public && !is_non_public(network) {
+                return Err(ScopeError::Public {
+                    interface: self.interface.clone(),
+                    network: *network,
+                });
+            }
+        }
+        let count: u64 = others.iter().map(|n| 1u64 << (32 - n.prefix_len())).sum();
+        if count > policy.max_addresses as u64 + 2 * others.len() as u64 {
+            return Err(ScopeError::TooLarge {
+                interface: self.interface.clone(),
+                count,
+                limit: policy.max_addresses,
+            });
+        }
+        let targets = others
+            .iter()
+            .flat_map(|n| n.hosts())
+            .filter(|ip| *ip != self.own_address.addr())
+            .filter(|ip| {
+                !self
+                    .exclude
+                    .iter()
+                    .any(|ex| ex.contains(&std::net::IpAddr::V4(*ip)))
+            })
+            .collect();
+        Ok(ResolvedSegment {
+            interface: self.interface.clone(),
+            networks: others,
+            exclude: self.exclude.clone(),
+            own_address: self.own_address,
+            targets,
+        })
+    }
+}
+
 fn describe(addresses: &[Ipv4Net]) -> String {
     if addresses.is_empty() {
         "none".to_owned()

@@ -214,3 +214,44 @@ fn explicit_targets_follow_the_same_rules() {
     };
     assert!(check_explicit_target(ip("8.8.8.8"), &[], &open).is_ok());
 }
+
+#[test]
+fn flux_targets_follow_the_same_rules_and_skip_the_segments_own_network() {
+    let seg = segment("eth1=198.18.1.0/24", &["198.18.2.50"]);
+    let resolved = seg.resolve(&lab(), &Policy::default()).unwrap();
+    let nets =
+        |list: &[&str]| -> Vec<Ipv4Net> { list.iter().map(|n| n.parse().unwrap()).collect() };
+    let flux = resolved
+        .flux(
+            &nets(&["198.18.2.0/24", "198.18.1.0/24"]),
+            &Policy::default(),
+        )
+        .unwrap();
+    assert_eq!(flux.interface, "eth1");
+    assert_eq!(
+        flux.networks,
+        nets(&["198.18.2.0/24"]),
+        "its own network is swept already"
+    );
+    assert_eq!(
+        flux.own_address, resolved.own_address,
+        "asked as the segment's own address"
+    );
+    assert_eq!(flux.targets.len(), 253, "254 hosts less the excluded one");
+    assert!(!flux.targets.contains(&"198.18.2.50".parse().unwrap()));
+    let public = resolved
+        .flux(&nets(&["203.0.114.0/24"]), &Policy::default())
+        .unwrap_err();
+    assert!(matches!(public, ScopeError::Public { .. }), "{public}");
+    let huge = resolved
+        .flux(&nets(&["10.0.0.0/8"]), &Policy::default())
+        .unwrap_err();
+    assert!(matches!(huge, ScopeError::TooLarge { .. }), "{huge}");
+    let reserved = resolved
+        .flux(&nets(&["224.0.0.0/24"]), &Policy::default())
+        .unwrap_err();
+    assert!(
+        matches!(reserved, ScopeError::Unscannable { .. }),
+        "{reserved}"
+    );
+}
