@@ -232,32 +232,36 @@ fn discovered(
             names.extend(d.name.clone());
             names.sort();
             names.dedup();
-            let flags = findings
-                .iter()
-                .filter(|f| {
-                    matches!(
-                        f.kind,
-                        FindingKind::DualHomed
-                            | FindingKind::MobileRouter
-                            | FindingKind::RemoteAccess
-                            | FindingKind::RogueDhcp
-                    )
+            // One flag per kind: several findings of a kind about a device
+            // (an identity on two segments, ARP flux, an address table) are
+            // one item to settle, with all their evidence.
+            let mut flags: Vec<Flag> = Vec::new();
+            for f in findings.iter().filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::DualHomed
+                        | FindingKind::MobileRouter
+                        | FindingKind::RemoteAccess
+                        | FindingKind::RogueDhcp
+                ) && f.subjects.iter().any(|s| {
+                    s.ip.is_some_and(|ip| ips.contains(&ip))
+                        || s.mac.is_some_and(|m| macs.contains(&m.to_string()))
                 })
-                .filter(|f| {
-                    f.subjects.iter().any(|s| {
-                        s.ip.is_some_and(|ip| ips.contains(&ip))
-                            || s.mac.is_some_and(|m| macs.contains(&m.to_string()))
-                    })
-                })
-                .map(|f| Flag {
-                    kind: serde_json::to_value(f.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    summary: f.summary.clone(),
-                    evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
-                })
-                .collect();
+            }) {
+                let kind = serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let evidence = f.evidence.iter().map(|e| e.text.clone());
+                match flags.iter_mut().find(|flag| flag.kind == kind) {
+                    Some(flag) => flag.evidence.extend(evidence),
+                    None => flags.push(Flag {
+                        kind,
+                        summary: f.summary.clone(),
+                        evidence: evidence.collect(),
+                    }),
+                }
+            }
             Discovered {
                 id: d.id,
                 name: d.name,

@@ -164,6 +164,14 @@ fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Resul
                 "wwan0",
                 "friendly_name=RUTX11 LTE Router\nmanufacturer_name=Teltonika\nmodel_name=RUTX11",
             )?;
+            // Its own DHCP server on the ward LAN, handing out itself as the
+            // gateway: what a vendor's router does out of the box.
+            lab.dnsmasq(
+                host,
+                "eth0",
+                "198.18.2.200,198.18.2.220,255.255.255.0",
+                "198.18.2.254",
+            )?;
             let wwan = host.ip(&["-o", "link", "show", "wwan0"])?;
             let index = String::from_utf8_lossy(&wwan.stdout)
                 .split(':')
@@ -254,8 +262,11 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
     std::fs::write(
         &config,
         format!(
-            "# The demo's agent configuration (lab only).\n[[snmp.profile]]\nname = \"demo\"\n\
-             version = \"2c\"\ncommunity = \"{COMMUNITY}\"\n"
+            "# The demo's agent configuration (lab only).\n\
+             [arp]\nflux_networks = [\"198.18.1.0/24\", \"198.18.2.0/24\"]\n\
+             [dhcp]\nenabled = true\nsanctioned_servers = [\"198.18.2.1\"]\n\
+             sanctioned_gateways = [\"198.18.1.1\", \"198.18.2.1\"]\n\
+             [[snmp.profile]]\nname = \"demo\"\nversion = \"2c\"\ncommunity = \"{COMMUNITY}\"\n"
         ),
     )?;
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
