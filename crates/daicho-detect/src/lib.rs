@@ -117,6 +117,14 @@ fn address_tables(report: &Report) -> Vec<Finding> {
     findings
 }
 
+/// The MAC an EUI-64 interface identifier was made from (…:xxff:fexx:…),
+/// if it was.
+fn embedded_mac(ip: std::net::Ipv6Addr) -> Option<MacAddr> {
+    let b = ip.octets();
+    (b[11] == 0xff && b[12] == 0xfe)
+        .then(|| MacAddr([b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]]))
+}
+
 fn is_link_local(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
@@ -163,6 +171,7 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
     let mut by_key: BTreeMap<Key, BTreeSet<Place>> = BTreeMap::new();
     let mut forwarding: BTreeSet<Place> = BTreeSet::new();
     let mut macs: Vec<(Place, MacAddr)> = Vec::new();
+    let mut eui64: Vec<(Place, std::net::Ipv6Addr, MacAddr)> = Vec::new();
     for report in reports {
         for candidate in daicho_merge::candidates(report) {
             let place = Place {
@@ -182,6 +191,19 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             };
             if o.snmp.as_deref().and_then(|s| s.ip_forwarding) == Some(true) {
                 forwarding.insert(place.clone());
+            }
+            let own_addresses = o
+                .mdns
+                .iter()
+                .flat_map(|m| m.addresses.iter().copied())
+                .chain(o.snmp.iter().flat_map(|s| s.addresses.iter().map(|a| a.ip)));
+            for ip in own_addresses {
+                if let IpAddr::V6(v6) = ip
+                    && is_link_local(&ip)
+                    && let Some(mac) = embedded_mac(v6)
+                {
+                    eui64.push((place.clone(), v6, mac));
+                }
             }
             if o.source == Source::Arp
                 && let Some(mac) = o.mac.filter(|m| !m.is_locally_administered())
@@ -227,6 +249,25 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
                     Source::Arp,
                     format!(
                         "adjacent MACs of one maker: {mac_a} at {a} and {mac_b} at {b} (two NICs of one PC?)"
+                    ),
+                ));
+            }
+        }
+    }
+    // An IPv6 link-local address built from another NIC's MAC (EUI-64):
+    // the host has that NIC too, seen elsewhere.
+    for (a, v6, embedded) in &eui64 {
+        for (b, mac) in &macs {
+            if mac == embedded && (&a.agent, &a.interface) != (&b.agent, &b.interface) {
+                let pair = if a < b {
+                    (a.clone(), b.clone())
+                } else {
+                    (b.clone(), a.clone())
+                };
+                weak.entry(pair).or_default().push(evidence(
+                    Source::Mdns,
+                    format!(
+                        "the IPv6 link-local address {v6} of {a} is made from MAC {embedded} (EUI-64), the MAC seen at {b}"
                     ),
                 ));
             }

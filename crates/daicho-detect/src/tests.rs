@@ -326,3 +326,51 @@ fn an_unsanctioned_dhcp_server_or_gateway_is_a_finding_and_the_sanctioned_one_is
     );
     assert!(detect(&[&alone], &fingerprints).is_empty());
 }
+
+#[test]
+fn an_eui64_link_local_address_of_another_nic_is_a_weak_sign_that_counts_with_a_second() {
+    let mdns =
+        |host: &str, addresses: &[&str]| json!({"mdns": {"host": host, "addresses": addresses}});
+    let arp = |mac: &str| json!({"mac": mac});
+    let seen = |with_eui64: bool| {
+        let mut addresses = vec!["198.18.1.33"];
+        if with_eui64 {
+            // fe80::21b:21ff:feaa:bbcc is made from 00:1b:21:aa:bb:cc.
+            addresses.push("fe80::21b:21ff:feaa:bbcc");
+        }
+        report(
+            "a",
+            json!([
+                at("arp", "eth0", "198.18.1.33", arp("00:1b:21:00:01:33")),
+                at(
+                    "mdns",
+                    "eth0",
+                    "198.18.1.33",
+                    mdns("ward-pc.local.", &addresses)
+                ),
+                at("arp", "eth1", "198.18.2.77", arp("00:1b:21:aa:bb:cc")),
+                at(
+                    "mdns",
+                    "eth1",
+                    "198.18.2.77",
+                    mdns("ward-pc.local.", &["198.18.2.77"])
+                ),
+            ]),
+        )
+    };
+    let fingerprints = Fingerprints::builtin();
+    assert!(
+        detect(&[&seen(false)], &fingerprints).is_empty(),
+        "one name alone is a hint"
+    );
+    let findings = detect(&[&seen(true)], &fingerprints);
+    assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.6)]);
+    assert!(
+        findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.text.contains("fe80::21b:21ff:feaa:bbcc") && e.text.contains("EUI-64")),
+        "{:#?}",
+        findings[0].evidence
+    );
+}
