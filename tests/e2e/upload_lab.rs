@@ -211,3 +211,116 @@ fn two_agents_upload_and_the_dual_homed_pc_is_one_device() {
         "no finding on the clerk's PC: {findings}"
     );
 }
+
+/// `daicho-agent run --every`: scans on schedule, uploads each report,
+/// stops cleanly on SIGTERM, and `status` tells the last scan and upload.
+#[test]
+fn run_every_scans_on_schedule_and_stops_on_sigterm() {
+    if !daicho_lab::can_run("run_every_scans_on_schedule_and_stops_on_sigterm") {
+        return;
+    }
+    let collector_bin = sibling_binary("daicho-collector").unwrap();
+    let mut lab = Lab::new("run").unwrap();
+    let lan = lab.segment("lan").unwrap();
+    let agent = lab.host("agent").unwrap();
+    lab.attach(&agent, &lan, "eth0", None, &["198.18.1.2/24"])
+        .unwrap();
+    let pc = lab.host("pc").unwrap();
+    lab.attach(&pc, &lan, "eth0", None, &["198.18.1.40/24"])
+        .unwrap();
+    let ledger = lab.dir().join("ledger.db");
+    let ledger = ledger.to_str().unwrap();
+    let collector = |args: &[&str]| {
+        let out = std::process::Command::new(&collector_bin)
+            .args(["--ledger", ledger])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let token = collector(&["agent", "add", "timer-agent"]);
+    // The collector on the agent's own loopback.
+    lab.spawn(
+        &agent,
+        &collector_bin,
+        &[
+            "--ledger",
+            ledger,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{PORT}"),
+        ],
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(20), || {
+        agent
+            .exec(
+                "bash",
+                &["-c", &format!("exec 3<>/dev/tcp/127.0.0.1/{PORT}")],
+            )
+            .is_ok_and(|o| o.status.success())
+    })
+    .unwrap();
+
+    let state = lab.dir().join("timer-state");
+    let skip: Vec<&str> = ["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]
+        .iter()
+        .flat_map(|p| ["--skip-probe", p])
+        .collect();
+    let mut run = agent
+        .command(AGENT)
+        .env("DAICHO_UPLOAD_TOKEN", token.trim())
+        .args(["run", "--every", "1s", "--agent-id", "timer-agent"])
+        .args([
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--timeout",
+            "200ms",
+            "--format",
+            "summary",
+        ])
+        .args(&skip)
+        .args(["--upload", &format!("http://127.0.0.1:{PORT}")])
+        .arg("--state-dir")
+        .arg(&state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ingested = || {
+        collector(&["audit"])
+            .lines()
+            .filter(|l| l.contains(" ingest "))
+            .count()
+    };
+    let waited = wait_for(Duration::from_secs(60), || ingested() >= 2);
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = run.kill();
+            panic!("daicho-agent run did not stop within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    waited.expect("two scheduled scans uploaded within 60 s");
+    assert!(status.success(), "a clean stop: {status}");
+
+    let out = agent
+        .command(AGENT)
+        .arg("status")
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("agent timer-agent, 1 hosts"), "{shown}");
+    assert!(shown.contains("0 report(s) waiting"), "{shown}");
+    assert!(!shown.contains("last accepted: never"), "{shown}");
+}

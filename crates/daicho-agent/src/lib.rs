@@ -16,4 +16,5 @@ pub mod snmp_probe;
 pub mod snmp_test;
 pub mod ssdp_probe;
 pub mod ssh_probe;
+pub mod status;
 pub mod upload;

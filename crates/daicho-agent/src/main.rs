@@ -28,6 +28,16 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, or as JSON objects (one per line, for journald or
+    /// a log collector; scan summaries included).
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -38,6 +48,29 @@ enum Command {
     SnmpTest(SnmpTestArgs),
     /// Send the reports waiting in the spool to the collector.
     Flush(FlushArgs),
+    /// Scan again and again (for hosts without systemd): every interval
+    /// plus up to a tenth of it at random, until SIGTERM or Ctrl-C.
+    Run(RunArgs),
+    /// The last scan, the last upload and what waits in the spool.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Where the status and the spool are [config: state_dir].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Time between scans, e.g. 6h or 30m.
+    #[arg(long, value_parser = parse_duration)]
+    every: Duration,
+    #[command(flatten)]
+    scan: ScanArgs,
 }
 
 #[derive(clap::Args)]
@@ -70,7 +103,7 @@ struct SnmpTestArgs {
     allow_public: bool,
 }
 
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 struct ScanArgs {
     /// agent.toml with segments and probe settings (see config/agent.toml).
     #[arg(short, long)]
@@ -138,23 +171,43 @@ fn main() -> ExitCode {
         1 => "info,async_snmp=off",
         _ => "debug",
     };
-    tracing_subscriber::fmt()
+    // JSON logs are for machines: they carry the scan summaries (info).
+    let level = if cli.log_format == LogFormat::Json && cli.verbose == 0 {
+        "info,async_snmp=off"
+    } else {
+        level
+    };
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DAICHO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
+        );
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("the tokio runtime starts");
     let result = runtime.block_on(async {
+        // SIGTERM (systemd's stop) and Ctrl-C end a scan early with what it
+        // found, and end `run` after that scan is delivered.
+        let stopping = Arc::new(AtomicBool::new(false));
+        let on_signal = Arc::clone(&stopping);
+        tokio::spawn(async move {
+            stop_signal().await;
+            eprintln!("daicho-agent: stopping; the current scan ends with what was found so far");
+            on_signal.store(true, Relaxed);
+        });
         match cli.command {
-            Command::Scan(args) => scan_command(args).await,
+            Command::Scan(args) => scan_command(args, stopping).await,
             Command::SnmpTest(args) => snmp_test_command(args).await,
             Command::Flush(args) => flush_command(args).await,
+            Command::Run(args) => run_command(args, stopping).await,
+            Command::Status(args) => status_command(args),
         }
     });
     match result {
@@ -198,8 +251,18 @@ async fn deliver(
     spool: &upload::Spool,
     uploader: &upload::Uploader,
     config: &AgentConfig,
+    state_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let flushed = upload::flush(spool, uploader, &config.upload).await?;
+    if let Err(e) = daicho_agent::status::record_delivery(state_dir, &flushed) {
+        tracing::warn!("cannot record the upload in {}: {e}", state_dir.display());
+    }
+    tracing::info!(
+        delivered = flushed.delivered,
+        refused = flushed.refused,
+        waiting = flushed.waiting,
+        "upload"
+    );
     if flushed.delivered > 0 {
         eprintln!(
             "daicho-agent: {} report(s) delivered to the collector",
@@ -238,7 +301,7 @@ async fn flush_command(args: FlushArgs) -> anyhow::Result<()> {
         );
     };
     let waiting = spool.pending()?.len();
-    deliver(&spool, &uploader, &config).await?;
+    deliver(&spool, &uploader, &config, &state_dir).await?;
     if waiting == 0 {
         eprintln!("daicho-agent: the spool is empty; nothing to send");
     }
@@ -330,30 +393,18 @@ fn plan_from(args: &ScanArgs, config: &AgentConfig) -> anyhow::Result<ScanPlan> 
     Ok(plan)
 }
 
-async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
+async fn scan_command(args: ScanArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
     let plan = plan_from(&args, &config)?;
+    let state_dir = state_dir(args.state_dir.as_ref(), &config);
     // Checked before scanning: a wrong upload setting should not cost a scan.
-    let delivery = delivery(
-        args.upload.as_ref(),
-        &state_dir(args.state_dir.as_ref(), &config),
-        &config,
-    )?;
+    let delivery = delivery(args.upload.as_ref(), &state_dir, &config)?;
     tracing::info!(
         segments = plan.segments.len(),
         targets = plan.target_count(),
         rate = plan.sweep.rate,
         "scan planned"
     );
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    let on_signal = Arc::clone(&cancel);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("daicho-agent: interrupted, finishing the report with what was found so far");
-            on_signal.store(true, Relaxed);
-        }
-    });
 
     let progress: Vec<Arc<Progress>> = plan.segments.iter().map(|_| Arc::default()).collect();
     let bar = progress_bar(plan.target_count() as u64, &progress);
@@ -380,11 +431,82 @@ async fn scan_command(args: ScanArgs) -> anyhow::Result<()> {
         }
         Format::Summary => print!("{}", output::summary(&report)),
     }
+    tracing::info!(
+        scan = %report.scan_id,
+        agent = %report.agent.id,
+        observations = report.observations.len(),
+        findings = report.findings.len(),
+        seconds = report.finished_at.duration_since(report.started_at).as_secs_f64(),
+        "scan finished"
+    );
+    if let Err(e) = std::fs::create_dir_all(&state_dir)
+        .and_then(|()| daicho_agent::status::record_scan(&state_dir, &report))
+    {
+        tracing::warn!("cannot record the scan in {}: {e}", state_dir.display());
+    }
     if let Some((spool, uploader)) = delivery {
         spool.put(&report)?;
-        deliver(&spool, &uploader, &config).await?;
+        deliver(&spool, &uploader, &config, &state_dir).await?;
     }
     Ok(())
+}
+
+async fn run_command(args: RunArgs, stopping: Arc<AtomicBool>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.every >= Duration::from_secs(1),
+        "--every must be at least 1s / --every は 1 秒以上にしてください"
+    );
+    loop {
+        // A failed scan or upload is logged; the next round tries again
+        // (reports wait in the spool meanwhile).
+        if let Err(e) = scan_command(args.scan.clone(), Arc::clone(&stopping)).await {
+            tracing::error!("{e:#}");
+            eprintln!("daicho-agent: {e:#}");
+        }
+        if stopping.load(Relaxed) {
+            return Ok(());
+        }
+        let jitter = args.every.mul_f64(random_fraction() / 10.0);
+        let wake = tokio::time::Instant::now() + args.every + jitter;
+        while tokio::time::Instant::now() < wake {
+            if stopping.load(Relaxed) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200).min(wake - tokio::time::Instant::now()))
+                .await;
+        }
+    }
+}
+
+/// A number in [0, 1) that differs between agents and runs, for jitter.
+fn random_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 1_000_000) / 1_000_000.0
+}
+
+fn status_command(args: StatusArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_ref())?;
+    let state_dir = state_dir(args.state_dir.as_ref(), &config);
+    let status = daicho_agent::status::read(&state_dir);
+    let spool_dir = state_dir.join("spool");
+    let spool = spool_dir
+        .is_dir()
+        .then(|| upload::Spool::open(&spool_dir))
+        .transpose()?;
+    print!("{}", daicho_agent::status::render(&status, spool.as_ref()));
+    Ok(())
+}
+
+/// Resolves on SIGTERM (systemd's stop) or Ctrl-C.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be watched");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {
