@@ -58,6 +58,30 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Runs a collector command on `ledger`; its stdout.
+fn collector_cli(bin: &std::path::Path, ledger: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(["--ledger", ledger])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the collector accepts connections at `address`:PORT, as
+/// seen from `host`.
+fn wait_listening(host: &Host, address: &str) {
+    wait_for(Duration::from_secs(20), || {
+        host.exec(
+            "bash",
+            &["-c", &format!("exec 3<>/dev/tcp/{address}/{PORT}")],
+        )
+        .is_ok_and(|o| o.status.success())
+    })
+    .unwrap();
+}
+
 #[test]
 fn two_agents_upload_and_the_dual_homed_pc_is_one_device() {
     if !daicho_lab::can_run("two_agents_upload_and_the_dual_homed_pc_is_one_device") {
@@ -93,15 +117,7 @@ fn two_agents_upload_and_the_dual_homed_pc_is_one_device() {
 
     let ledger = lab.dir().join("ledger.db");
     let ledger = ledger.to_str().unwrap();
-    let collector = |args: &[&str]| {
-        let out = std::process::Command::new(&collector_bin)
-            .args(["--ledger", ledger])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let collector = |args: &[&str]| collector_cli(&collector_bin, ledger, args);
     let ward_token = collector(&["agent", "add", "ward-agent"]);
     let office_token = collector(&["agent", "add", "office-agent"]);
     // The office agent scans while the collector is down: the report waits.
@@ -137,15 +153,7 @@ fn two_agents_upload_and_the_dual_homed_pc_is_one_device() {
         ],
     )
     .unwrap();
-    wait_for(Duration::from_secs(20), || {
-        agent_ward
-            .exec(
-                "bash",
-                &["-c", &format!("exec 3<>/dev/tcp/198.18.1.250/{PORT}")],
-            )
-            .is_ok_and(|o| o.status.success())
-    })
-    .unwrap();
+    wait_listening(&agent_ward, "198.18.1.250");
 
     let out = scan(
         &lab,
@@ -230,15 +238,7 @@ fn run_every_scans_on_schedule_and_stops_on_sigterm() {
         .unwrap();
     let ledger = lab.dir().join("ledger.db");
     let ledger = ledger.to_str().unwrap();
-    let collector = |args: &[&str]| {
-        let out = std::process::Command::new(&collector_bin)
-            .args(["--ledger", ledger])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let collector = |args: &[&str]| collector_cli(&collector_bin, ledger, args);
     let token = collector(&["agent", "add", "timer-agent"]);
     // The collector on the agent's own loopback.
     lab.spawn(
@@ -253,15 +253,7 @@ fn run_every_scans_on_schedule_and_stops_on_sigterm() {
         ],
     )
     .unwrap();
-    wait_for(Duration::from_secs(20), || {
-        agent
-            .exec(
-                "bash",
-                &["-c", &format!("exec 3<>/dev/tcp/127.0.0.1/{PORT}")],
-            )
-            .is_ok_and(|o| o.status.success())
-    })
-    .unwrap();
+    wait_listening(&agent, "127.0.0.1");
 
     let state = lab.dir().join("timer-state");
     let skip: Vec<&str> = ["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]

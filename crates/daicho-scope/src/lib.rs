@@ -337,27 +337,9 @@ impl SegmentScope {
         }
         let own_address = own_address.ok_or(ScopeError::NothingToScan)?;
 
-        let count: u64 = networks.iter().map(|n| 1u64 << (32 - n.prefix_len())).sum();
-        if count > policy.max_addresses as u64 + 2 * networks.len() as u64 {
-            return Err(ScopeError::TooLarge {
-                interface,
-                count,
-                limit: policy.max_addresses,
-            });
-        }
-
+        check_size(&interface, &networks, policy)?;
         let own_addresses: Vec<Ipv4Addr> = facts.addresses.iter().map(|a| a.addr()).collect();
-        let targets = networks
-            .iter()
-            .flat_map(|n| n.hosts())
-            .filter(|ip| !own_addresses.contains(ip))
-            .filter(|ip| {
-                !self
-                    .exclude
-                    .iter()
-                    .any(|ex| ex.contains(&std::net::IpAddr::V4(*ip)))
-            })
-            .collect();
+        let targets = hosts(&networks, &self.exclude, &own_addresses);
 
         Ok(ResolvedSegment {
             interface,
@@ -406,25 +388,8 @@ impl ResolvedSegment {
                 });
             }
         }
-        let count: u64 = others.iter().map(|n| 1u64 << (32 - n.prefix_len())).sum();
-        if count > policy.max_addresses as u64 + 2 * others.len() as u64 {
-            return Err(ScopeError::TooLarge {
-                interface: self.interface.clone(),
-                count,
-                limit: policy.max_addresses,
-            });
-        }
-        let targets = others
-            .iter()
-            .flat_map(|n| n.hosts())
-            .filter(|ip| *ip != self.own_address.addr())
-            .filter(|ip| {
-                !self
-                    .exclude
-                    .iter()
-                    .any(|ex| ex.contains(&std::net::IpAddr::V4(*ip)))
-            })
-            .collect();
+        check_size(&self.interface, &others, policy)?;
+        let targets = hosts(&others, &self.exclude, &[self.own_address.addr()]);
         Ok(ResolvedSegment {
             interface: self.interface.clone(),
             networks: others,
@@ -433,6 +398,33 @@ impl ResolvedSegment {
             targets,
         })
     }
+}
+
+/// Refuses a sweep of more addresses than the policy allows.
+fn check_size(interface: &str, networks: &[Ipv4Net], policy: &Policy) -> Result<(), ScopeError> {
+    let count: u64 = networks.iter().map(|n| 1u64 << (32 - n.prefix_len())).sum();
+    if count > policy.max_addresses as u64 + 2 * networks.len() as u64 {
+        return Err(ScopeError::TooLarge {
+            interface: interface.to_owned(),
+            count,
+            limit: policy.max_addresses,
+        });
+    }
+    Ok(())
+}
+
+/// The host addresses of `networks`, less the agent's own and the excluded.
+fn hosts(networks: &[Ipv4Net], exclude: &[IpNet], own: &[Ipv4Addr]) -> Vec<Ipv4Addr> {
+    networks
+        .iter()
+        .flat_map(|n| n.hosts())
+        .filter(|ip| !own.contains(ip))
+        .filter(|ip| {
+            !exclude
+                .iter()
+                .any(|ex| ex.contains(&std::net::IpAddr::V4(*ip)))
+        })
+        .collect()
 }
 
 fn describe(addresses: &[Ipv4Net]) -> String {
