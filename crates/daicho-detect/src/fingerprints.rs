@@ -30,6 +30,12 @@ struct File {
     /// Cellular-router makers.
     #[serde(default)]
     enterprise: Vec<EnterpriseRow>,
+    /// Cellular-router and module makers' MAC prefixes.
+    #[serde(default)]
+    oui: Vec<OuiRow>,
+    /// Cellular routers' admin-page banners.
+    #[serde(default)]
+    banner: Vec<BannerRow>,
     #[serde(default)]
     remote_access: RemoteAccessRows,
     scores: Option<ScoreOverrides>,
@@ -42,6 +48,14 @@ struct RemoteAccessRows {
     banner: Vec<BannerRow>,
     #[serde(default)]
     enterprise: Vec<EnterpriseRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OuiRow {
+    prefix: String,
+    maker: String,
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +74,9 @@ pub struct Scores {
     pub wwan_interface: f32,
     pub gateway_uplink: f32,
     pub cellular_enterprise: f32,
+    pub cellular_oui: f32,
+    pub cellular_banner: f32,
+    pub cellular_interface_name: f32,
     pub remote_access_banner: f32,
     pub remote_access_enterprise: f32,
 }
@@ -72,6 +89,9 @@ struct ScoreOverrides {
     wwan_interface: Option<f32>,
     gateway_uplink: Option<f32>,
     cellular_enterprise: Option<f32>,
+    cellular_oui: Option<f32>,
+    cellular_banner: Option<f32>,
+    cellular_interface_name: Option<f32>,
     remote_access_banner: Option<f32>,
     remote_access_enterprise: Option<f32>,
 }
@@ -84,6 +104,9 @@ impl Default for Scores {
             wwan_interface: 0.0,
             gateway_uplink: 0.0,
             cellular_enterprise: 0.0,
+            cellular_oui: 0.0,
+            cellular_banner: 0.0,
+            cellular_interface_name: 0.0,
             remote_access_banner: 0.0,
             remote_access_enterprise: 0.0,
         }
@@ -97,6 +120,9 @@ impl ScoreOverrides {
             wwan_interface,
             gateway_uplink,
             cellular_enterprise,
+            cellular_oui,
+            cellular_banner,
+            cellular_interface_name,
             remote_access_banner,
             remote_access_enterprise,
         } = self;
@@ -105,6 +131,9 @@ impl ScoreOverrides {
             (wwan_interface, &mut scores.wwan_interface),
             (gateway_uplink, &mut scores.gateway_uplink),
             (cellular_enterprise, &mut scores.cellular_enterprise),
+            (cellular_oui, &mut scores.cellular_oui),
+            (cellular_banner, &mut scores.cellular_banner),
+            (cellular_interface_name, &mut scores.cellular_interface_name),
             (remote_access_banner, &mut scores.remote_access_banner),
             (
                 remote_access_enterprise,
@@ -135,6 +164,9 @@ pub struct FingerprintError(pub String);
 #[derive(Debug, Clone, Default)]
 pub struct Fingerprints {
     cellular: BTreeMap<u32, String>,
+    cellular_ouis: BTreeMap<[u8; 3], String>,
+    /// (lower-case pattern, product).
+    cellular_banners: Vec<(String, String)>,
     remote_access_makers: BTreeMap<u32, String>,
     /// (lower-case pattern, product).
     remote_access_banners: Vec<(String, String)>,
@@ -194,18 +226,39 @@ impl Fingerprints {
                 table.insert(row.number, row.maker);
             }
         }
-        for row in file.remote_access.banner {
+        for (rows, table) in [
+            (file.banner, &mut self.cellular_banners),
+            (file.remote_access.banner, &mut self.remote_access_banners),
+        ] {
+            for row in rows {
+                if row.source.trim().is_empty() {
+                    return Err(unsourced(format!("banner {:?}", row.pattern)));
+                }
+                if row.pattern.trim().len() < 4 {
+                    return Err(FingerprintError(format!(
+                        "fingerprint file {name}: banner pattern {:?} is too short to be specific",
+                        row.pattern
+                    )));
+                }
+                table.push((row.pattern.to_lowercase(), row.product));
+            }
+        }
+        for row in file.oui {
             if row.source.trim().is_empty() {
-                return Err(unsourced(format!("banner {:?}", row.pattern)));
+                return Err(unsourced(format!("oui {:?}", row.prefix)));
             }
-            if row.pattern.trim().len() < 4 {
+            let bytes: Vec<u8> = row
+                .prefix
+                .split([':', '-'])
+                .filter_map(|b| u8::from_str_radix(b, 16).ok())
+                .collect();
+            let [a, b, c] = bytes[..] else {
                 return Err(FingerprintError(format!(
-                    "fingerprint file {name}: banner pattern {:?} is too short to be specific",
-                    row.pattern
+                    "fingerprint file {name}: oui {:?} is not three bytes like \"00:1E:42\"",
+                    row.prefix
                 )));
-            }
-            self.remote_access_banners
-                .push((row.pattern.to_lowercase(), row.product));
+            };
+            self.cellular_ouis.insert([a, b, c], row.maker);
         }
         if let Some(scores) = file.scores {
             scores.apply(&mut self.scores);
@@ -222,15 +275,32 @@ impl Fingerprints {
 
     /// The remote-access product a banner text names, if any.
     pub fn remote_access_product(&self, text: &str) -> Option<&str> {
-        let text = text.to_lowercase();
-        self.remote_access_banners
-            .iter()
-            .find(|(pattern, _)| text.contains(pattern.as_str()))
-            .map(|(_, product)| product.as_str())
+        product(&self.remote_access_banners, text)
+    }
+
+    /// The cellular router a banner text names, if any.
+    pub fn cellular_product(&self, text: &str) -> Option<&str> {
+        product(&self.cellular_banners, text)
+    }
+
+    /// The cellular-router or module maker a MAC's prefix belongs to.
+    pub fn cellular_oui_maker(&self, mac: [u8; 6]) -> Option<&str> {
+        self.cellular_ouis
+            .get(&[mac[0], mac[1], mac[2]])
+            .map(String::as_str)
     }
 
     /// The cellular-router maker an enterprise number belongs to, if listed.
     pub fn cellular_maker(&self, enterprise: u32) -> Option<&str> {
         self.cellular.get(&enterprise).map(String::as_str)
     }
+}
+
+/// The product of the first pattern `text` contains (case aside).
+fn product<'a>(banners: &'a [(String, String)], text: &str) -> Option<&'a str> {
+    let text = text.to_lowercase();
+    banners
+        .iter()
+        .find(|(pattern, _)| text.contains(pattern.as_str()))
+        .map(|(_, product)| product.as_str())
 }

@@ -322,7 +322,69 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
         signs.add(o, weight, source, text);
     };
     for o in &report.observations {
+        if o.source == Source::Arp
+            && let Some(mac) = o.mac
+            && let Some(maker) = fingerprints.cellular_oui_maker(mac.0)
+        {
+            add(
+                o,
+                scores.cellular_oui,
+                Source::Arp,
+                format!(
+                    "the MAC {mac} of {} belongs to {maker}, a maker of cellular routers or modules",
+                    display(o.ip)
+                ),
+            );
+        }
+        for banner in o.http.as_deref().into_iter().flat_map(|h| &h.banners) {
+            if let Some((what, text, product)) =
+                banner_match(banner, |text| fingerprints.cellular_product(text))
+            {
+                add(
+                    o,
+                    scores.cellular_banner,
+                    Source::Http,
+                    format!(
+                        "the {what} {text:?} on port {} of {} is that of a {product}",
+                        banner.port,
+                        display(o.ip)
+                    ),
+                );
+            }
+        }
         if let Some(snmp) = o.snmp.as_deref() {
+            for named in snmp.interfaces.iter().filter(|i| {
+                !i.if_type.is_some_and(|t| WWAN_IF_TYPES.contains(&t))
+                    && [i.name.as_deref(), i.descr.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|n| {
+                            let n = n.to_lowercase();
+                            ["wwan", "lte", "usb"].iter().any(|p| n.starts_with(p))
+                        })
+            }) {
+                // A modem link holding the default route is how a PC with a
+                // USB "HiLink" dongle becomes a router to the Internet.
+                let via = snmp
+                    .routes
+                    .iter()
+                    .any(|r| r.destination.is_unspecified() && r.if_index == Some(named.index));
+                add(
+                    o,
+                    scores.cellular_interface_name * if via { 2.0 } else { 1.0 },
+                    Source::Snmp,
+                    format!(
+                        "the interface table of {} has {}, named like a cellular or USB modem link{}",
+                        display(o.ip),
+                        interface_name(snmp, Some(named.index)),
+                        if via {
+                            ", and the default route goes out through it"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
             for wwan in snmp
                 .interfaces
                 .iter()
@@ -402,26 +464,9 @@ fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
     let mut signs = Signs::default();
     for o in &report.observations {
         for banner in o.http.as_deref().into_iter().flat_map(|h| &h.banners) {
-            let certificate = banner.certificate.as_ref();
-            let texts = [
-                ("page title", banner.title.as_deref()),
-                ("Server header", banner.server.as_deref()),
-                ("authentication realm", banner.realm.as_deref()),
-                (
-                    "certificate subject",
-                    certificate.and_then(|c| c.subject_cn.as_deref()),
-                ),
-                (
-                    "certificate issuer",
-                    certificate.and_then(|c| c.issuer_cn.as_deref()),
-                ),
-            ];
-            if let Some((what, text, product)) = texts.iter().find_map(|(what, text)| {
-                let text = (*text)?;
-                fingerprints
-                    .remote_access_product(text)
-                    .map(|p| (what, text, p))
-            }) {
+            if let Some((what, text, product)) =
+                banner_match(banner, |text| fingerprints.remote_access_product(text))
+            {
                 signs.add(
                     o,
                     scores.remote_access_banner,
@@ -627,6 +672,33 @@ fn rogue_dhcp(report: &Report) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The first of a banner's texts (title, Server header, realm, certificate
+/// names) that `product` recognises: (which text, the text, the product).
+fn banner_match<'a>(
+    banner: &'a daicho_report::HttpBanner,
+    product: impl Fn(&str) -> Option<&'a str>,
+) -> Option<(&'static str, &'a str, &'a str)> {
+    let certificate = banner.certificate.as_ref();
+    [
+        ("page title", banner.title.as_deref()),
+        ("Server header", banner.server.as_deref()),
+        ("authentication realm", banner.realm.as_deref()),
+        (
+            "certificate subject",
+            certificate.and_then(|c| c.subject_cn.as_deref()),
+        ),
+        (
+            "certificate issuer",
+            certificate.and_then(|c| c.issuer_cn.as_deref()),
+        ),
+    ]
+    .into_iter()
+    .find_map(|(what, text)| {
+        let text = text?;
+        product(text).map(|p| (what, text, p))
+    })
 }
 
 /// Signs gathered per device (interface and address), scored.

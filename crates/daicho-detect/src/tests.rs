@@ -374,3 +374,116 @@ fn an_eui64_link_local_address_of_another_nic_is_a_weak_sign_that_counts_with_a_
         findings[0].evidence
     );
 }
+
+/// The table of true and false cases, on recorded observations.
+#[test]
+fn true_and_false_cases_of_the_2_2_table() {
+    let fingerprints = Fingerprints::builtin();
+    let snmp = |interfaces: Value, routes: Value, addresses: Value| json!({"snmp": {"profile": "ro", "interfaces": interfaces, "routes": routes, "addresses": addresses}});
+    let default_via = |index: u32| json!([{"destination": "0.0.0.0", "prefix_len": 0, "next_hop": "192.168.8.1", "if_index": index}]);
+    let cases: Vec<(&str, Value, Vec<FindingKind>)> = vec![
+        (
+            "a printer with two addresses in one network",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.21",
+                snmp(
+                    json!([{"index": 2, "name": "eth0"}]),
+                    json!([]),
+                    json!([{"ip": "198.18.1.21", "prefix_len": 24, "if_index": 2},
+                       {"ip": "198.18.1.22", "prefix_len": 24, "if_index": 2}])
+                )
+            )]),
+            vec![],
+        ),
+        (
+            "a phone with a randomized MAC",
+            json!([at(
+                "arp",
+                "eth0",
+                "198.18.1.80",
+                json!({"mac": "da:a1:19:00:00:01", "flags": ["locally_administered"]})
+            )]),
+            vec![],
+        ),
+        (
+            "a Huawei phone (no cellular router sign at all)",
+            json!([at(
+                "arp",
+                "eth0",
+                "198.18.1.81",
+                json!({"mac": "00:e0:fc:12:34:56"})
+            )]),
+            vec![],
+        ),
+        (
+            "a Huawei LTE router: a WWAN interface holding the default route",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.254",
+                snmp(
+                    json!([{"index": 2, "name": "eth0"}, {"index": 3, "name": "wwan0", "if_type": 243}]),
+                    default_via(3),
+                    json!([])
+                )
+            )]),
+            vec![FindingKind::MobileRouter],
+        ),
+        (
+            "a Teltonika router on the LAN: its MAC and its admin page",
+            json!([
+                at(
+                    "arp",
+                    "eth0",
+                    "198.18.1.253",
+                    json!({"mac": "00:1e:42:00:00:01"})
+                ),
+                at(
+                    "http",
+                    "eth0",
+                    "198.18.1.253",
+                    banner("Teltonika RUTX11 - Login")
+                ),
+            ]),
+            vec![FindingKind::MobileRouter],
+        ),
+        (
+            "a PC whose USB dongle holds the default route",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.60",
+                snmp(
+                    json!([{"index": 2, "name": "eth0"}, {"index": 5, "name": "usb0"}]),
+                    default_via(5),
+                    json!([])
+                )
+            )]),
+            vec![FindingKind::MobileRouter],
+        ),
+        (
+            "a PC with a USB network adapter that routes nothing",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.61",
+                snmp(
+                    json!([{"index": 2, "name": "eth0"}, {"index": 5, "name": "usb0"}]),
+                    json!([]),
+                    json!([])
+                )
+            )]),
+            vec![],
+        ),
+    ];
+    for (case, observations, expected) in cases {
+        let r = report("a", observations);
+        let found: Vec<FindingKind> = detect(&[&r], &fingerprints)
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(found, expected, "{case}");
+    }
+}
