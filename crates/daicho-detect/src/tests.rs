@@ -380,7 +380,7 @@ fn an_eui64_link_local_address_of_another_nic_is_a_weak_sign_that_counts_with_a_
 fn true_and_false_cases_of_the_2_2_table() {
     let fingerprints = Fingerprints::builtin();
     let snmp = |interfaces: Value, routes: Value, addresses: Value| json!({"snmp": {"profile": "ro", "interfaces": interfaces, "routes": routes, "addresses": addresses}});
-    let default_via = |index: u32| json!([{"destination": "0.0.0.0", "prefix_len": 0, "next_hop": "192.168.8.1", "if_index": index}]);
+    let default_via = |index: u32| json!([{"destination": "0.0.0.0", "prefix_len": 0, "next_hop": "198.18.200.1", "if_index": index}]);
     let cases: Vec<(&str, Value, Vec<FindingKind>)> = vec![
         (
             "a printer with two addresses in one network",

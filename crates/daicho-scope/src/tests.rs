@@ -244,7 +244,13 @@ fn flux_targets_follow_the_same_rules_and_skip_the_segments_own_network() {
         .unwrap_err();
     assert!(matches!(public, ScopeError::Public { .. }), "{public}");
     let huge = resolved
-        .flux(&nets(&["10.0.0.0/8"]), &Policy::default())
+        .flux(
+            &nets(&["198.19.0.0/16"]),
+            &Policy {
+                max_addresses: 1024,
+                ..Policy::default()
+            },
+        )
         .unwrap_err();
     assert!(matches!(huge, ScopeError::TooLarge { .. }), "{huge}");
     let reserved = resolved
