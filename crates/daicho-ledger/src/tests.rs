@@ -360,3 +360,136 @@ fn the_html_report_escapes_device_strings_and_runs_no_script() {
         );
     }
 }
+
+#[test]
+fn csv_export_reads_back_equal_in_both_encodings() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    for encoding in [CsvEncoding::Utf8Bom, CsvEncoding::Cp932] {
+        let bytes = to_csv(&ledger, encoding).unwrap();
+        let back = read("back.csv", &bytes);
+        assert!(back.errors.is_empty(), "{:?}", back.errors);
+        assert_eq!(back.ledger.devices, ledger.devices, "{encoding:?}");
+    }
+    let back = read("back.xlsx", &to_xlsx(&ledger).unwrap());
+    assert_eq!(back.ledger.devices, ledger.devices);
+}
+
+#[test]
+fn script_and_formula_device_names_are_inert_everywhere() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let script = device(
+        7,
+        "<script>alert(1)</script>",
+        "198.18.1.97",
+        "00:1b:21:00:01:61",
+    );
+    let formula = device(
+        8,
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "198.18.1.98",
+        "00:1b:21:00:01:62",
+    );
+    let found = [script.clone(), formula.clone()];
+    let diff = diff(&ledger, &found, &[], &options());
+    let html = render_html(
+        &ReportInput {
+            generated_at: "2026-11-28".into(),
+            ledger_version: None,
+            devices_discovered: 2,
+            devices_declared: 4,
+            missing_after_days: 30,
+            diff: &diff,
+            coverage: &[],
+            settlements: &[],
+        },
+        Lang::Ja,
+    );
+    assert!(!html.contains("<script"), "{html}");
+    let today = jiff::civil::date(2026, 11, 28);
+    let mut added = ledger;
+    for item in diff.items.iter().filter(|i| i.kind == ItemKind::Undeclared) {
+        added = accept(&added, item, &found, "suzuki", today);
+    }
+    let csv =
+        String::from_utf8(to_csv(&added, CsvEncoding::Utf8Bom).unwrap()[3..].to_vec()).unwrap();
+    assert!(
+        csv.contains("<script>alert(1)</script>"),
+        "text stays text: {csv}"
+    );
+    assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+    assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+    let back = read("back.xlsx", &to_xlsx(&added).unwrap()).ledger;
+    let names: Vec<&str> = back
+        .devices
+        .iter()
+        .filter_map(|r| r.get(Field::ComputerName))
+        .collect();
+    assert!(
+        names.contains(&"'=HYPERLINK(\"http://x\",\"y\")"),
+        "{names:?}"
+    );
+}
+
+/// The report's HTML for fixed inputs, compared with the checked-in copy
+/// (DAICHO_UPDATE_SNAPSHOTS=1 rewrites it): a change to the page is seen in
+/// review.
+#[test]
+fn the_report_matches_its_snapshot() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let mut router = device(9, "lte-router", "198.18.1.254", "00:80:6d:00:02:fe");
+    router.flags.push(Flag {
+        kind: "mobile_router".into(),
+        summary: "198.18.1.254 is a mobile (LTE/5G) router".into(),
+        evidence: vec!["wwan0 of ifType 243 holds the default route".into()],
+    });
+    let found = [
+        device(1, "ROOM1-PC1", "198.18.1.51", "00:1b:21:00:01:0b"),
+        router,
+    ];
+    let diff = diff(&ledger, &found, &[], &options());
+    let settled = [Settlement {
+        item: "C1-ip".into(),
+        action: SettlementAction::Ignore,
+        fingerprint: "x".into(),
+        actor: "鈴木一郎".into(),
+        note: "DHCP 予約の変更待ち".into(),
+        at: "2026-11-28 09:00:00 UTC".into(),
+    }];
+    for (lang, name) in [(Lang::Ja, "report-ja.html"), (Lang::En, "report-en.html")] {
+        let html = render_html(
+            &ReportInput {
+                generated_at: "2026-11-28 12:00 UTC".into(),
+                ledger_version: Some("v1 — 2026-11-28 — ledger.csv (鈴木一郎)".into()),
+                devices_discovered: found.len(),
+                devices_declared: ledger.devices.len(),
+                missing_after_days: 30,
+                diff: &diff,
+                coverage: &[Coverage {
+                    agent: "outpatient".into(),
+                    segments: "eth1 198.18.1.0/24".into(),
+                    last_report: "2026-11-28 02:10 UTC".into(),
+                    overdue: false,
+                }],
+                settlements: &settled,
+            },
+            lang,
+        );
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots")
+            .join(name);
+        if std::env::var_os("DAICHO_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &html).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "{} missing: run with DAICHO_UPDATE_SNAPSHOTS=1",
+                path.display()
+            )
+        });
+        assert_eq!(
+            html, expected,
+            "{name} changed: review it, then DAICHO_UPDATE_SNAPSHOTS=1"
+        );
+    }
+}
