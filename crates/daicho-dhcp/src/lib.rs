@@ -11,8 +11,9 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
-use dhcproto::{Decodable, Decoder, Encodable};
+use dhcproto::Encodable;
+use dhcproto::v4::borrowed::DhcpOptionIterator;
+use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, OptionCode};
 
 /// The client MAC of every DISCOVER daicho sends: locally administered
 /// (02:…), "da1c" for daicho, the same on every agent.
@@ -59,38 +60,51 @@ pub fn discover(xid: u32) -> Vec<u8> {
 /// The offer in `bytes`, if it is a DHCPOFFER answering `xid` for
 /// [`PROBE_MAC`]; anything else (other clients' traffic, malformed bytes)
 /// is `None`.
+///
+/// The fixed header is read here with checked slicing, and each option's
+/// bytes by hand: dhcproto's full decoder asserts on some malformed options
+/// (a ClientFQDN shorter than 3 bytes panics under debug assertions — found
+/// by the fuzz target), so only its option iterator, which bounds every
+/// read, is used on untrusted bytes.
 pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
-    let message = Message::decode(&mut Decoder::new(bytes)).ok()?;
-    if message.opcode() != Opcode::BootReply
-        || message.xid() != xid
-        || message.chaddr().get(..6) != Some(&PROBE_MAC[..])
-        || message.opts().msg_type() != Some(MessageType::Offer)
+    const BOOTREPLY: u8 = 2;
+    const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+    const OFFER: u8 = 2;
+    let ipv4 = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(Ipv4Addr::from);
+    if bytes.first() != Some(&BOOTREPLY)
+        || bytes.get(4..8)? != xid.to_be_bytes()
+        || bytes.get(28..34)? != PROBE_MAC
+        || bytes.get(236..240)? != MAGIC_COOKIE
     {
         return None;
     }
-    let options = message.opts();
-    let addresses = |code| match options.get(code) {
-        Some(DhcpOption::Router(ips)) | Some(DhcpOption::DomainNameServer(ips)) => ips.clone(),
-        _ => Vec::new(),
-    };
-    Some(Offer {
+    let mut offer = Offer {
         from,
-        server_id: match options.get(OptionCode::ServerIdentifier) {
-            Some(DhcpOption::ServerIdentifier(ip)) => Some(*ip),
-            _ => None,
-        },
-        offered: message.yiaddr(),
-        subnet_mask: match options.get(OptionCode::SubnetMask) {
-            Some(DhcpOption::SubnetMask(mask)) => Some(*mask),
-            _ => None,
-        },
-        routers: addresses(OptionCode::Router),
-        dns: addresses(OptionCode::DomainNameServer),
-        lease_seconds: match options.get(OptionCode::AddressLeaseTime) {
-            Some(DhcpOption::AddressLeaseTime(secs)) => Some(*secs),
-            _ => None,
-        },
-    })
+        server_id: None,
+        offered: ipv4(bytes.get(16..20)?)?,
+        subnet_mask: None,
+        routers: Vec::new(),
+        dns: Vec::new(),
+        lease_seconds: None,
+    };
+    let mut is_offer = false;
+    for option in DhcpOptionIterator::new(bytes.get(240..)?) {
+        let data = option.data();
+        match option.code() {
+            OptionCode::MessageType => is_offer = data == [OFFER],
+            OptionCode::ServerIdentifier => offer.server_id = ipv4(data),
+            OptionCode::SubnetMask => offer.subnet_mask = ipv4(data),
+            OptionCode::Router => offer.routers = data.chunks_exact(4).filter_map(ipv4).collect(),
+            OptionCode::DomainNameServer => {
+                offer.dns = data.chunks_exact(4).filter_map(ipv4).collect()
+            }
+            OptionCode::AddressLeaseTime => {
+                offer.lease_seconds = <[u8; 4]>::try_from(data).ok().map(u32::from_be_bytes)
+            }
+            _ => {}
+        }
+    }
+    is_offer.then_some(offer)
 }
 
 /// Sends one DISCOVER out of `interface` and collects the offers that
@@ -130,6 +144,9 @@ pub async fn probe(interface: &str, xid: u32, wait: Duration) -> std::io::Result
 
 #[cfg(test)]
 mod tests {
+    use dhcproto::v4::Opcode;
+    use dhcproto::{Decodable, Decoder};
+
     use super::*;
 
     /// An OFFER as a DHCP server would send it, built with dhcproto.
@@ -190,5 +207,13 @@ mod tests {
         for len in 0..bytes.len() {
             let _ = parse_offer(&bytes[..len], 7, from);
         }
+        // The fuzz target's find: a ClientFQDN option of one byte.
+        let mut short_fqdn = bytes.clone();
+        let end = short_fqdn.len() - 1;
+        short_fqdn.splice(end..end, [81u8, 1, 0]);
+        assert_eq!(
+            parse_offer(&short_fqdn, 7, from).map(|o| o.offered),
+            Some(read.offered)
+        );
     }
 }
