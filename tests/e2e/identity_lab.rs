@@ -636,10 +636,7 @@ fn one_discover_finds_the_rogue_dhcp_server_and_takes_no_lease() {
     )
     .unwrap();
 
-    let skip: Vec<&str> = ["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]
-        .iter()
-        .flat_map(|p| ["--skip-probe", p])
-        .collect();
+    let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
     let config_arg = config.to_str().unwrap();
     let (stdout, report) = scan_lan(
         &lab,
@@ -720,10 +717,7 @@ fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
     )
     .unwrap();
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let skip: Vec<&str> = ["netbios", "mdns", "http", "ssh", "ssdp"]
-        .iter()
-        .flat_map(|p| ["--skip-probe", p])
-        .collect();
+    let skip = daicho_lab::skip_probes(&["netbios", "mdns", "http", "ssh", "ssdp"]);
     let (stdout, report) = scan_lan(
         &lab,
         &agent,

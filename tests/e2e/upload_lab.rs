@@ -256,10 +256,7 @@ fn run_every_scans_on_schedule_and_stops_on_sigterm() {
     wait_listening(&agent, "127.0.0.1");
 
     let state = lab.dir().join("timer-state");
-    let skip: Vec<&str> = ["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]
-        .iter()
-        .flat_map(|p| ["--skip-probe", p])
-        .collect();
+    let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
     let mut run = agent
         .command(AGENT)
         .env("DAICHO_UPLOAD_TOKEN", token.trim())

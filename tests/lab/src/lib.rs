@@ -614,6 +614,11 @@ impl Lab {
     }
 }
 
+/// `daicho-agent scan` arguments that turn off each of `probes`.
+pub fn skip_probes(probes: &[&'static str]) -> Vec<&'static str> {
+    probes.iter().flat_map(|p| ["--skip-probe", p]).collect()
+}
+
 /// Polls `ready` every 50 ms until it holds or `limit` passes.
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + limit;
