@@ -106,7 +106,8 @@ pub enum Probe {
     Ssh,
     /// SSDP/UPnP discovery, device descriptions, a gateway's uplink.
     Ssdp,
-    /// One DHCPDISCOVER per segment: which DHCP servers answer (opt-in).
+    /// One DHCPDISCOVER per segment, and listening for DHCP replies and
+    /// IPv6 router advertisements (both opt-in).
     Dhcp,
 }
 
@@ -228,8 +229,10 @@ impl HttpConfig {
     }
 }
 
-/// `[dhcp]`: which DHCP servers answer on each segment (opt-in: it sends
-/// one DHCPDISCOVER per segment, never a request).
+/// `[dhcp]`: who hands out addresses and gateways on each segment. The
+/// DISCOVER probe is opt-in (`enabled`: one DHCPDISCOVER per segment, never
+/// a request); so is listening (`listen`: DHCP replies and IPv6 router
+/// advertisements heard, optionally after one router solicitation).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DhcpConfig {
@@ -237,10 +240,40 @@ pub struct DhcpConfig {
     /// How long to collect offers.
     #[serde(deserialize_with = "duration_text")]
     pub wait: Duration,
+    /// How long to listen on each segment while the scan runs; 0 = not.
+    #[serde(deserialize_with = "duration_text")]
+    pub listen: Duration,
+    /// Send one IPv6 router solicitation when listening starts.
+    pub solicit_routers: bool,
     /// The hospital's own DHCP servers; any other is a finding.
     pub sanctioned_servers: Vec<std::net::Ipv4Addr>,
     /// The gateways those servers should hand out; any other is a finding.
     pub sanctioned_gateways: Vec<std::net::Ipv4Addr>,
+    /// The hospital's own IPv6 routers, by link-local address or MAC; any
+    /// other router advertising a default route is a finding.
+    pub sanctioned_ipv6_routers: Vec<SanctionedRouter>,
+}
+
+/// An IPv6 router named by its link-local address or its MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanctionedRouter {
+    Address(std::net::Ipv6Addr),
+    Mac(daicho_report::MacAddr),
+}
+
+impl<'de> Deserialize<'de> for SanctionedRouter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Ok(address) = text.parse() {
+            return Ok(SanctionedRouter::Address(address));
+        }
+        text.parse().map(SanctionedRouter::Mac).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} in sanctioned_ipv6_routers is neither an IPv6 address nor a MAC \
+                 (e.g. \"fe80::1\" or \"00:1e:42:0a:0b:0c\") / IPv6 アドレスでも MAC アドレスでもありません"
+            ))
+        })
+    }
 }
 
 impl Default for DhcpConfig {
@@ -250,8 +283,11 @@ impl Default for DhcpConfig {
             // Servers ping an address before offering it (dnsmasq waits up
             // to 3 s): offers come late.
             wait: Duration::from_secs(5),
+            listen: Duration::ZERO,
+            solicit_routers: false,
             sanctioned_servers: Vec::new(),
             sanctioned_gateways: Vec::new(),
+            sanctioned_ipv6_routers: Vec::new(),
         }
     }
 }
@@ -259,9 +295,13 @@ impl Default for DhcpConfig {
 impl DhcpConfig {
     pub fn plan(&self) -> crate::dhcp_probe::DhcpPlan {
         crate::dhcp_probe::DhcpPlan {
+            discover: self.enabled,
             wait: self.wait,
+            listen: self.listen,
+            solicit_routers: self.solicit_routers,
             sanctioned_servers: self.sanctioned_servers.clone(),
             sanctioned_gateways: self.sanctioned_gateways.clone(),
+            sanctioned_ipv6_routers: self.sanctioned_ipv6_routers.clone(),
         }
     }
 }

@@ -1,69 +1,197 @@
-//! The DHCP step of a scan (opt-in): one DHCPDISCOVER per segment, the
-//! offers recorded, each server and gateway checked against the sanctioned
-//! ones the configuration names (see `daicho-dhcp`).
+//! The DHCP step of a scan (opt-in): one DHCPDISCOVER per segment and/or
+//! listening for the DHCP replies and IPv6 router advertisements others
+//! get; each server, gateway and router checked against the sanctioned ones
+//! the configuration names (see `daicho-dhcp` and `daicho-listen`).
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use daicho_report::{DhcpFacts, DhcpOffer, Observation, ProbeRun, Source};
+use daicho_listen::Heard;
+use daicho_report::{
+    DhcpFacts, DhcpOffer, MacAddr, Observation, ProbeRun, RouterAdvertFacts, Source,
+};
 use jiff::Timestamp;
 use tokio::task::JoinSet;
+
+use crate::config::SanctionedRouter;
 
 /// What the DHCP step needs.
 #[derive(Debug, Clone, Default)]
 pub struct DhcpPlan {
+    /// Send one DHCPDISCOVER per segment.
+    pub discover: bool,
     pub wait: Duration,
+    /// Listen this long on each segment (zero: not at all).
+    pub listen: Duration,
+    pub solicit_routers: bool,
     pub sanctioned_servers: Vec<Ipv4Addr>,
     pub sanctioned_gateways: Vec<Ipv4Addr>,
+    pub sanctioned_ipv6_routers: Vec<SanctionedRouter>,
 }
 
-/// One observation per answering server, one run per segment.
+/// One observation per answering server or advertising router, one run per
+/// segment and step.
 pub async fn probe(plan: DhcpPlan, interfaces: Vec<Arc<str>>) -> (Vec<Observation>, Vec<ProbeRun>) {
+    let plan = Arc::new(plan);
     let mut tasks = JoinSet::new();
     for (n, interface) in interfaces.into_iter().enumerate() {
-        let wait = plan.wait;
-        tasks.spawn(async move {
-            let started_at = Timestamp::now();
-            let outcome = daicho_dhcp::probe(&interface, transaction_id(n), wait).await;
-            (interface, started_at, outcome)
-        });
+        if plan.discover {
+            tasks.spawn(discover(Arc::clone(&plan), Arc::clone(&interface), n));
+        }
+        if !plan.listen.is_zero() {
+            tasks.spawn(listen(Arc::clone(&plan), interface));
+        }
     }
     let (mut observations, mut runs) = (Vec::new(), Vec::new());
     while let Some(joined) = tasks.join_next().await {
-        let (interface, started_at, outcome) = joined.expect("a DHCP task does not panic");
-        let mut run = ProbeRun {
-            packets_sent: 1,
-            ..ProbeRun::new(Source::Dhcp, &interface, started_at)
-        };
-        match outcome {
-            Ok(offers) => {
-                run.packets_received = offers.len() as u64;
-                let servers: Vec<String> = offers.iter().map(|o| o.from.to_string()).collect();
-                run.notes.push(format!(
-                    "one DHCPDISCOVER (client MAC {}), {} server(s) offered: {}",
-                    mac_text(),
-                    offers.len(),
-                    if servers.is_empty() { "none".to_owned() } else { servers.join(", ") }
-                ));
-                for offer in offers {
-                    observations.push(Observation {
-                        dhcp: Some(Box::new(DhcpFacts {
-                            offers: vec![judged(&plan, &offer)],
-                        })),
-                        ..Observation::new(Source::Dhcp, Arc::clone(&interface), Some(offer.from.into()))
-                    });
-                }
-            }
-            Err(e) => run.notes.push(format!(
-                "DHCP probe not run: {e} (port 68 needs root or CAP_NET_BIND_SERVICE, and no DHCP client on this interface) \
-                 / DHCP 調査を実行できませんでした"
-            )),
-        }
+        let (found, run) = joined.expect("a DHCP task does not panic");
+        observations.extend(found);
         runs.push(run);
     }
-    observations.sort_by(|a, b| (&a.interface, a.ip).cmp(&(&b.interface, b.ip)));
+    // One observation per server and segment: the DISCOVER's answer wins
+    // over the same server heard answering someone else.
+    observations.sort_by(|a, b| {
+        (&a.interface, a.ip, a.source == Source::Listen).cmp(&(
+            &b.interface,
+            b.ip,
+            b.source == Source::Listen,
+        ))
+    });
+    observations.dedup_by(|later, first| {
+        later.interface == first.interface
+            && later.ip == first.ip
+            && later.dhcp.is_some()
+            && first.dhcp.is_some()
+    });
     (observations, runs)
+}
+
+async fn discover(
+    plan: Arc<DhcpPlan>,
+    interface: Arc<str>,
+    n: usize,
+) -> (Vec<Observation>, ProbeRun) {
+    let started_at = Timestamp::now();
+    let outcome = daicho_dhcp::probe(&interface, transaction_id(n), plan.wait).await;
+    let mut run = ProbeRun {
+        packets_sent: 1,
+        ..ProbeRun::new(Source::Dhcp, &interface, started_at)
+    };
+    let mut observations = Vec::new();
+    match outcome {
+        Ok(offers) => {
+            run.packets_received = offers.len() as u64;
+            let servers: Vec<String> = offers.iter().map(|o| o.from.to_string()).collect();
+            run.notes.push(format!(
+                "one DHCPDISCOVER (client MAC {}), {} server(s) offered: {}",
+                MacAddr(daicho_dhcp::PROBE_MAC),
+                offers.len(),
+                if servers.is_empty() { "none".to_owned() } else { servers.join(", ") }
+            ));
+            for offer in offers {
+                observations.push(Observation {
+                    dhcp: Some(Box::new(DhcpFacts {
+                        offers: vec![judged(&plan, &offer)],
+                    })),
+                    ..Observation::new(Source::Dhcp, Arc::clone(&interface), Some(offer.from.into()))
+                });
+            }
+        }
+        Err(e) => run.notes.push(format!(
+            "DHCP probe not run: {e} (port 68 needs root or CAP_NET_BIND_SERVICE, and no DHCP client on this interface) \
+             / DHCP 調査を実行できませんでした"
+        )),
+    }
+    run.finished_at = Timestamp::now();
+    (observations, run)
+}
+
+async fn listen(plan: Arc<DhcpPlan>, interface: Arc<str>) -> (Vec<Observation>, ProbeRun) {
+    let started_at = Timestamp::now();
+    let (name, duration, solicit) = (interface.to_string(), plan.listen, plan.solicit_routers);
+    let outcome =
+        tokio::task::spawn_blocking(move || daicho_listen::listen(&name, duration, solicit))
+            .await
+            .expect("the listener does not panic");
+    let mut run = ProbeRun {
+        packets_sent: u64::from(plan.solicit_routers),
+        ..ProbeRun::new(Source::Listen, &interface, started_at)
+    };
+    let mut observations = Vec::new();
+    match outcome {
+        Ok(heard) => {
+            run.packets_received = heard.len() as u64;
+            run.notes.push(format!(
+                "listened {} s{}: {} DHCP server(s) and {} IPv6 router(s) heard",
+                plan.listen.as_secs(),
+                if plan.solicit_routers {
+                    " after one router solicitation"
+                } else {
+                    ""
+                },
+                heard
+                    .iter()
+                    .filter(|h| matches!(h, Heard::Dhcp { .. }))
+                    .count(),
+                heard
+                    .iter()
+                    .filter(|h| matches!(h, Heard::RouterAdvert { .. }))
+                    .count(),
+            ));
+            observations.extend(
+                heard
+                    .into_iter()
+                    .map(|h| heard_observation(&plan, &interface, h)),
+            );
+        }
+        Err(e) => run.notes.push(format!("listening not done: {e}")),
+    }
+    run.finished_at = Timestamp::now();
+    (observations, run)
+}
+
+/// What was heard, as an observation. (A server that also answered our own
+/// DISCOVER is kept once, by [`probe`].)
+fn heard_observation(plan: &DhcpPlan, interface: &Arc<str>, heard: Heard) -> Observation {
+    let (ip, mac) = heard.sender();
+    let mut observation = Observation {
+        mac: Some(MacAddr(mac)),
+        ..Observation::new(Source::Listen, Arc::clone(interface), Some(ip))
+    };
+    match heard {
+        Heard::Dhcp { reply, .. } => {
+            let offer = DhcpOffer {
+                heard_for: reply.client_mac.map(MacAddr),
+                ..judged(plan, &reply.offer)
+            };
+            observation.dhcp = Some(Box::new(DhcpFacts {
+                offers: vec![offer],
+            }));
+        }
+        Heard::RouterAdvert { from, advert, .. } => {
+            let sanctioned = (!plan.sanctioned_ipv6_routers.is_empty()).then(|| {
+                plan.sanctioned_ipv6_routers.iter().any(|r| match r {
+                    SanctionedRouter::Address(a) => *a == from,
+                    SanctionedRouter::Mac(m) => m.0 == mac || advert.source_mac == Some(m.0),
+                })
+            });
+            observation.router_advert = Some(Box::new(RouterAdvertFacts {
+                router_lifetime: advert.router_lifetime,
+                managed: advert.managed,
+                other_config: advert.other_config,
+                prefixes: advert
+                    .prefixes
+                    .iter()
+                    .map(|(p, len)| format!("{p}/{len}"))
+                    .collect(),
+                dns: advert.dns,
+                mtu: advert.mtu,
+                sanctioned,
+            }));
+        }
+    }
+    observation
 }
 
 /// The offer as reported, with the configuration's verdict on its server
@@ -77,6 +205,7 @@ fn judged(plan: &DhcpPlan, offer: &daicho_dhcp::Offer) -> DhcpOffer {
         routers: offer.routers.clone(),
         dns: offer.dns.clone(),
         lease_seconds: offer.lease_seconds,
+        heard_for: None,
         sanctioned: (!plan.sanctioned_servers.is_empty()).then(|| {
             plan.sanctioned_servers.contains(&server)
                 || plan.sanctioned_servers.contains(&offer.from)
@@ -100,12 +229,4 @@ fn transaction_id(segment: usize) -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     nanos ^ std::process::id().rotate_left(16) ^ segment as u32
-}
-
-fn mac_text() -> String {
-    daicho_dhcp::PROBE_MAC
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }

@@ -357,7 +357,9 @@ fn plan_from(args: &ScanArgs, config: &AgentConfig) -> anyhow::Result<ScanPlan> 
     if let Some(path) = &config.fingerprints {
         plan.fingerprints = daicho_detect::Fingerprints::with_file(path)?;
     }
-    if !args.skip_probes.contains(&Probe::Dhcp) && config.dhcp.enabled {
+    if !args.skip_probes.contains(&Probe::Dhcp)
+        && (config.dhcp.enabled || !config.dhcp.listen.is_zero())
+    {
         plan.dhcp = Some(config.dhcp.plan());
     }
     if !args.skip_probes.contains(&Probe::Ssdp) && config.ssdp.enabled {

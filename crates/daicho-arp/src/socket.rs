@@ -45,6 +45,13 @@ const RECEIVE_BUFFER: libc::c_int = 8 << 20;
 /// Opens a raw packet socket that sees only incoming ARP frames. Fails with
 /// `PermissionDenied` without CAP_NET_RAW.
 pub fn open_arp_socket() -> io::Result<RawFd> {
+    open_filtered_socket(&ARP_ONLY)
+}
+
+/// Opens a raw packet socket (for pnet's `Config::socket_fd`) that sees only
+/// the incoming frames `filter` (a classic BPF program, e.g. from
+/// `tcpdump -dd`) accepts. Fails with `PermissionDenied` without CAP_NET_RAW.
+pub fn open_filtered_socket(filter: &[libc::sock_filter]) -> io::Result<RawFd> {
     // SAFETY: plain socket(2) call; the fd is owned by the caller (pnet closes it).
     let fd = unsafe {
         libc::socket(
@@ -56,7 +63,7 @@ pub fn open_arp_socket() -> io::Result<RawFd> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    let configured = configure(fd);
+    let configured = configure(fd, filter);
     if configured.is_err() {
         // SAFETY: fd was opened above and is not shared yet.
         unsafe { libc::close(fd) };
@@ -64,10 +71,10 @@ pub fn open_arp_socket() -> io::Result<RawFd> {
     configured.map(|()| fd)
 }
 
-fn configure(fd: RawFd) -> io::Result<()> {
+fn configure(fd: RawFd, filter: &[libc::sock_filter]) -> io::Result<()> {
     let program = libc::sock_fprog {
-        len: ARP_ONLY.len() as u16,
-        filter: ARP_ONLY.as_ptr().cast_mut(),
+        len: u16::try_from(filter.len()).map_err(|_| io::Error::other("BPF program too long"))?,
+        filter: filter.as_ptr().cast_mut(),
     };
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &program)?;
     // Linux ≥ 4.20; older kernels still work, we just discard our own frames in user space.

@@ -77,6 +77,7 @@ pub struct Scores {
     pub cellular_oui: f32,
     pub cellular_banner: f32,
     pub cellular_interface_name: f32,
+    pub unsanctioned_ipv6_router: f32,
     pub remote_access_banner: f32,
     pub remote_access_enterprise: f32,
 }
@@ -92,6 +93,7 @@ struct ScoreOverrides {
     cellular_oui: Option<f32>,
     cellular_banner: Option<f32>,
     cellular_interface_name: Option<f32>,
+    unsanctioned_ipv6_router: Option<f32>,
     remote_access_banner: Option<f32>,
     remote_access_enterprise: Option<f32>,
 }
@@ -107,6 +109,7 @@ impl Default for Scores {
             cellular_oui: 0.0,
             cellular_banner: 0.0,
             cellular_interface_name: 0.0,
+            unsanctioned_ipv6_router: 0.0,
             remote_access_banner: 0.0,
             remote_access_enterprise: 0.0,
         }
@@ -123,6 +126,7 @@ impl ScoreOverrides {
             cellular_oui,
             cellular_banner,
             cellular_interface_name,
+            unsanctioned_ipv6_router,
             remote_access_banner,
             remote_access_enterprise,
         } = self;
@@ -134,6 +138,10 @@ impl ScoreOverrides {
             (cellular_oui, &mut scores.cellular_oui),
             (cellular_banner, &mut scores.cellular_banner),
             (cellular_interface_name, &mut scores.cellular_interface_name),
+            (
+                unsanctioned_ipv6_router,
+                &mut scores.unsanctioned_ipv6_router,
+            ),
             (remote_access_banner, &mut scores.remote_access_banner),
             (
                 remote_access_enterprise,

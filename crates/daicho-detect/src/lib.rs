@@ -57,6 +57,7 @@ pub fn detect(reports: &[&Report], fingerprints: &Fingerprints) -> Vec<Finding> 
             .flat_map(|report| remote_access(report, fingerprints)),
     );
     findings.extend(reports.iter().flat_map(|report| rogue_dhcp(report)));
+    findings.extend(reports.iter().flat_map(|report| rogue_ipv6_routers(report)));
     findings
 }
 
@@ -76,10 +77,23 @@ fn address_tables(report: &Report) -> Vec<Finding> {
         let Some(snmp) = o.snmp.as_deref() else {
             continue;
         };
+        // An address of the other family on the interface we reached is
+        // dual-stack (an IPv6 address from a router advertisement, say),
+        // not a second leg.
+        let home = snmp
+            .addresses
+            .iter()
+            .find(|a| Some(a.ip) == o.ip)
+            .map(|a| (a.if_index, a.ip.is_ipv4()));
+        let counted = |a: &&daicho_report::SnmpAddress| {
+            !a.ip.is_loopback()
+                && !is_link_local(&a.ip)
+                && home.is_none_or(|(index, v4)| a.if_index != index || a.ip.is_ipv4() == v4)
+        };
         let networks: BTreeSet<IpNet> = snmp
             .addresses
             .iter()
-            .filter(|a| !a.ip.is_loopback() && !is_link_local(&a.ip))
+            .filter(counted)
             .filter_map(|a| IpNet::new(a.ip, a.prefix_len?).ok().map(|n| n.trunc()))
             .collect();
         if networks.len() < 2 || snmp.ip_forwarding == Some(true) {
@@ -88,7 +102,8 @@ fn address_tables(report: &Report) -> Vec<Finding> {
         let legs: Vec<Evidence> = snmp
             .addresses
             .iter()
-            .filter(|a| !a.ip.is_loopback() && !is_link_local(&a.ip) && Some(a.ip) != o.ip)
+            .filter(counted)
+            .filter(|a| Some(a.ip) != o.ip)
             .map(|a| {
                 evidence(
                     Source::Snmp,
@@ -318,15 +333,12 @@ fn source_of(kind: KeyKind) -> Source {
 fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
     let scores = &fingerprints.scores;
     let mut signs = Signs::default();
-    let mut add = |o: &Observation, weight: f32, source: Source, text: String| {
-        signs.add(o, weight, source, text);
-    };
     for o in &report.observations {
         if o.source == Source::Arp
             && let Some(mac) = o.mac
             && let Some(maker) = fingerprints.cellular_oui_maker(mac.0)
         {
-            add(
+            signs.add(
                 o,
                 scores.cellular_oui,
                 Source::Arp,
@@ -340,7 +352,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
             if let Some((what, text, product)) =
                 banner_match(banner, |text| fingerprints.cellular_product(text))
             {
-                add(
+                signs.add(
                     o,
                     scores.cellular_banner,
                     Source::Http,
@@ -369,7 +381,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
                     .routes
                     .iter()
                     .any(|r| r.destination.is_unspecified() && r.if_index == Some(named.index));
-                add(
+                signs.add(
                     o,
                     scores.cellular_interface_name * if via { 2.0 } else { 1.0 },
                     Source::Snmp,
@@ -394,7 +406,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
                     .routes
                     .iter()
                     .any(|r| r.destination.is_unspecified() && r.if_index == Some(wwan.index));
-                add(
+                signs.add(
                     o,
                     scores.wwan_interface,
                     Source::Snmp,
@@ -415,7 +427,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
                 .enterprise
                 .and_then(|n| fingerprints.cellular_maker(n).map(|m| (n, m)))
             {
-                add(
+                signs.add(
                     o,
                     scores.cellular_enterprise,
                     Source::Snmp,
@@ -426,10 +438,19 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
                 );
             }
         }
+        if let Some(advert) = unsanctioned_ipv6_router(o) {
+            signs.add_at(
+                &o.interface,
+                ipv4_of(report, o).or(o.ip),
+                scores.unsanctioned_ipv6_router,
+                Source::Listen,
+                describe_advert(o, advert),
+            );
+        }
         if let Some(uplink) = o.ssdp.as_deref().and_then(|s| s.uplink.as_ref())
             && matches!(uplink.kind.as_str(), "carrier_nat" | "public")
         {
-            add(
+            signs.add(
                 o,
                 scores.gateway_uplink,
                 Source::Ssdp,
@@ -584,6 +605,78 @@ fn arp_flux(report: &Report) -> Vec<Finding> {
     findings
 }
 
+/// The router advertisement of `o`, if it offers a default route and the
+/// configuration does not sanction it (or sanctions none).
+fn unsanctioned_ipv6_router(o: &Observation) -> Option<&daicho_report::RouterAdvertFacts> {
+    o.router_advert
+        .as_deref()
+        .filter(|a| a.router_lifetime > 0 && a.sanctioned != Some(true))
+}
+
+/// The IPv4 address the sweep saw for `o`'s MAC on the same segment: a
+/// router advertisement comes from a link-local address, but the ledger
+/// knows the device by its IPv4 one.
+fn ipv4_of(report: &Report, o: &Observation) -> Option<IpAddr> {
+    let mac = o.mac?;
+    report
+        .observations
+        .iter()
+        .find(|a| {
+            a.source == Source::Arp
+                && a.mac == Some(mac)
+                && a.interface == o.interface
+                && a.ip.is_some_and(|ip| ip.is_ipv4())
+        })
+        .and_then(|a| a.ip)
+}
+
+fn describe_advert(o: &Observation, advert: &daicho_report::RouterAdvertFacts) -> String {
+    format!(
+        "{} ({}) on {} advertises itself as IPv6 default router for {} s{}{}",
+        display(o.ip),
+        o.mac.map_or("-".into(), |m| m.to_string()),
+        o.interface,
+        advert.router_lifetime,
+        if advert.prefixes.is_empty() {
+            String::new()
+        } else {
+            format!(", handing out prefix {}", advert.prefixes.join(", "))
+        },
+        if advert.sanctioned.is_none() {
+            " — no IPv6 router is sanctioned for this segment ([dhcp] sanctioned_ipv6_routers is empty)"
+        } else {
+            " — it is not among [dhcp] sanctioned_ipv6_routers"
+        }
+    )
+}
+
+/// Routers advertising IPv6 default routes that the configuration does not
+/// sanction. Unlike DHCP, a lone advertiser with no list is a finding too:
+/// hospital LANs are mostly IPv4-only, so hosts that suddenly get an IPv6
+/// default route from a box nobody declared (LTE routers send them by
+/// default) reach the Internet around the firewall.
+fn rogue_ipv6_routers(report: &Report) -> Vec<Finding> {
+    report
+        .observations
+        .iter()
+        .filter_map(|o| Some((o, unsanctioned_ipv6_router(o)?)))
+        .map(|(o, advert)| {
+            let ip = ipv4_of(report, o).or(o.ip);
+            Finding {
+                kind: FindingKind::RogueDhcp,
+                confidence: if advert.sanctioned.is_none() { 0.7 } else { 0.95 },
+                summary: format!(
+                    "{} is an IPv6 router the hospital did not sanction: devices on {} may take its default route and bypass the firewall",
+                    display(ip),
+                    o.interface
+                ),
+                subjects: vec![subject(ip)],
+                evidence: vec![evidence(Source::Listen, describe_advert(o, advert))],
+            }
+        })
+        .collect()
+}
+
 /// DHCP servers the configuration does not sanction, or that hand out a
 /// gateway it does not; without a sanctioned list, more than one server on
 /// a segment (one of them is not the hospital's).
@@ -605,9 +698,14 @@ fn rogue_dhcp(report: &Report) -> Vec<Finding> {
                 .join(", ")
         };
         format!(
-            "{} on {} answered the agent's DHCPDISCOVER offering {} with gateway {} and DNS {}",
+            "{} on {} {} offering {} with gateway {} and DNS {}",
             display(o.ip),
             o.interface,
+            offer
+                .heard_for
+                .map_or("answered the agent's DHCPDISCOVER".into(), |client| {
+                    format!("was heard answering client {client}")
+                }),
             offer.offered.map_or("-".into(), |ip| ip.to_string()),
             if offer.routers.is_empty() {
                 "-".into()
@@ -709,9 +807,20 @@ struct Signs {
 
 impl Signs {
     fn add(&mut self, o: &Observation, weight: f32, source: Source, text: String) {
+        self.add_at(&o.interface, o.ip, weight, source, text);
+    }
+
+    fn add_at(
+        &mut self,
+        interface: &str,
+        ip: Option<IpAddr>,
+        weight: f32,
+        source: Source,
+        text: String,
+    ) {
         let entry = self
             .by_device
-            .entry((o.interface.to_string(), o.ip))
+            .entry((interface.to_owned(), ip))
             .or_insert_with(|| (Vec::new(), 0.0));
         entry.0.push(evidence(source, text));
         entry.1 += weight;

@@ -47,6 +47,22 @@ fn an_address_table_with_two_networks_is_dual_homed_unless_the_host_routes() {
     );
     let router = report("a", json!([at("snmp", "eth0", "198.18.1.40", snmp(true))]));
     assert!(detect(&[&router], &Fingerprints::builtin()).is_empty());
+    // Dual-stack is not dual-homed: an IPv6 address (say, from a router
+    // advertisement) on the interface we reached; on another one it is.
+    let stack = |if_index: u32| {
+        json!({"snmp": {"profile": "ro", "ip_forwarding": false,
+            "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "eth1"}],
+            "addresses": [
+                {"ip": "198.18.1.41", "prefix_len": 24, "if_index": 2},
+                {"ip": "2001:db8:2::41", "prefix_len": 64, "if_index": if_index}]}})
+    };
+    let dual_stack = report("a", json!([at("snmp", "eth0", "198.18.1.41", stack(2))]));
+    assert!(detect(&[&dual_stack], &Fingerprints::builtin()).is_empty());
+    let other_nic = report("a", json!([at("snmp", "eth0", "198.18.1.41", stack(3))]));
+    assert_eq!(
+        kinds(&detect(&[&other_nic], &Fingerprints::builtin())),
+        [(FindingKind::DualHomed, 0.9)]
+    );
 }
 
 #[test]
@@ -325,6 +341,102 @@ fn an_unsanctioned_dhcp_server_or_gateway_is_a_finding_and_the_sanctioned_one_is
         json!([at("dhcp", "eth0", "198.18.1.1", offer(None, &[]))]),
     );
     assert!(detect(&[&alone], &fingerprints).is_empty());
+    // Heard passively, answering another client.
+    let mut heard = offer(Some(false), &[]);
+    heard["dhcp"]["offers"][0]["heard_for"] = json!("52:54:00:12:34:56");
+    let heard = report("a", json!([at("listen", "eth0", "198.18.1.254", heard)]));
+    let findings = detect(&[&heard], &fingerprints);
+    assert!(
+        findings[0].evidence[0].text.starts_with("198.18.1.254 on eth0 was heard answering client 52:54:00:12:34:56 offering 198.18.1.150"),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn an_unsanctioned_ipv6_router_is_a_finding_and_with_a_cellular_mac_a_mobile_router() {
+    let advert = |mac: &str, lifetime: u16, sanctioned: Option<bool>| {
+        let mut o = at(
+            "listen",
+            "eth0",
+            "fe80::21e:42ff:fe0a:b0c",
+            json!({"mac": mac, "router_advert": {"router_lifetime": lifetime,
+                "prefixes": ["2001:db8:7::/64"], "sanctioned": sanctioned}}),
+        );
+        if sanctioned.is_none() {
+            o["router_advert"]
+                .as_object_mut()
+                .unwrap()
+                .remove("sanctioned");
+        }
+        o
+    };
+    let arp = |mac: &str| at("arp", "eth0", "198.18.1.60", json!({"mac": mac}));
+    let fingerprints = Fingerprints::builtin();
+    // Teltonika's OUI (00:1e:42) and an advert nobody sanctioned: two signs.
+    let lte = report(
+        "a",
+        json!([
+            arp("00:1e:42:0a:0b:0c"),
+            advert("00:1e:42:0a:0b:0c", 1800, None)
+        ]),
+    );
+    let findings = detect(&[&lte], &fingerprints);
+    let found: Vec<(FindingKind, f32)> = kinds(&findings)
+        .into_iter()
+        .map(|(kind, confidence)| (kind, (confidence * 100.0).round() / 100.0))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (FindingKind::MobileRouter, 0.7),
+            (FindingKind::RogueDhcp, 0.7)
+        ],
+        "{findings:#?}"
+    );
+    for finding in &findings {
+        assert_eq!(
+            finding.subjects[0].ip,
+            Some("198.18.1.60".parse().unwrap()),
+            "known by its IPv4 address"
+        );
+    }
+    let rogue = findings
+        .iter()
+        .find(|f| f.kind == FindingKind::RogueDhcp)
+        .unwrap();
+    assert_eq!(
+        rogue.evidence[0].text,
+        "fe80::21e:42ff:fe0a:b0c (00:1e:42:0a:0b:0c) on eth0 advertises itself as IPv6 default router for 1800 s, \
+         handing out prefix 2001:db8:7::/64 — no IPv6 router is sanctioned for this segment ([dhcp] sanctioned_ipv6_routers is empty)"
+    );
+    // An ordinary maker's router: the advert alone is rogue, not mobile.
+    let other = report(
+        "a",
+        json!([
+            arp("52:54:00:0a:0b:0c"),
+            advert("52:54:00:0a:0b:0c", 1800, None)
+        ]),
+    );
+    assert_eq!(
+        kinds(&detect(&[&other], &fingerprints)),
+        [(FindingKind::RogueDhcp, 0.7)]
+    );
+    let listed_elsewhere = report("a", json!([advert("52:54:00:0a:0b:0c", 1800, Some(false))]));
+    assert_eq!(
+        kinds(&detect(&[&listed_elsewhere], &fingerprints)),
+        [(FindingKind::RogueDhcp, 0.95)]
+    );
+    // Sanctioned, or not offering a default route (lifetime 0): nothing.
+    let sanctioned = report(
+        "a",
+        json!([
+            arp("00:1e:42:0a:0b:0c"),
+            advert("00:1e:42:0a:0b:0c", 1800, Some(true))
+        ]),
+    );
+    assert!(detect(&[&sanctioned], &fingerprints).is_empty());
+    let not_default = report("a", json!([advert("52:54:00:0a:0b:0c", 0, None)]));
+    assert!(detect(&[&not_default], &fingerprints).is_empty());
 }
 
 #[test]

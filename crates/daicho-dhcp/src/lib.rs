@@ -57,27 +57,55 @@ pub fn discover(xid: u32) -> Vec<u8> {
     message.to_vec().expect("a DISCOVER always encodes")
 }
 
+/// Which server message a reply is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    Offer,
+    Ack,
+}
+
+/// A DHCPOFFER or DHCPACK a server sent to some client, as heard on the
+/// wire: the transaction, the client it was for, and what was offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerReply {
+    pub xid: u32,
+    pub kind: ReplyKind,
+    /// The client's hardware address (chaddr), when it is an Ethernet one.
+    pub client_mac: Option<[u8; 6]>,
+    pub offer: Offer,
+}
+
 /// The offer in `bytes`, if it is a DHCPOFFER answering `xid` for
 /// [`PROBE_MAC`]; anything else (other clients' traffic, malformed bytes)
 /// is `None`.
+pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
+    parse_server_reply(bytes, from)
+        .filter(|r| r.kind == ReplyKind::Offer && r.xid == xid && r.client_mac == Some(PROBE_MAC))
+        .map(|r| r.offer)
+}
+
+/// Any DHCPOFFER or DHCPACK in `bytes` (sent from `from`); `None` for
+/// requests, other message types and malformed bytes.
 ///
 /// The fixed header is read here with checked slicing, and each option's
 /// bytes by hand: dhcproto's full decoder asserts on some malformed options
 /// (a ClientFQDN shorter than 3 bytes panics under debug assertions — found
 /// by the fuzz target), so only its option iterator, which bounds every
 /// read, is used on untrusted bytes.
-pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
+pub fn parse_server_reply(bytes: &[u8], from: Ipv4Addr) -> Option<ServerReply> {
     const BOOTREPLY: u8 = 2;
     const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+    const ETHERNET: (u8, u8) = (1, 6);
     const OFFER: u8 = 2;
+    const ACK: u8 = 5;
     let ipv4 = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(Ipv4Addr::from);
-    if bytes.first() != Some(&BOOTREPLY)
-        || bytes.get(4..8)? != xid.to_be_bytes()
-        || bytes.get(28..34)? != PROBE_MAC
-        || bytes.get(236..240)? != MAGIC_COOKIE
-    {
+    if bytes.first() != Some(&BOOTREPLY) || bytes.get(236..240)? != MAGIC_COOKIE {
         return None;
     }
+    let xid = u32::from_be_bytes(bytes.get(4..8)?.try_into().ok()?);
+    let client_mac = ((*bytes.get(1)?, *bytes.get(2)?) == ETHERNET)
+        .then(|| <[u8; 6]>::try_from(bytes.get(28..34)?).ok())
+        .flatten();
     let mut offer = Offer {
         from,
         server_id: None,
@@ -87,11 +115,17 @@ pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
         dns: Vec::new(),
         lease_seconds: None,
     };
-    let mut is_offer = false;
+    let mut kind = None;
     for option in DhcpOptionIterator::new(bytes.get(240..)?) {
         let data = option.data();
         match option.code() {
-            OptionCode::MessageType => is_offer = data == [OFFER],
+            OptionCode::MessageType => {
+                kind = match data {
+                    [OFFER] => Some(ReplyKind::Offer),
+                    [ACK] => Some(ReplyKind::Ack),
+                    _ => None,
+                }
+            }
             OptionCode::ServerIdentifier => offer.server_id = ipv4(data),
             OptionCode::SubnetMask => offer.subnet_mask = ipv4(data),
             OptionCode::Router => offer.routers = data.chunks_exact(4).filter_map(ipv4).collect(),
@@ -104,7 +138,12 @@ pub fn parse_offer(bytes: &[u8], xid: u32, from: Ipv4Addr) -> Option<Offer> {
             _ => {}
         }
     }
-    is_offer.then_some(offer)
+    Some(ServerReply {
+        xid,
+        kind: kind?,
+        client_mac,
+        offer,
+    })
 }
 
 /// Sends one DISCOVER out of `interface` and collects the offers that

@@ -85,6 +85,9 @@ pub enum Source {
     Tls,
     Ssh,
     Dhcp,
+    /// Heard without asking: DHCP replies to other clients and IPv6 router
+    /// advertisements.
+    Listen,
     /// A source written by a newer agent than this reader knows.
     #[serde(other)]
     Unknown,
@@ -128,11 +131,40 @@ pub struct Observation {
     pub ssdp: Option<Box<SsdpFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp: Option<Box<DhcpFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_advert: Option<Box<RouterAdvertFacts>>,
+}
+
+/// An IPv6 router advertisement heard on the segment. The observation's
+/// `ip` is the router's link-local address and `mac` its Ethernet address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RouterAdvertFacts {
+    /// Seconds hosts may use it as default router; 0 = it is not offering
+    /// to be one.
+    pub router_lifetime: u16,
+    /// M bit: addresses from DHCPv6.
+    #[serde(default)]
+    pub managed: bool,
+    /// O bit: other configuration from DHCPv6.
+    #[serde(default)]
+    pub other_config: bool,
+    /// Prefixes it hands out for addresses, as `prefix/length`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<String>,
+    /// Recursive DNS servers it names (RFC 8106).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<std::net::Ipv6Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// Whether the configuration sanctions this router (absent when it
+    /// lists none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanctioned: Option<bool>,
 }
 
 /// What a DHCP server offered to the agent's one DHCPDISCOVER (the agent
-/// never requests nor takes a lease). The observation's `ip` is the address
-/// the offer came from.
+/// never requests nor takes a lease), or to another client while the agent
+/// listened. The observation's `ip` is the address the offer came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DhcpFacts {
     pub offers: Vec<DhcpOffer>,
@@ -163,6 +195,10 @@ pub struct DhcpOffer {
     /// Gateways it hands out that the configuration does not sanction.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unexpected_routers: Vec<std::net::Ipv4Addr>,
+    /// Heard passively: the client the offer or acknowledgement was for.
+    /// Absent when it answered the agent's own DISCOVER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard_for: Option<MacAddr>,
 }
 
 /// What a host said over SSDP/UPnP.
@@ -355,6 +391,7 @@ impl Observation {
             ssh: None,
             ssdp: None,
             dhcp: None,
+            router_advert: None,
         }
     }
 }

@@ -614,6 +614,61 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts Debian's `radvd` in `host`, advertising itself on `interface`
+    /// as IPv6 default router with `prefix` (e.g. "2001:db8:1::/64"). The
+    /// periodic interval is radvd's longest (30 min), so a prompt advert
+    /// answers a router solicitation (or is one of radvd's first three).
+    pub fn radvd(&mut self, host: &Host, interface: &str, prefix: &str) -> Result<()> {
+        let base = self.dir.join(format!("radvd-{}", host.netns));
+        std::fs::create_dir_all(&base)?;
+        let conf = base.join("radvd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "interface {interface} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 1350;\n \
+                 MaxRtrAdvInterval 1800;\n prefix {prefix} {{ }};\n}};\n"
+            ),
+        )?;
+        host.sysctl("net.ipv6.conf.all.forwarding=1")?;
+        // radvd cannot send from a link-local address still under duplicate
+        // address detection, and then waits 16 s for its next try.
+        wait_for(Duration::from_secs(10), || {
+            host.ip(&[
+                "-6", "-o", "addr", "show", "dev", interface, "scope", "link",
+            ])
+            .is_ok_and(|out| {
+                let text = String::from_utf8_lossy(&out.stdout);
+                text.contains("fe80::") && !text.contains("tentative")
+            })
+        })
+        .with_context(|| {
+            format!(
+                "no usable link-local address on {interface} in {}",
+                host.netns
+            )
+        })?;
+        let child = host
+            .command("radvd")
+            .args(["--nodaemon", "--logmethod", "stderr", "--config"])
+            .arg(&conf)
+            .arg("--pidfile")
+            .arg(base.join("radvd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(base.join("radvd.log"))?)
+            .spawn()
+            .context("starting radvd (apt-get install radvd)")?;
+        self.children.push(child);
+        // It logs once its sockets are set up.
+        let log = base.join("radvd.log");
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|text| text.contains("started"))
+        })
+        .with_context(|| format!("radvd did not start in {}", host.netns))
+    }
+}
+
 /// `daicho-agent scan` arguments that turn off each of `probes`.
 pub fn skip_probes(probes: &[&'static str]) -> Vec<&'static str> {
     probes.iter().flat_map(|p| ["--skip-probe", p]).collect()

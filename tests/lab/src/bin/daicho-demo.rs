@@ -164,8 +164,10 @@ fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Resul
                 "wwan0",
                 "friendly_name=RUTX11 LTE Router\nmanufacturer_name=Teltonika\nmodel_name=RUTX11",
             )?;
-            // Its own DHCP server on the ward LAN, handing out itself as the
-            // gateway: what a vendor's router does out of the box.
+            // Its own DHCP server and IPv6 router advertisements on the ward
+            // LAN, handing out itself as the gateway: what a vendor's router
+            // does out of the box.
+            lab.radvd(host, "eth0", "2001:db8:2::/64")?;
             lab.dnsmasq(
                 host,
                 "eth0",
@@ -264,7 +266,8 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         format!(
             "# The demo's agent configuration (lab only).\n\
              [arp]\nflux_networks = [\"198.18.1.0/24\", \"198.18.2.0/24\"]\n\
-             [dhcp]\nenabled = true\nsanctioned_servers = [\"198.18.2.1\"]\n\
+             [dhcp]\nenabled = true\nlisten = \"6s\"\nsolicit_routers = true\n\
+             sanctioned_servers = [\"198.18.2.1\"]\n\
              sanctioned_gateways = [\"198.18.1.1\", \"198.18.2.1\"]\n\
              [[snmp.profile]]\nname = \"demo\"\nversion = \"2c\"\ncommunity = \"{COMMUNITY}\"\n"
         ),
