@@ -20,6 +20,11 @@ pub struct AppState {
     pub store: Store,
     /// Largest report body accepted, in bytes.
     pub max_report_bytes: usize,
+    /// The diff's windows, for the web pages.
+    pub missing_days: i64,
+    pub overdue_hours: i64,
+    /// Session cookies only over TLS.
+    pub secure_cookies: bool,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -32,6 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/findings", get(findings))
         // The report handler enforces its own cap with a clear message.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .merge(crate::web::router())
         .with_state(state)
 }
 

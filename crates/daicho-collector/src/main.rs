@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use daicho_collector::reconcile::{reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
 use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, SettlementAction};
-use daicho_store::{Ingested, NewVersion, Role, Store};
+use daicho_store::{Ingested, NewVersion, Role, Store, WebRole};
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +60,14 @@ enum Command {
         /// Largest report accepted, in MiB.
         #[arg(long, default_value_t = 64)]
         max_report_mb: usize,
+        /// The web pages' diff windows.
+        #[command(flatten)]
+        window: Window,
     },
+    /// People who sign in to the web pages (viewers read; editors also
+    /// accept and ignore diff items).
+    #[command(subcommand)]
+    User(UserCommand),
     /// API clients that post reports: one per agent, named as its agent_id.
     #[command(subcommand)]
     Agent(ClientCommand),
@@ -201,6 +208,27 @@ struct SettleArgs {
 }
 
 #[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person. The password is read from standard input (one line),
+    /// or asked for when that is a terminal; at least 12 characters.
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: UserRole,
+    },
+    /// Remove a person and end their sessions.
+    Remove { name: String },
+    /// List every person with their role.
+    List,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum UserRole {
+    Viewer,
+    Editor,
+}
+
+#[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client and print its token (shown once, stored hashed).
     Add { name: String },
@@ -246,8 +274,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_key,
             allow_plaintext,
             max_report_mb,
+            window,
         } => {
             let config = ServeConfig {
+                missing_days: window.missing_days,
+                overdue_hours: window.overdue_hours,
                 listen,
                 tls: tls_cert.zip(tls_key),
                 allow_plaintext,
@@ -277,6 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::User(command) => users(&store, command).await?,
         Command::Agent(command) => clients(&store, Role::Agent, command).await?,
         Command::Reader(command) => clients(&store, Role::Reader, command).await?,
         Command::Import { files } => {
@@ -405,6 +437,49 @@ async fn clients(store: &Store, role: Role, command: ClientCommand) -> anyhow::R
                     client.created_at,
                     client.last_seen.as_deref().unwrap_or("never")
                 );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shortest password accepted for the web pages.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+async fn users(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { name, role } => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprint!("password for {name} / {name} のパスワード: ");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input / パスワードを読めません")?;
+            let password = line.trim_end_matches(['\r', '\n']).to_owned();
+            anyhow::ensure!(
+                password.chars().count() >= MIN_PASSWORD_CHARS,
+                "the password must have at least {MIN_PASSWORD_CHARS} characters \
+                 / パスワードは {MIN_PASSWORD_CHARS} 文字以上にしてください"
+            );
+            let role = match role {
+                UserRole::Viewer => WebRole::Viewer,
+                UserRole::Editor => WebRole::Editor,
+            };
+            let hash = tokio::task::spawn_blocking(move || daicho_store::hash_password(&password))
+                .await??;
+            store.add_user(&name, role, &hash).await?;
+            println!("{name} added as {}", role.as_str());
+        }
+        UserCommand::Remove { name } => {
+            if !store.remove_user(&name).await? {
+                anyhow::bail!("no user named {name:?} / ユーザー {name:?} は登録されていません");
+            }
+            println!("{name} removed; their sessions ended");
+        }
+        UserCommand::List => {
+            for (name, role, created) in store.users().await? {
+                println!("{name:<24} {:<7} added {created}", role.as_str());
             }
         }
     }
@@ -601,29 +676,12 @@ async fn report_command(
     window: Window,
 ) -> anyhow::Result<()> {
     let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
-    let ledger_version = state
-        .version
-        .as_ref()
-        .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor));
-    let html = daicho_ledger::render_html(
-        &daicho_ledger::ReportInput {
-            generated_at: jiff::Timestamp::now()
-                .strftime("%Y-%m-%d %H:%M UTC")
-                .to_string(),
-            ledger_version,
-            devices_discovered: state.discovered.len(),
-            devices_declared: state.ledger.devices.len(),
-            missing_after_days: window.missing_days,
-            diff: &state.diff,
-            coverage: &state.coverage,
-            settlements: &state.settlements,
-        },
-        if lang == ReportLang::En {
-            Lang::En
-        } else {
-            Lang::Ja
-        },
-    );
+    let lang = if lang == ReportLang::En {
+        Lang::En
+    } else {
+        Lang::Ja
+    };
+    let html = daicho_collector::reconcile::report_html(&state, lang, window.missing_days);
     std::fs::write(output, html)
         .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
     println!("{}: report written", output.display());

@@ -25,6 +25,10 @@ pub struct Reconciliation {
     pub settlements: Vec<Settlement>,
     pub diff: Diff,
     pub coverage: Vec<Coverage>,
+    /// Each agent's segments: ("agent interface", networks).
+    pub segments: Vec<(String, Vec<ipnet::Ipv4Net>)>,
+    /// Detection across every agent's latest report.
+    pub findings: Vec<daicho_report::Finding>,
 }
 
 pub async fn reconcile(
@@ -79,6 +83,17 @@ pub async fn reconcile(
                 > jiff::SignedDuration::from_hours(overdue_hours),
         })
         .collect();
+    let segments = reports
+        .iter()
+        .flat_map(|r| {
+            r.segments.iter().map(|s| {
+                (
+                    format!("{} {}", r.agent.id, s.interface),
+                    s.networks.clone(),
+                )
+            })
+        })
+        .collect();
     Ok(Reconciliation {
         ledger,
         version,
@@ -86,7 +101,36 @@ pub async fn reconcile(
         settlements,
         diff,
         coverage,
+        segments,
+        findings,
     })
+}
+
+/// The HTML report (one self-contained file) of a reconciliation.
+pub fn report_html(
+    state: &Reconciliation,
+    lang: daicho_ledger::Lang,
+    missing_after_days: i64,
+) -> String {
+    let ledger_version = state
+        .version
+        .as_ref()
+        .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor));
+    daicho_ledger::render_html(
+        &daicho_ledger::ReportInput {
+            generated_at: jiff::Timestamp::now()
+                .strftime("%Y-%m-%d %H:%M UTC")
+                .to_string(),
+            ledger_version,
+            devices_discovered: state.discovered.len(),
+            devices_declared: state.ledger.devices.len(),
+            missing_after_days,
+            diff: &state.diff,
+            coverage: &state.coverage,
+            settlements: &state.settlements,
+        },
+        lang,
+    )
 }
 
 /// Records staff's decision on an item; an accept also stores the ledger it

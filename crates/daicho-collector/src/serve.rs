@@ -21,6 +21,9 @@ pub struct ServeConfig {
     /// Serve plain HTTP on a non-loopback address (tokens in clear text).
     pub allow_plaintext: bool,
     pub max_report_bytes: usize,
+    /// The diff's windows, for the web pages.
+    pub missing_days: i64,
+    pub overdue_hours: i64,
 }
 
 /// How long running requests may take to finish after a stop is asked.
@@ -52,6 +55,9 @@ pub async fn serve(
     let state = Arc::new(AppState {
         store,
         max_report_bytes: config.max_report_bytes,
+        missing_days: config.missing_days,
+        overdue_hours: config.overdue_hours,
+        secure_cookies: config.tls.is_some(),
     });
     let app = router(state.clone()).into_make_service();
     let handle: Handle<SocketAddr> = Handle::new();

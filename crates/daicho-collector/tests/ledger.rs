@@ -7,36 +7,12 @@
 mod support;
 
 use daicho_store::scratch;
-use support::collector;
+use support::{collector, outpatient_report};
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../config/declared-ledger.csv"
 );
-
-/// A scan of the outpatient segment: the switch and reception PC as
-/// declared, the doctor's PC at another address, two undeclared devices
-/// with hostile names; the ECG excluded.
-fn scan_report() -> String {
-    let arp = |ip: &str, mac: &str| serde_json::json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac});
-    let name = |ip: &str, name: &str| serde_json::json!({"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z", "ip": ip, "netbios": {"computer_name": name}});
-    serde_json::json!({
-        "schema_version": daicho_report::SCHEMA_VERSION,
-        "agent": {"id": "outpatient", "hostname": "agent", "version": "0.1.0"},
-        "scan_id": uuid::Uuid::now_v7().to_string(),
-        "started_at": jiff::Timestamp::now().to_string(),
-        "finished_at": jiff::Timestamp::now().to_string(),
-        "segments": [{"interface": "eth0", "networks": ["198.18.1.0/24"], "excluded": ["198.18.1.31/32"]}],
-        "observations": [
-            arp("198.18.1.1", "00:1a:eb:00:01:01"),
-            arp("198.18.1.11", "e4:46:b0:00:01:0b"), name("198.18.1.11", "UKETSUKE-PC01"),
-            arp("198.18.1.12", "d0:43:1e:00:01:0c"), name("198.18.1.12", "SHINSATSU-PC02"),
-            arp("198.18.1.77", "00:1b:21:00:01:77"), name("198.18.1.77", "=HYPERLINK(\"http://x\",\"y\")"),
-            arp("198.18.1.78", "00:1b:21:00:01:78"), name("198.18.1.78", "<img src=x onerror=alert(1)>"),
-        ],
-    })
-    .to_string()
-}
 
 fn run(at: &str, args: &[&str]) -> String {
     let out = collector(at, args);
@@ -60,7 +36,7 @@ async fn import_diff_settle_export_and_report() {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let report = dir.join("scan.json");
-        std::fs::write(&report, scan_report()).unwrap();
+        std::fs::write(&report, outpatient_report(Vec::new())).unwrap();
         run(at, &["import", report.to_str().unwrap()]);
         let imported = run(
             at,

@@ -17,6 +17,7 @@ mod ledger;
 mod read;
 mod rows;
 pub mod scratch;
+mod users;
 
 use std::path::Path;
 
@@ -27,6 +28,7 @@ pub use clients::{ApiClient, Role, Token};
 pub use ingest::Ingested;
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use read::{DeviceRow, Explanation, MergeRecord, ScanRow};
+pub use users::{WebRole, WebSession, hash_password, password_matches};
 
 /// Why the ledger could not do what was asked. Messages name the file or
 /// scan and say what to do.
@@ -52,6 +54,13 @@ pub enum StoreError {
          名前 {0:?} は使えません（英数字と . _ - で 64 文字まで）"
     )]
     BadName(String),
+    #[error(
+        "a user named {0:?} already exists; choose another name or remove it first\n\
+         ユーザー {0:?} は既に登録されています"
+    )]
+    UserExists(String),
+    #[error("the password cannot be used: {0}\nこのパスワードは使えません")]
+    BadPassword(String),
     #[error("ledger database error: {0}\n台帳データベースのエラー")]
     Database(#[from] sqlx::Error),
 }

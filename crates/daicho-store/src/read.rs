@@ -116,6 +116,24 @@ impl Store {
         Ok(Some(device_row(&row, &mut BTreeMap::from([(id, ips)]))))
     }
 
+    /// A device's addresses: (ip, agent, interface, first seen, last seen),
+    /// newest first.
+    pub async fn device_addresses(
+        &self,
+        id: DeviceId,
+    ) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT ip, agent_id, interface, first_seen, last_seen FROM device_addresses \
+             WHERE device_id = $1 ORDER BY last_seen DESC, ip",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect())
+    }
+
     /// A device's identities and every merge decision that touched it.
     pub async fn explain(&self, id: DeviceId) -> Result<Option<Explanation>, StoreError> {
         let Some(device) = self.device(id).await? else {

@@ -94,3 +94,34 @@ pub fn add_client(ledger: &str, role: &str, name: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// A scan of the outpatient segment (a report as JSON text): the switch and
+/// reception PC as in config/declared-ledger.csv, the doctor's PC at another
+/// address, two undeclared devices with hostile names, the ECG excluded,
+/// and `extra` observations.
+pub fn outpatient_report(extra: Vec<serde_json::Value>) -> String {
+    let arp = |ip: &str, mac: &str| serde_json::json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac});
+    let name = |ip: &str, name: &str| serde_json::json!({"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z", "ip": ip, "netbios": {"computer_name": name}});
+    let mut observations = vec![
+        arp("198.18.1.1", "00:1a:eb:00:01:01"),
+        arp("198.18.1.11", "e4:46:b0:00:01:0b"),
+        name("198.18.1.11", "UKETSUKE-PC01"),
+        arp("198.18.1.12", "d0:43:1e:00:01:0c"),
+        name("198.18.1.12", "SHINSATSU-PC02"),
+        arp("198.18.1.77", "00:1b:21:00:01:77"),
+        name("198.18.1.77", "=HYPERLINK(\"http://x\",\"y\")"),
+        arp("198.18.1.78", "00:1b:21:00:01:78"),
+        name("198.18.1.78", "<img src=x onerror=alert(1)>"),
+    ];
+    observations.extend(extra);
+    serde_json::json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": "outpatient", "hostname": "agent", "version": "0.1.0"},
+        "scan_id": uuid::Uuid::now_v7().to_string(),
+        "started_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "segments": [{"interface": "eth0", "networks": ["198.18.1.0/24"], "excluded": ["198.18.1.31/32"]}],
+        "observations": observations,
+    })
+    .to_string()
+}

@@ -390,6 +390,15 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         "demo: written to {}: report.html (report-en.html), ledger.xlsx, diff.txt, findings.txt, report-*.json, ledger.db",
         output.display()
     );
+    let ledger_db = output.join("ledger.db");
+    println!(
+        "demo: to review it in the web pages (this machine's loopback only) / Web 画面で確認するには:\n  \
+         sudo {bin} --ledger {db} user add admin --role editor   (type a password of 12+ characters)\n  \
+         sudo {bin} --ledger {db} serve\n  \
+         then open http://127.0.0.1:8417/ and sign in as admin",
+        bin = collector_bin.display(),
+        db = ledger_db.display()
+    );
     Ok(())
     // The lab is dropped here: namespaces, links and processes removed.
 }

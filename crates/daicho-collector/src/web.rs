@@ -1,0 +1,891 @@
+//! The web pages for IT staff: server-rendered (askama, escaped by
+//! default), no script at all, one embedded stylesheet. Sign-in with local
+//! users (argon2id), a random session cookie (HttpOnly, SameSite=Strict,
+//! Secure under TLS), a CSRF token in every form, and two roles: viewers
+//! read, editors also settle diff items — through the same `settle` as the
+//! command line, so the audit log is the same. Japanese first, English by a
+//! switch kept in a cookie.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use daicho_ledger::{ItemKind, Lang, SettlementAction};
+use daicho_store::{WebRole, WebSession};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::api::AppState;
+use crate::reconcile::{Reconciliation, reconcile, settle};
+
+mod labels;
+use labels::{Labels, labels};
+
+const SESSION_COOKIE: &str = "daicho_session";
+const LOGIN_COOKIE: &str = "daicho_login";
+const LANG_COOKIE: &str = "daicho_lang";
+/// No script, no frames, nothing from elsewhere; forms post only here.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+const STYLESHEET: &str = include_str!("../static/app.css");
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang", get(switch_lang))
+        .route("/devices", get(devices))
+        .route("/devices/{id}", get(device))
+        .route("/diff", get(diff))
+        .route("/diff/{item}", post(settle_item))
+        .route("/findings", get(findings))
+        .route("/exports", get(exports))
+        .route("/exports/{file}", get(export))
+        .route("/audit", get(audit))
+        .route("/static/app.css", get(stylesheet))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What every page shows around its content.
+struct Chrome {
+    t: &'static Labels,
+    lang: &'static str,
+    other_lang: &'static str,
+    user: Option<String>,
+    editor: bool,
+    csrf: String,
+    /// This page's path and query, to come back to after a language switch.
+    back: String,
+}
+
+fn lang_of(jar: &CookieJar) -> Lang {
+    match jar.get(LANG_COOKIE).map(Cookie::value) {
+        Some("en") => Lang::En,
+        _ => Lang::Ja,
+    }
+}
+
+fn chrome(lang: Lang, session: Option<&WebSession>, back: String) -> Chrome {
+    Chrome {
+        t: labels(lang),
+        lang: if lang == Lang::En { "en" } else { "ja" },
+        other_lang: if lang == Lang::En { "ja" } else { "en" },
+        user: session.map(|s| s.user.clone()),
+        editor: session.is_some_and(|s| s.role == WebRole::Editor),
+        csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
+        back,
+    }
+}
+
+/// A signed-in request: its session, language and page chrome. Anyone
+/// else is sent to the sign-in page.
+struct Signed {
+    session: WebSession,
+    lang: Lang,
+    page: Chrome,
+}
+
+impl FromRequestParts<Arc<AppState>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let lang = lang_of(&jar);
+        let token = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let session = match token {
+            Some(token) => state.store.session(&token).await.map_err(store_failed)?,
+            None => None,
+        };
+        let Some(session) = session else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        let back = parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_owned(), ToString::to_string);
+        let page = chrome(lang, Some(&session), back);
+        Ok(Signed {
+            session,
+            lang,
+            page,
+        })
+    }
+}
+
+fn store_failed(err: impl std::fmt::Display) -> Response {
+    tracing::error!("web: {err}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The ledger database failed; try again in a moment. / 台帳データベースでエラーが発生しました。しばらくして再度お試しください。",
+    )
+        .into_response()
+}
+
+fn html(page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => axum::response::Html(body).into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies)
+        .build()
+}
+
+// --- sign-in ---------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "web/login.html")]
+struct LoginPage {
+    page: Chrome,
+    login_token: String,
+    failed: bool,
+}
+
+async fn login_page(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response {
+    // Login CSRF: the form must carry the value of a cookie only this
+    // origin could have set.
+    let login_token = random_token();
+    let page = chrome(lang_of(&jar), None, "/login".into());
+    let jar = jar.add(cookie(&state, LOGIN_COOKIE, login_token.clone()));
+    (
+        jar,
+        html(LoginPage {
+            page,
+            login_token,
+            failed: false,
+        }),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+    login_token: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = lang_of(&jar);
+    let expected = jar
+        .get(LOGIN_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if !same_secret(&form.login_token, &expected) {
+        return (StatusCode::FORBIDDEN, labels(lang).form_expired).into_response();
+    }
+    let credentials = match state.store.user_credentials(&form.user).await {
+        Ok(found) => found,
+        Err(e) => return store_failed(e),
+    };
+    let password = form.password;
+    let verified = match credentials {
+        Some((hash, role)) => tokio::task::spawn_blocking(move || {
+            daicho_store::password_matches(&password, &hash).then_some(role)
+        })
+        .await
+        .unwrap_or(None),
+        None => None,
+    };
+    let Some(role) = verified else {
+        tracing::warn!(user = %form.user, "web sign-in refused");
+        let login_token = random_token();
+        let jar = jar.add(cookie(&state, LOGIN_COOKIE, login_token.clone()));
+        let page = LoginPage {
+            page: chrome(lang, None, "/login".into()),
+            login_token,
+            failed: true,
+        };
+        return (StatusCode::UNAUTHORIZED, jar, html(page)).into_response();
+    };
+    match state.store.start_session(&form.user, role).await {
+        Ok((token, _)) => {
+            let jar =
+                jar.remove(Cookie::from(LOGIN_COOKIE))
+                    .add(cookie(&state, SESSION_COOKIE, token));
+            (jar, Redirect::to("/")).into_response()
+        }
+        Err(e) => store_failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !same_secret(&form.csrf, &signed.session.csrf) {
+        return (StatusCode::FORBIDDEN, signed.page.t.form_expired).into_response();
+    }
+    if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned())
+        && let Err(e) = state.store.end_session(&token).await
+    {
+        return store_failed(e);
+    }
+    (
+        jar.remove(Cookie::from(SESSION_COOKIE)),
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn switch_lang(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    Query(query): Query<LangQuery>,
+) -> Response {
+    let to = if query.to == "en" { "en" } else { "ja" };
+    // Only a path of this site: never an open redirect.
+    let back = if query.back.starts_with('/')
+        && !query.back.starts_with("//")
+        && !query.back.contains('\\')
+    {
+        query.back
+    } else {
+        "/".to_owned()
+    };
+    let jar = jar.add(cookie(&state, LANG_COOKIE, to.to_owned()));
+    (jar, Redirect::to(&back)).into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+// --- pages -----------------------------------------------------------------
+
+async fn reconciled(state: &AppState) -> Result<Reconciliation, Response> {
+    reconcile(&state.store, state.missing_days, state.overdue_hours)
+        .await
+        .map_err(store_failed)
+}
+
+#[derive(Template)]
+#[template(path = "web/dashboard.html")]
+struct DashboardPage {
+    page: Chrome,
+    counts: Vec<(&'static str, usize, &'static str)>,
+    coverage: Vec<daicho_ledger::Coverage>,
+    ledger_version: Option<String>,
+}
+
+async fn dashboard(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let t = signed.page.t;
+    let count = |kind: ItemKind| r.diff.items.iter().filter(|i| i.kind == kind).count();
+    html(DashboardPage {
+        counts: vec![
+            (t.devices, r.discovered.len(), "/devices"),
+            (
+                t.undeclared,
+                count(ItemKind::Undeclared),
+                "/diff#undeclared",
+            ),
+            (t.missing, count(ItemKind::Missing), "/diff#missing"),
+            (t.changed, count(ItemKind::Changed), "/diff#changed"),
+            (t.flagged, count(ItemKind::Flagged), "/findings"),
+        ],
+        coverage: r.coverage,
+        ledger_version: r
+            .version
+            .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor)),
+        page: signed.page,
+    })
+}
+
+/// A discovered device as the list shows it.
+struct DeviceLine {
+    id: i64,
+    name: String,
+    addresses: String,
+    macs: String,
+    maker: String,
+    model: String,
+    segments: String,
+    flags: Vec<String>,
+    declared: bool,
+    last_seen: String,
+}
+
+#[derive(Deserialize, Default)]
+struct DeviceFilter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    segment: String,
+    #[serde(default)]
+    maker: String,
+    #[serde(default)]
+    flag: String,
+    #[serde(default)]
+    declared: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/devices.html")]
+struct DevicesPage {
+    page: Chrome,
+    filter: DeviceFilter,
+    segments: Vec<String>,
+    makers: Vec<String>,
+    flag_kinds: Vec<&'static str>,
+    devices: Vec<DeviceLine>,
+}
+
+const FLAG_KINDS: [&str; 4] = ["dual_homed", "mobile_router", "remote_access", "rogue_dhcp"];
+
+fn device_lines(r: &Reconciliation) -> Vec<DeviceLine> {
+    let undeclared: std::collections::BTreeSet<i64> = r
+        .diff
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Undeclared)
+        .filter_map(|i| i.device)
+        .collect();
+    r.discovered
+        .iter()
+        .map(|d| {
+            let segments: Vec<&str> = r
+                .segments
+                .iter()
+                .filter(|(_, networks)| {
+                    d.ips.iter().any(|ip| match ip {
+                        std::net::IpAddr::V4(v4) => networks.iter().any(|n| n.contains(v4)),
+                        std::net::IpAddr::V6(_) => false,
+                    })
+                })
+                .map(|(label, _)| label.as_str())
+                .collect();
+            let mut flags: Vec<String> = d.flags.iter().map(|f| f.kind.clone()).collect();
+            flags.dedup();
+            DeviceLine {
+                id: d.id,
+                name: d.name.clone().unwrap_or_default(),
+                addresses: d
+                    .ips
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                macs: d.macs.join(" "),
+                maker: d.maker.clone().unwrap_or_default(),
+                model: d.model.clone().unwrap_or_default(),
+                segments: segments.join(", "),
+                flags,
+                declared: !undeclared.contains(&d.id),
+                last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
+            }
+        })
+        .collect()
+}
+
+impl DeviceFilter {
+    fn keeps(&self, d: &DeviceLine) -> bool {
+        let q = self.q.trim().to_lowercase();
+        (q.is_empty()
+            || [&d.name, &d.addresses, &d.macs, &d.maker, &d.model]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&q)))
+            && (self.segment.is_empty() || d.segments.split(", ").any(|s| s == self.segment))
+            && (self.maker.is_empty() || d.maker == self.maker)
+            && (self.flag.is_empty() || d.flags.contains(&self.flag))
+            && match self.declared.as_str() {
+                "yes" => d.declared,
+                "no" => !d.declared,
+                _ => true,
+            }
+    }
+}
+
+async fn devices(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Query(filter): Query<DeviceFilter>,
+) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let all = device_lines(&r);
+    let mut makers: Vec<String> = all
+        .iter()
+        .map(|d| d.maker.clone())
+        .filter(|m| !m.is_empty())
+        .collect();
+    makers.sort();
+    makers.dedup();
+    let segments = r.segments.iter().map(|(label, _)| label.clone()).collect();
+    let devices = all.into_iter().filter(|d| filter.keeps(d)).collect();
+    html(DevicesPage {
+        page: signed.page,
+        filter,
+        segments,
+        makers,
+        flag_kinds: FLAG_KINDS.to_vec(),
+        devices,
+    })
+}
+
+/// An observation of the device in an agent's latest report.
+struct Seen {
+    agent: String,
+    interface: String,
+    source: String,
+    ip: String,
+    mac: String,
+    at: String,
+    facts: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/device.html")]
+struct DevicePage {
+    page: Chrome,
+    line: DeviceLine,
+    keys: Vec<(String, String)>,
+    addresses: Vec<(String, String, String, String, String)>,
+    seen: Vec<Seen>,
+    flags: Vec<daicho_ledger::Flag>,
+    merges: Vec<daicho_store::MergeRecord>,
+    items: Vec<daicho_ledger::Item>,
+}
+
+/// A short, readable summary of what one probe said (names, models,
+/// banners), for the observations table.
+fn facts_of(o: &daicho_report::Observation) -> String {
+    let mut facts: Vec<String> = Vec::new();
+    if let Some(v) = &o.vendor {
+        facts.push(v.clone());
+    }
+    if let Some(s) = o.snmp.as_deref() {
+        facts.extend(s.sys_name.clone());
+        facts.extend(s.sys_descr.clone());
+    }
+    if let Some(n) = o.netbios.as_deref() {
+        facts.extend(n.computer_name.clone());
+    }
+    if let Some(m) = o.mdns.as_deref() {
+        facts.push(m.host.clone());
+    }
+    if let Some(h) = o.http.as_deref() {
+        facts.extend(h.banners.iter().filter_map(|b| b.title.clone()));
+    }
+    if let Some(s) = o.ssh.as_deref() {
+        facts.extend(s.fingerprint.clone());
+    }
+    if let Some(u) = o.ssdp.as_deref() {
+        facts.extend(u.devices.iter().filter_map(|d| d.friendly_name.clone()));
+    }
+    if let Some(d) = o.dhcp.as_deref() {
+        facts.extend(d.offers.iter().map(|offer| {
+            let routers: Vec<String> = offer.routers.iter().map(ToString::to_string).collect();
+            format!("DHCP server, gateway {}", routers.join(", "))
+        }));
+    }
+    if let Some(a) = o.router_advert.as_deref() {
+        facts.push(format!("IPv6 router, lifetime {} s", a.router_lifetime));
+    }
+    facts.join(" · ")
+}
+
+async fn device(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(id): Path<i64>,
+) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let Some(line) = device_lines(&r).into_iter().find(|d| d.id == id) else {
+        return (StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response();
+    };
+    let (explanation, addresses, reports) = match tokio::try_join!(
+        state.store.explain(id),
+        state.store.device_addresses(id),
+        state.store.latest_reports()
+    ) {
+        Ok(found) => found,
+        Err(e) => return store_failed(e),
+    };
+    let discovered = r.discovered.iter().find(|d| d.id == id);
+    let macs: Vec<String> = discovered.map(|d| d.macs.clone()).unwrap_or_default();
+    let ips: Vec<std::net::IpAddr> = discovered.map(|d| d.ips.clone()).unwrap_or_default();
+    let seen = reports
+        .iter()
+        .flat_map(|report| report.observations.iter().map(move |o| (report, o)))
+        .filter(|(_, o)| {
+            o.ip.is_some_and(|ip| ips.contains(&ip))
+                || o.mac
+                    .is_some_and(|m| macs.iter().any(|x| x.eq_ignore_ascii_case(&m.to_string())))
+        })
+        .map(|(report, o)| Seen {
+            agent: report.agent.id.clone(),
+            interface: o.interface.to_string(),
+            source: format!("{:?}", o.source).to_lowercase(),
+            ip: o.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            mac: o.mac.map(|m| m.to_string()).unwrap_or_default(),
+            at: o.at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            facts: facts_of(o),
+        })
+        .collect();
+    let items = r
+        .diff
+        .items
+        .iter()
+        .filter(|i| i.device == Some(id))
+        .cloned()
+        .collect();
+    html(DevicePage {
+        keys: explanation
+            .as_ref()
+            .map(|e| e.keys.clone())
+            .unwrap_or_default(),
+        merges: explanation.map(|e| e.decisions).unwrap_or_default(),
+        flags: discovered.map(|d| d.flags.clone()).unwrap_or_default(),
+        addresses,
+        seen,
+        items,
+        line,
+        page: signed.page,
+    })
+}
+
+struct DiffSection {
+    anchor: &'static str,
+    title: &'static str,
+    items: Vec<DiffLine>,
+}
+
+struct DiffLine {
+    id: String,
+    detail: String,
+    evidence: Vec<String>,
+    device: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "web/diff.html")]
+struct DiffPage {
+    page: Chrome,
+    sections: Vec<DiffSection>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct DiffQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    action: String,
+}
+
+fn diff_sections(r: &Reconciliation, lang: Lang, t: &Labels) -> Vec<DiffSection> {
+    [
+        (ItemKind::Undeclared, "undeclared", t.undeclared),
+        (ItemKind::Missing, "missing", t.missing),
+        (ItemKind::Changed, "changed", t.changed),
+        (ItemKind::Flagged, "flagged", t.flagged),
+    ]
+    .into_iter()
+    .map(|(kind, anchor, title)| DiffSection {
+        anchor,
+        title,
+        items: r
+            .diff
+            .items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| DiffLine {
+                id: i.id.clone(),
+                detail: if lang == Lang::En {
+                    i.detail.clone()
+                } else {
+                    i.detail_ja.clone()
+                },
+                evidence: i.evidence.clone(),
+                device: i.device,
+            })
+            .collect(),
+    })
+    .collect()
+}
+
+async fn diff(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Query(query): Query<DiffQuery>,
+) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let t = signed.page.t;
+    let message = (!query.done.is_empty()).then(|| {
+        let what = if query.action == "accept" {
+            t.accepted
+        } else {
+            t.ignored
+        };
+        format!("{} {what}", query.done)
+    });
+    html(DiffPage {
+        sections: diff_sections(&r, signed.lang, t),
+        message,
+        error: None,
+        page: signed.page,
+    })
+}
+
+#[derive(Deserialize)]
+struct SettleForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn settle_item(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(item): Path<String>,
+    Form(form): Form<SettleForm>,
+) -> Response {
+    let t = signed.page.t;
+    if !same_secret(&form.csrf, &signed.session.csrf) {
+        return (StatusCode::FORBIDDEN, t.form_expired).into_response();
+    }
+    if signed.session.role != WebRole::Editor {
+        return (StatusCode::FORBIDDEN, t.editor_only).into_response();
+    }
+    let action = match form.action.as_str() {
+        "accept" => SettlementAction::Accept,
+        "ignore" => SettlementAction::Ignore,
+        _ => return (StatusCode::BAD_REQUEST, t.form_expired).into_response(),
+    };
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let error = if form.note.trim().is_empty() {
+        Some(format!("{item}: {}", t.note_required))
+    } else {
+        match settle(
+            &state.store,
+            &r,
+            &item,
+            action,
+            &signed.session.user,
+            form.note.trim(),
+        )
+        .await
+        {
+            Ok(_) => {
+                let to = format!("/diff?done={}&action={}", item_query(&item), form.action);
+                return Redirect::to(&to).into_response();
+            }
+            Err(e) => Some(format!("{item}: {e:#}")),
+        }
+    };
+    let page = DiffPage {
+        sections: diff_sections(&r, signed.lang, t),
+        message: None,
+        error,
+        page: signed.page,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, html(page)).into_response()
+}
+
+/// Item ids are letters, digits and '-' (U6, C12-ip, MSV-201); anything
+/// else is dropped from the redirect.
+fn item_query(item: &str) -> String {
+    item.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+struct FindingLine {
+    kind: String,
+    confidence: u32,
+    summary: String,
+    subjects: String,
+    evidence: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "web/findings.html")]
+struct FindingsPage {
+    page: Chrome,
+    findings: Vec<FindingLine>,
+}
+
+async fn findings(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let findings = r
+        .findings
+        .iter()
+        .map(|f| FindingLine {
+            kind: serde_json::to_value(f.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            confidence: (f.confidence * 100.0).round() as u32,
+            summary: f.summary.clone(),
+            subjects: f
+                .subjects
+                .iter()
+                .filter_map(|s| s.ip.map(|ip| ip.to_string()))
+                .collect::<Vec<_>>()
+                .join(" "),
+            evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
+        })
+        .collect();
+    html(FindingsPage {
+        page: signed.page,
+        findings,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/exports.html")]
+struct ExportsPage {
+    page: Chrome,
+}
+
+async fn exports(signed: Signed) -> Response {
+    html(ExportsPage { page: signed.page })
+}
+
+async fn export(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(file): Path<String>,
+) -> Response {
+    let r = match reconciled(&state).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let (bytes, content_type) = match file.as_str() {
+        "ledger.csv" => (
+            daicho_ledger::to_csv(&r.ledger, daicho_ledger::CsvEncoding::Utf8Bom)
+                .map_err(|e| e.to_string()),
+            "text/csv; charset=utf-8",
+        ),
+        "ledger.xlsx" => (
+            daicho_ledger::to_xlsx(&r.ledger).map_err(|e| e.to_string()),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        "report.html" => (
+            Ok(crate::reconcile::report_html(&r, signed.lang, state.missing_days).into_bytes()),
+            "text/html; charset=utf-8",
+        ),
+        _ => return (StatusCode::NOT_FOUND, signed.page.t.no_such_export).into_response(),
+    };
+    match bytes {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, content_type.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"daicho-{file}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{file}: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/audit.html")]
+struct AuditPage {
+    page: Chrome,
+    entries: Vec<daicho_store::AuditEntry>,
+}
+
+async fn audit(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
+    match state.store.audit_log().await {
+        Ok(mut entries) => {
+            entries.reverse();
+            html(AuditPage {
+                page: signed.page,
+                entries,
+            })
+        }
+        Err(e) => store_failed(e),
+    }
+}

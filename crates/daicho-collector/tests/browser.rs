@@ -1,0 +1,432 @@
+//! The web pages in a real browser: Debian's chromium, headless, driven
+//! through chromedriver (WebDriver, via fantoccini) against a collector on
+//! loopback seeded with a scan (an LTE router, a device named
+//! `<img src=x onerror=alert(1)>`) and the sample declared ledger. Staff
+//! sign in, open the flagged device, accept one diff item and ignore
+//! another with notes, read the audit log, switch to English, export the
+//! XLSX; a viewer cannot settle. Screenshots of the main pages are kept in
+//! `$CARGO_TARGET_TMPDIR/screenshots/`.
+//!
+//! Needs `chromium` and `chromium-driver`; under CI their absence fails.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::{Collector, outpatient_report};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../config/declared-ledger.csv"
+);
+const EDITOR_PASSWORD: &str = "correct horse battery staple";
+const VIEWER_PASSWORD: &str = "another long passphrase";
+
+/// chromedriver on a free loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    profile: PathBuf,
+}
+
+impl Driver {
+    fn start() -> Option<Driver> {
+        if !std::path::Path::new(CHROMEDRIVER).exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{CHROMEDRIVER} is missing: apt-get install chromium chromium-driver"
+            );
+            eprintln!(
+                "skipped: {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver does not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = std::env::temp_dir().join(format!(
+            "daicho-chromium-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        ));
+        Some(Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            profile,
+        })
+    }
+
+    /// A new headless browser. The flags keep Chromium off the network:
+    /// it only ever loads the collector on loopback.
+    async fn browser(&self) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-default-apps",
+                    "--disable-domain-reliability", "--no-pings", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ],
+            }),
+        );
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("chromium starts under chromedriver")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn run(ledger: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(support::COLLECTOR)
+        .args(["--ledger", ledger])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector runs");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The outpatient scan with an LTE router (cellular MAC, a WWAN interface
+/// holding the default route) added.
+fn seeded_ledger(dir: &std::path::Path) -> String {
+    let ledger = dir.join("ledger.db").display().to_string();
+    let lte = vec![
+        json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
+               "ip": "198.18.1.254", "mac": "00:1e:42:00:01:fe"}),
+        json!({"source": "snmp", "interface": "eth0", "at": "2026-11-28T00:00:03Z",
+               "ip": "198.18.1.254", "snmp": {"profile": "ro", "sys_name": "lte-gw",
+               "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "wwan0", "if_type": 243}],
+               "routes": [{"destination": "0.0.0.0", "prefix_len": 0, "if_index": 3}]}}),
+    ];
+    let report = dir.join("report.json");
+    std::fs::write(&report, outpatient_report(lte)).unwrap();
+    run(&ledger, &["import", report.to_str().unwrap()], "");
+    run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"], "");
+    run(
+        &ledger,
+        &["user", "add", "suzuki", "--role", "editor"],
+        &format!("{EDITOR_PASSWORD}\n"),
+    );
+    run(
+        &ledger,
+        &["user", "add", "tanaka"],
+        &format!("{VIEWER_PASSWORD}\n"),
+    );
+    ledger
+}
+
+/// The text of the element `css` selects, waiting (bounded) for a page
+/// being loaded after a click to show it.
+async fn text(browser: &Client, css: &str) -> String {
+    match browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element.text().await.unwrap(),
+        Err(e) => panic!(
+            "{css}: {e}\non {}:\n{}",
+            browser.current_url().await.unwrap(),
+            browser.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+/// Waits (bounded) until the element `css` selects holds `needle`: the
+/// page a click asked for has replaced the one before.
+async fn eventually_contains(browser: &Client, css: &str, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = match browser.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if found.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never showed {needle:?} (last: {found:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in(browser: &Client, base: &str, user: &str, password: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    browser
+        .find(Locator::Id("user"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The first diff item of a section (its row id).
+async fn first_item(browser: &Client, section: &str) -> String {
+    browser
+        .find(Locator::Css(&format!("h2#{section} + table tr[id]")))
+        .await
+        .unwrap_or_else(|e| panic!("no {section} item: {e}"))
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn settle(browser: &Client, item: &str, action: &str, note: &str) {
+    browser
+        .find(Locator::Id(&format!("note-{item}")))
+        .await
+        .unwrap()
+        .send_keys(note)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id(&format!("{action}-{item}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "daicho-browser-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = seeded_ledger(&dir);
+    let server = Collector::start(&ledger, &[]);
+    let base = server.url.clone();
+    let browser = driver.browser().await;
+
+    // Signed out, every page leads to the sign-in form; a wrong password
+    // says so.
+    browser.goto(&format!("{base}/devices")).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    sign_in(&browser, &base, "suzuki", "wrong password!").await;
+    assert!(text(&browser, "#login-error").await.contains("パスワード"));
+    sign_in(&browser, &base, "suzuki", EDITOR_PASSWORD).await;
+    text(&browser, ".counts").await;
+    assert_eq!(text(&browser, "h1").await, "概要");
+    screenshot(&browser, "dashboard-ja").await;
+
+    // The flagged device, from the filtered list.
+    browser
+        .goto(&format!("{base}/devices?flag=mobile_router"))
+        .await
+        .unwrap();
+    screenshot(&browser, "devices-ja").await;
+    let links = browser
+        .find_all(Locator::Css("a.device-link"))
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 1, "one mobile router");
+    links[0].click().await.unwrap();
+    assert!(text(&browser, "#device-name").await.contains("lte-gw"));
+    let findings = text(&browser, ".finding").await;
+    assert!(findings.contains("mobile_router"), "{findings}");
+    assert!(findings.contains("3GPP cellular WWAN"), "{findings}");
+    screenshot(&browser, "device-ja").await;
+
+    // The hostile name is text: no element made of it, no dialog.
+    browser
+        .goto(&format!("{base}/devices?q=onerror"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("a.device-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text(&browser, "#device-name")
+            .await
+            .ends_with("<img src=x onerror=alert(1)>")
+    );
+    assert!(
+        browser
+            .find_all(Locator::Css("main img"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        browser.get_alert_text().await.is_err(),
+        "a dialog opened: the name ran as script"
+    );
+
+    // Accept the doctor's PC's new address, ignore an undeclared device.
+    browser.goto(&format!("{base}/diff")).await.unwrap();
+    let changed = first_item(&browser, "changed").await;
+    let undeclared = first_item(&browser, "undeclared").await;
+    settle(&browser, &changed, "accept", "IP 変更を確認（鈴木）").await;
+    eventually_contains(&browser, "#message", &changed).await;
+    settle(&browser, &undeclared, "ignore", "検査用の一時機器").await;
+    eventually_contains(&browser, "#message", &undeclared).await;
+    assert!(
+        browser
+            .find_all(Locator::Id(&undeclared))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an ignored item leaves the list"
+    );
+    screenshot(&browser, "diff-ja").await;
+
+    // Both decisions in the audit log, with who and why.
+    browser.goto(&format!("{base}/audit")).await.unwrap();
+    let audit = text(&browser, "#audit").await;
+    for expected in [
+        "diff-settle".to_owned(),
+        changed.clone(),
+        "IP 変更を確認（鈴木）".to_owned(),
+        "検査用の一時機器".to_owned(),
+        "suzuki".to_owned(),
+    ] {
+        assert!(audit.contains(&expected), "{expected} not in {audit}");
+    }
+    screenshot(&browser, "audit-ja").await;
+    browser
+        .find(Locator::Id("lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text(&browser, "html[lang='en'] h1").await;
+    assert_eq!(text(&browser, "h1").await, "Audit log");
+    assert_eq!(browser.current_url().await.unwrap().path(), "/audit");
+    browser.goto(&format!("{base}/")).await.unwrap();
+    screenshot(&browser, "dashboard-en").await;
+    browser.goto(&format!("{base}/findings")).await.unwrap();
+    screenshot(&browser, "findings-en").await;
+
+    // The XLSX export, fetched with the browser's session: the accepted
+    // address is in the ledger.
+    let session = browser.get_named_cookie("daicho_session").await.unwrap();
+    let xlsx = reqwest::Client::new()
+        .get(format!("{base}/exports/ledger.xlsx"))
+        .header("cookie", format!("daicho_session={}", session.value()))
+        .send()
+        .await
+        .unwrap();
+    assert!(xlsx.status().is_success());
+    let bytes = xlsx.bytes().await.unwrap();
+    let exported = daicho_ledger::read_file(
+        "ledger.xlsx",
+        &bytes,
+        daicho_ledger::Encoding::Auto,
+        &daicho_ledger::Mapping::default(),
+    )
+    .unwrap();
+    let doctor = exported
+        .ledger
+        .devices
+        .iter()
+        .find(|d| d.get(daicho_ledger::Field::ComputerName) == Some("SHINSATSU-PC02"))
+        .unwrap();
+    assert_eq!(doctor.get(daicho_ledger::Field::Ip), Some("198.18.1.12"));
+
+    // A viewer reads but cannot settle (the server's refusal is tested in
+    // web.rs).
+    browser
+        .find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text(&browser, "#sign-in").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    sign_in(&browser, &base, "tanaka", VIEWER_PASSWORD).await;
+    text(&browser, ".counts").await;
+    browser.goto(&format!("{base}/diff")).await.unwrap();
+    assert!(
+        browser
+            .find_all(Locator::Css("form.settle"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    browser.close().await.unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

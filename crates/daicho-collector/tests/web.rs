@@ -1,0 +1,301 @@
+//! The web pages' guards over HTTP, on every ledger backend at hand:
+//! sign-in (login CSRF, wrong password), the session cookie's attributes,
+//! CSRF on every form, roles, a required note, no open redirect, the
+//! security headers, and `user add`'s refusals. (The pages themselves are
+//! driven in Chromium by browser.rs.)
+
+mod support;
+
+use daicho_store::scratch;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use support::{Collector, collector, outpatient_report};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of cookie `name` among a response's Set-Cookie headers.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            (value, v.to_owned())
+        })
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Signs in; returns the session cookie's value and the page's CSRF token.
+async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
+    let http = client();
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
+    let (login_cookie, _) = set_cookie(&page, "daicho_login").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "login_token");
+    let answer = http
+        .post(format!("{base}/login"))
+        .header("cookie", format!("daicho_login={login_cookie}"))
+        .form(&[
+            ("user", user),
+            ("password", password),
+            ("login_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{user} signs in");
+    let (session, attributes) = set_cookie(&answer, "daicho_session").unwrap();
+    assert!(
+        attributes.contains("HttpOnly") && attributes.contains("SameSite=Strict"),
+        "{attributes}"
+    );
+    let dashboard = http
+        .get(format!("{base}/"))
+        .header("cookie", format!("daicho_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = hidden(&dashboard.text().await.unwrap(), "csrf");
+    (session, csrf)
+}
+
+fn add_user(at: &str, name: &str, role: &str, password: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(support::COLLECTOR)
+        .args(["--ledger", at, "user", "add", name, "--role", role])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{password}\n").as_bytes(),
+    )
+    .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
+    for ledger in scratch::ledgers("web").await {
+        let at = ledger.location.as_str();
+        let report = std::env::temp_dir().join(format!("daicho-web-{}.json", uuid::Uuid::now_v7()));
+        std::fs::write(&report, outpatient_report(Vec::new())).unwrap();
+        assert!(
+            collector(at, &["import", report.to_str().unwrap()])
+                .status
+                .success()
+        );
+        let _ = std::fs::remove_file(&report);
+        let sample = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/declared-ledger.csv"
+        );
+        assert!(
+            collector(at, &["ledger", "import", sample, "--by", "setup"])
+                .status
+                .success()
+        );
+
+        // user add: short passwords and taken names are refused, clearly.
+        let short = add_user(at, "suzuki", "editor", "short");
+        assert!(!short.status.success());
+        assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+        assert!(add_user(at, "suzuki", "editor", PASSWORD).status.success());
+        assert!(add_user(at, "tanaka", "viewer", PASSWORD).status.success());
+        let taken = add_user(at, "tanaka", "viewer", PASSWORD);
+        assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+
+        let server = Collector::start(at, &[]);
+        let base = server.url.as_str();
+        let http = client();
+
+        // Signed out: pages redirect to the sign-in form; headers forbid
+        // script and framing everywhere.
+        let page = http.get(format!("{base}/diff")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::SEE_OTHER);
+        assert_eq!(page.headers()[LOCATION], "/login");
+        let login = http.get(format!("{base}/login")).send().await.unwrap();
+        let csp = login.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'none'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("script-src"),
+            "{csp}"
+        );
+
+        // Sign-in needs the login form's own token, and the right password.
+        let forged = http
+            .post(format!("{base}/login"))
+            .form(&[
+                ("user", "suzuki"),
+                ("password", PASSWORD),
+                ("login_token", "x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let (login_cookie, _) = set_cookie(&login, "daicho_login").unwrap();
+        let token = hidden(&login.text().await.unwrap(), "login_token");
+        let wrong = http
+            .post(format!("{base}/login"))
+            .header("cookie", format!("daicho_login={login_cookie}"))
+            .form(&[
+                ("user", "suzuki"),
+                ("password", "not the password"),
+                ("login_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&wrong, "daicho_session").is_none());
+
+        let (editor, editor_csrf) = sign_in(base, "suzuki", PASSWORD).await;
+        let (viewer, viewer_csrf) = sign_in(base, "tanaka", PASSWORD).await;
+        let diff = http
+            .get(format!("{base}/diff"))
+            .header("cookie", format!("daicho_session={editor}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let item = hidden(&diff.replace("<tr id=", "<tr name=\"row\" value="), "row");
+        let post = |session: String, form: Vec<(&'static str, String)>| {
+            let url = format!("{base}/diff/{item}");
+            let http = http.clone();
+            async move {
+                http.post(url)
+                    .header("cookie", format!("daicho_session={session}"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let settled = || async {
+            collector(at, &["audit"])
+                .stdout
+                .windows(11)
+                .any(|w| w == b"diff-settle")
+        };
+        // A wrong CSRF token, a viewer, an empty note: refused, nothing stored.
+        let forged = post(
+            editor.clone(),
+            vec![
+                ("csrf", "0".repeat(64)),
+                ("action", "ignore".into()),
+                ("note", "x".into()),
+            ],
+        )
+        .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let viewer_try = post(
+            viewer.clone(),
+            vec![
+                ("csrf", viewer_csrf.clone()),
+                ("action", "ignore".into()),
+                ("note", "x".into()),
+            ],
+        )
+        .await;
+        assert_eq!(viewer_try.status(), StatusCode::FORBIDDEN);
+        let no_note = post(
+            editor.clone(),
+            vec![
+                ("csrf", editor_csrf.clone()),
+                ("action", "ignore".into()),
+                ("note", "  ".into()),
+            ],
+        )
+        .await;
+        assert_eq!(no_note.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            no_note
+                .text()
+                .await
+                .unwrap()
+                .contains("理由を記入してください")
+        );
+        assert!(!settled().await, "nothing settled yet");
+        let done = post(
+            editor.clone(),
+            vec![
+                ("csrf", editor_csrf.clone()),
+                ("action", "ignore".into()),
+                ("note", "一時機器".into()),
+            ],
+        )
+        .await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert!(settled().await);
+
+        // The language switch only ever redirects within the site.
+        for (back, expected) in [
+            ("/audit", "/audit"),
+            ("//evil.example/", "/"),
+            ("https://evil.example/", "/"),
+        ] {
+            let switched = http
+                .get(format!("{base}/lang"))
+                .query(&[("to", "en"), ("back", back)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(switched.headers()[LOCATION], expected, "back={back}");
+        }
+
+        // Signing out, or removing the user, ends the session.
+        let out = http
+            .post(format!("{base}/logout"))
+            .header("cookie", format!("daicho_session={editor}"))
+            .form(&[("csrf", editor_csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        assert!(
+            collector(at, &["user", "remove", "tanaka"])
+                .status
+                .success()
+        );
+        for session in [editor, viewer] {
+            let gone = http
+                .get(format!("{base}/"))
+                .header("cookie", format!("daicho_session={session}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(gone.headers()[LOCATION], "/login");
+        }
+        drop(server);
+        ledger.remove().await;
+    }
+}
