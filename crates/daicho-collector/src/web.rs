@@ -373,6 +373,9 @@ struct DeviceLine {
     segments: String,
     flags: Vec<String>,
     declared: bool,
+    /// The matched ledger row's 管理番号 and 種別 (empty when undeclared).
+    ledger_id: String,
+    kind: String,
     last_seen: String,
 }
 
@@ -387,6 +390,8 @@ struct DeviceFilter {
     #[serde(default)]
     flag: String,
     #[serde(default)]
+    kind: String,
+    #[serde(default)]
     declared: String,
 }
 
@@ -397,9 +402,16 @@ struct DevicesPage {
     filter: DeviceFilter,
     segments: Vec<String>,
     makers: Vec<String>,
+    kinds: Vec<String>,
     flag_kinds: Vec<&'static str>,
+    /// How many devices match (only the first [`LIST_LIMIT`] are shown).
+    matching: usize,
     devices: Vec<DeviceLine>,
 }
+
+/// Most devices one list page shows: a longer list is for the export, and
+/// a search narrows it.
+const LIST_LIMIT: usize = 500;
 
 const FLAG_KINDS: [&str; 4] = ["dual_homed", "mobile_router", "remote_access", "rogue_dhcp"];
 
@@ -411,9 +423,19 @@ fn device_lines(r: &Reconciliation) -> Vec<DeviceLine> {
         .filter(|i| i.kind == ItemKind::Undeclared)
         .filter_map(|i| i.device)
         .collect();
+    let declared_row = |id: i64| {
+        r.diff
+            .matches
+            .iter()
+            .find(|(_, device, _)| *device == id)
+            .and_then(|(row, _, _)| r.ledger.devices.get(*row))
+    };
     r.discovered
         .iter()
         .map(|d| {
+            let row = declared_row(d.id);
+            let field =
+                |f: daicho_ledger::Field| row.and_then(|r| r.get(f)).unwrap_or_default().to_owned();
             let segments: Vec<&str> = r
                 .segments
                 .iter()
@@ -442,6 +464,8 @@ fn device_lines(r: &Reconciliation) -> Vec<DeviceLine> {
                 segments: segments.join(", "),
                 flags,
                 declared: !undeclared.contains(&d.id),
+                ledger_id: field(daicho_ledger::Field::ManagementId),
+                kind: field(daicho_ledger::Field::Kind),
                 last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
             }
         })
@@ -458,6 +482,7 @@ impl DeviceFilter {
             && (self.segment.is_empty() || d.segments.split(", ").any(|s| s == self.segment))
             && (self.maker.is_empty() || d.maker == self.maker)
             && (self.flag.is_empty() || d.flags.contains(&self.flag))
+            && (self.kind.is_empty() || d.kind == self.kind)
             && match self.declared.as_str() {
                 "yes" => d.declared,
                 "no" => !d.declared,
@@ -483,14 +508,25 @@ async fn devices(
         .collect();
     makers.sort();
     makers.dedup();
+    let mut kinds: Vec<String> = all
+        .iter()
+        .map(|d| d.kind.clone())
+        .filter(|k| !k.is_empty())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
     let segments = r.segments.iter().map(|(label, _)| label.clone()).collect();
-    let devices = all.into_iter().filter(|d| filter.keeps(d)).collect();
+    let mut devices: Vec<DeviceLine> = all.into_iter().filter(|d| filter.keeps(d)).collect();
+    let matching = devices.len();
+    devices.truncate(LIST_LIMIT);
     html(DevicesPage {
         page: signed.page,
         filter,
         segments,
         makers,
+        kinds,
         flag_kinds: FLAG_KINDS.to_vec(),
+        matching,
         devices,
     })
 }

@@ -304,6 +304,18 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     assert!(findings.contains("3GPP cellular WWAN"), "{findings}");
     screenshot(&browser, "device-ja").await;
 
+    // Declared devices carry the ledger's 種別 (kind), a filter too.
+    browser
+        .goto(&format!("{base}/devices?kind=端末PC"))
+        .await
+        .unwrap();
+    let listed = text(&browser, "table.devices").await;
+    assert!(
+        listed.contains("SHINSATSU-PC02") && listed.contains("PC-012"),
+        "{listed}"
+    );
+    assert!(!listed.contains("lte-gw"), "{listed}");
+
     // The hostile name is text: no element made of it, no dialog.
     browser
         .goto(&format!("{base}/devices?q=onerror"))
