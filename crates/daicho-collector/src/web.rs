@@ -335,14 +335,14 @@ struct DashboardPage {
     ledger_version: Option<String>,
 }
 
-async fn dashboard(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+async fn dashboard(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let t = signed.page.t;
     let count = |kind: ItemKind| r.diff.items.iter().filter(|i| i.kind == kind).count();
-    html(DashboardPage {
+    Ok(html(DashboardPage {
         counts: vec![
             (t.devices, r.discovered.len(), "/devices"),
             (
@@ -359,7 +359,7 @@ async fn dashboard(State(state): State<Arc<AppState>>, signed: Signed) -> Respon
             .version
             .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor)),
         page: signed.page,
-    })
+    }))
 }
 
 /// A discovered device as the list shows it.
@@ -495,11 +495,8 @@ async fn devices(
     State(state): State<Arc<AppState>>,
     signed: Signed,
     Query(filter): Query<DeviceFilter>,
-) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let all = device_lines(&r);
     let mut makers: Vec<String> = all
         .iter()
@@ -519,7 +516,7 @@ async fn devices(
     let mut devices: Vec<DeviceLine> = all.into_iter().filter(|d| filter.keeps(d)).collect();
     let matching = devices.len();
     devices.truncate(LIST_LIMIT);
-    html(DevicesPage {
+    Ok(html(DevicesPage {
         page: signed.page,
         filter,
         segments,
@@ -528,7 +525,7 @@ async fn devices(
         flag_kinds: FLAG_KINDS.to_vec(),
         matching,
         devices,
-    })
+    }))
 }
 
 /// An observation of the device in an agent's latest report.
@@ -597,22 +594,17 @@ async fn device(
     State(state): State<Arc<AppState>>,
     signed: Signed,
     Path(id): Path<i64>,
-) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let Some(line) = device_lines(&r).into_iter().find(|d| d.id == id) else {
-        return (StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response();
+        return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response());
     };
-    let (explanation, addresses, reports) = match tokio::try_join!(
+    let (explanation, addresses, reports) = tokio::try_join!(
         state.store.explain(id),
         state.store.device_addresses(id),
         state.store.latest_reports()
-    ) {
-        Ok(found) => found,
-        Err(e) => return store_failed(e),
-    };
+    )
+    .map_err(store_failed)?;
     let discovered = r.discovered.iter().find(|d| d.id == id);
     let macs: Vec<String> = discovered.map(|d| d.macs.clone()).unwrap_or_default();
     let ips: Vec<std::net::IpAddr> = discovered.map(|d| d.ips.clone()).unwrap_or_default();
@@ -641,7 +633,7 @@ async fn device(
         .filter(|i| i.device == Some(id))
         .cloned()
         .collect();
-    html(DevicePage {
+    Ok(html(DevicePage {
         keys: explanation
             .as_ref()
             .map(|e| e.keys.clone())
@@ -653,7 +645,7 @@ async fn device(
         items,
         line,
         page: signed.page,
-    })
+    }))
 }
 
 struct DiffSection {
@@ -721,11 +713,8 @@ async fn diff(
     State(state): State<Arc<AppState>>,
     signed: Signed,
     Query(query): Query<DiffQuery>,
-) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let t = signed.page.t;
     let message = (!query.done.is_empty()).then(|| {
         let what = if query.action == "accept" {
@@ -735,12 +724,12 @@ async fn diff(
         };
         format!("{} {what}", query.done)
     });
-    html(DiffPage {
+    Ok(html(DiffPage {
         sections: diff_sections(&r, signed.lang, t),
         message,
         error: None,
         page: signed.page,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -756,23 +745,20 @@ async fn settle_item(
     signed: Signed,
     Path(item): Path<String>,
     Form(form): Form<SettleForm>,
-) -> Response {
+) -> Result<Response, Response> {
     let t = signed.page.t;
     if !same_secret(&form.csrf, &signed.session.csrf) {
-        return (StatusCode::FORBIDDEN, t.form_expired).into_response();
+        return Ok((StatusCode::FORBIDDEN, t.form_expired).into_response());
     }
     if signed.session.role != WebRole::Editor {
-        return (StatusCode::FORBIDDEN, t.editor_only).into_response();
+        return Ok((StatusCode::FORBIDDEN, t.editor_only).into_response());
     }
     let action = match form.action.as_str() {
         "accept" => SettlementAction::Accept,
         "ignore" => SettlementAction::Ignore,
-        _ => return (StatusCode::BAD_REQUEST, t.form_expired).into_response(),
+        _ => return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response()),
     };
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+    let r = reconciled(&state).await?;
     let error = if form.note.trim().is_empty() {
         Some(format!("{item}: {}", t.note_required))
     } else {
@@ -788,7 +774,7 @@ async fn settle_item(
         {
             Ok(_) => {
                 let to = format!("/diff?done={}&action={}", item_query(&item), form.action);
-                return Redirect::to(&to).into_response();
+                return Ok(Redirect::to(&to).into_response());
             }
             Err(e) => Some(format!("{item}: {e:#}")),
         }
@@ -799,7 +785,7 @@ async fn settle_item(
         error,
         page: signed.page,
     };
-    (StatusCode::UNPROCESSABLE_ENTITY, html(page)).into_response()
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)).into_response())
 }
 
 /// Item ids are letters, digits and '-' (U6, C12-ip, MSV-201); anything
@@ -825,11 +811,11 @@ struct FindingsPage {
     findings: Vec<FindingLine>,
 }
 
-async fn findings(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+async fn findings(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let findings = r
         .findings
         .iter()
@@ -849,10 +835,10 @@ async fn findings(State(state): State<Arc<AppState>>, signed: Signed) -> Respons
             evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
         })
         .collect();
-    html(FindingsPage {
+    Ok(html(FindingsPage {
         page: signed.page,
         findings,
-    })
+    }))
 }
 
 #[derive(Template)]
@@ -869,11 +855,8 @@ async fn export(
     State(state): State<Arc<AppState>>,
     signed: Signed,
     Path(file): Path<String>,
-) -> Response {
-    let r = match reconciled(&state).await {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
     let (bytes, content_type) = match file.as_str() {
         "ledger.csv" => (
             daicho_ledger::to_csv(&r.ledger, daicho_ledger::CsvEncoding::Utf8Bom)
@@ -888,9 +871,9 @@ async fn export(
             Ok(crate::reconcile::report_html(&r, signed.lang, state.missing_days).into_bytes()),
             "text/html; charset=utf-8",
         ),
-        _ => return (StatusCode::NOT_FOUND, signed.page.t.no_such_export).into_response(),
+        _ => return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_export).into_response()),
     };
-    match bytes {
+    Ok(match bytes {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, content_type.to_owned()),
@@ -903,7 +886,7 @@ async fn export(
         )
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{file}: {e}")).into_response(),
-    }
+    })
 }
 
 #[derive(Template)]
