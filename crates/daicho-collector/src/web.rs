@@ -81,6 +81,17 @@ struct Chrome {
     back: String,
 }
 
+impl Chrome {
+    /// A finding kind's name in the page's language.
+    fn flag_name(&self, code: &str) -> String {
+        self.t
+            .flag_names
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+    }
+}
+
 fn lang_of(jar: &CookieJar) -> Lang {
     match jar.get(LANG_COOKIE).map(Cookie::value) {
         Some("en") => Lang::En,
@@ -800,7 +811,8 @@ struct FindingLine {
     kind: String,
     confidence: u32,
     summary: String,
-    subjects: String,
+    /// Each subject address, with the device holding it when known.
+    subjects: Vec<(String, Option<i64>)>,
     evidence: Vec<String>,
 }
 
@@ -829,9 +841,16 @@ async fn findings(
             subjects: f
                 .subjects
                 .iter()
-                .filter_map(|s| s.ip.map(|ip| ip.to_string()))
-                .collect::<Vec<_>>()
-                .join(" "),
+                .filter_map(|s| s.ip)
+                .map(|ip| {
+                    let device = r
+                        .discovered
+                        .iter()
+                        .find(|d| d.ips.contains(&ip))
+                        .map(|d| d.id);
+                    (ip.to_string(), device)
+                })
+                .collect(),
             evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
         })
         .collect();

@@ -300,7 +300,7 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     links[0].click().await.unwrap();
     assert!(text(&browser, "#device-name").await.contains("lte-gw"));
     let findings = text(&browser, ".finding").await;
-    assert!(findings.contains("mobile_router"), "{findings}");
+    assert!(findings.contains("モバイルルータ"), "{findings}");
     assert!(findings.contains("3GPP cellular WWAN"), "{findings}");
     screenshot(&browser, "device-ja").await;
 
