@@ -409,17 +409,29 @@ fn an_unsanctioned_ipv6_router_is_a_finding_and_with_a_cellular_mac_a_mobile_rou
         "fe80::21e:42ff:fe0a:b0c (00:1e:42:0a:0b:0c) on eth0 advertises itself as IPv6 default router for 1800 s, \
          handing out prefix 2001:db8:7::/64 — no IPv6 router is sanctioned for this segment ([dhcp] sanctioned_ipv6_routers is empty)"
     );
-    // An ordinary maker's router: the advert alone is rogue, not mobile.
+    // An ordinary maker's router (a home router plugged in, say) with its
+    // own DHCP server and advert: rogue on both counts, but nothing
+    // cellular about it, so not a mobile router.
+    let dhcp = at(
+        "dhcp",
+        "eth0",
+        "198.18.1.60",
+        json!({"dhcp": {"offers": [{"offered": "198.18.1.150", "routers": ["198.18.1.60"], "sanctioned": false}]}}),
+    );
     let other = report(
         "a",
         json!([
             arp("52:54:00:0a:0b:0c"),
-            advert("52:54:00:0a:0b:0c", 1800, None)
+            advert("52:54:00:0a:0b:0c", 1800, None),
+            dhcp
         ]),
     );
     assert_eq!(
         kinds(&detect(&[&other], &fingerprints)),
-        [(FindingKind::RogueDhcp, 0.7)]
+        [
+            (FindingKind::RogueDhcp, 0.95),
+            (FindingKind::RogueDhcp, 0.7)
+        ]
     );
     let listed_elsewhere = report("a", json!([advert("52:54:00:0a:0b:0c", 1800, Some(false))]));
     assert_eq!(
