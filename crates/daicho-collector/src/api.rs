@@ -25,6 +25,7 @@ pub struct AppState {
     pub overdue_hours: i64,
     /// Session cookies only over TLS.
     pub secure_cookies: bool,
+    pub sign_in_guard: crate::web::SignInGuard,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -58,6 +58,7 @@ pub async fn serve(
         missing_days: config.missing_days,
         overdue_hours: config.overdue_hours,
         secure_cookies: config.tls.is_some(),
+        sign_in_guard: Default::default(),
     });
     let app = router(state.clone()).into_make_service();
     let handle: Handle<SocketAddr> = Handle::new();

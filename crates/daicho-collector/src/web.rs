@@ -186,6 +186,53 @@ fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static
 
 // --- sign-in ---------------------------------------------------------------
 
+/// Failed sign-ins per user name: after [`Self::MAX_FAILURES`] within
+/// [`Self::WINDOW`], that name is refused until the window has passed, so a
+/// password cannot be guessed at argon2's pace from the network. A lockout
+/// this short keeps a stranger from locking staff out for long.
+#[derive(Default)]
+pub struct SignInGuard {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl SignInGuard {
+    pub const MAX_FAILURES: u32 = 5;
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+    /// Names tracked at most: a flood of made-up names cannot grow memory.
+    const MAX_NAMES: usize = 10_000;
+
+    fn key(user: &str) -> String {
+        user.trim().to_lowercase()
+    }
+
+    /// How long `user` must wait, if refused.
+    fn blocked(&self, user: &str) -> Option<std::time::Duration> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let (count, since) = failures.get(&Self::key(user))?;
+        let waited = since.elapsed();
+        (*count >= Self::MAX_FAILURES && waited < Self::WINDOW).then(|| Self::WINDOW - waited)
+    }
+
+    /// Counts a failure; true when it is the one that blocks the name.
+    fn failed(&self, user: &str) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        if failures.len() >= Self::MAX_NAMES {
+            return false;
+        }
+        let entry = failures
+            .entry(Self::key(user))
+            .or_insert((0, std::time::Instant::now()));
+        entry.0 += 1;
+        entry.0 == Self::MAX_FAILURES
+    }
+
+    fn succeeded(&self, user: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&Self::key(user));
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/login.html")]
 struct LoginPage {
@@ -231,6 +278,15 @@ async fn login(
     if !same_secret(&form.login_token, &expected) {
         return (StatusCode::FORBIDDEN, labels(lang).form_expired).into_response();
     }
+    if let Some(wait) = state.sign_in_guard.blocked(&form.user) {
+        let t = labels(lang);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_secs().to_string())],
+            format!("{} ({} s)", t.too_many_failures, wait.as_secs()),
+        )
+            .into_response();
+    }
     let credentials = match state.store.user_credentials(&form.user).await {
         Ok(found) => found,
         Err(e) => return store_failed(e),
@@ -246,6 +302,20 @@ async fn login(
     };
     let Some(role) = verified else {
         tracing::warn!(user = %form.user, "web sign-in refused");
+        if state.sign_in_guard.failed(&form.user) {
+            let detail = format!(
+                "{} failed sign-ins for {:?}: refused for a while",
+                SignInGuard::MAX_FAILURES,
+                form.user
+            );
+            if let Err(e) = state
+                .store
+                .record("web", "web-sign-in-blocked", &detail)
+                .await
+            {
+                return store_failed(e);
+            }
+        }
         let login_token = random_token();
         let jar = jar.add(cookie(&state, LOGIN_COOKIE, login_token.clone()));
         let page = LoginPage {
@@ -255,6 +325,7 @@ async fn login(
         };
         return (StatusCode::UNAUTHORIZED, jar, html(page)).into_response();
     };
+    state.sign_in_guard.succeeded(&form.user);
     match state.store.start_session(&form.user, role).await {
         Ok((token, _)) => {
             let jar =

@@ -1,5 +1,6 @@
 //! The web pages' guards over HTTP, on every ledger backend at hand:
-//! sign-in (login CSRF, wrong password), the session cookie's attributes,
+//! sign-in (login CSRF, wrong password, throttled guessing), the session
+//! cookie's attributes,
 //! CSRF on every form, roles, a required note, no open redirect, the
 //! security headers, and `user add`'s refusals. (The pages themselves are
 //! driven in Chromium by browser.rs.)
@@ -47,14 +48,13 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// Signs in; returns the session cookie's value and the page's CSRF token.
-async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
+/// One sign-in attempt through the form, as a browser makes it.
+async fn attempt(base: &str, user: &str, password: &str) -> reqwest::Response {
     let http = client();
     let page = http.get(format!("{base}/login")).send().await.unwrap();
     let (login_cookie, _) = set_cookie(&page, "daicho_login").unwrap();
     let token = hidden(&page.text().await.unwrap(), "login_token");
-    let answer = http
-        .post(format!("{base}/login"))
+    http.post(format!("{base}/login"))
         .header("cookie", format!("daicho_login={login_cookie}"))
         .form(&[
             ("user", user),
@@ -63,7 +63,13 @@ async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs in; returns the session cookie's value and the page's CSRF token.
+async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
+    let http = client();
+    let answer = attempt(base, user, password).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{user} signs in");
     let (session, attributes) = set_cookie(&answer, "daicho_session").unwrap();
     assert!(
@@ -175,6 +181,19 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             .unwrap();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
         assert!(set_cookie(&wrong, "daicho_session").is_none());
+
+        // Guessing is cut short: after five failures the name is refused
+        // for a while, even with the right password, and the audit log says so.
+        assert!(add_user(at, "sato", "viewer", PASSWORD).status.success());
+        for _ in 0..5 {
+            let failed = attempt(base, "sato", "a wrong guess!").await;
+            assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+        }
+        let blocked = attempt(base, "sato", PASSWORD).await;
+        assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(blocked.headers().contains_key("retry-after"));
+        let audit = String::from_utf8_lossy(&collector(at, &["audit"]).stdout).into_owned();
+        assert!(audit.contains("web-sign-in-blocked"), "{audit}");
 
         let (editor, editor_csrf) = sign_in(base, "suzuki", PASSWORD).await;
         let (viewer, viewer_csrf) = sign_in(base, "tanaka", PASSWORD).await;

@@ -150,6 +150,13 @@ impl Store {
         Ok(removed > 0)
     }
 
+    /// Writes one audit log entry on its own.
+    pub async fn record(&self, actor: &str, action: &str, detail: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        self.audit(&mut conn, actor, action, detail).await?;
+        Ok(())
+    }
+
     pub(crate) async fn audit(
         &self,
         conn: &mut sqlx::AnyConnection,
