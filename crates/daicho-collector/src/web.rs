@@ -733,6 +733,8 @@ async fn device(
 struct DiffSection {
     anchor: &'static str,
     title: &'static str,
+    /// Open items of this kind (only the first [`LIST_LIMIT`] are shown).
+    total: usize,
     items: Vec<DiffLine>,
 }
 
@@ -771,11 +773,13 @@ fn diff_sections(r: &Reconciliation, lang: Lang, t: &Labels) -> Vec<DiffSection>
     .map(|(kind, anchor, title)| DiffSection {
         anchor,
         title,
+        total: r.diff.items.iter().filter(|i| i.kind == kind).count(),
         items: r
             .diff
             .items
             .iter()
             .filter(|i| i.kind == kind)
+            .take(LIST_LIMIT)
             .map(|i| DiffLine {
                 id: i.id.clone(),
                 detail: if lang == Lang::En {

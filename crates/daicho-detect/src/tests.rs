@@ -118,6 +118,33 @@ fn weak_signs_count_only_together() {
     let findings = detect(&[&both], &Fingerprints::builtin());
     assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.6)]);
     assert_eq!(findings[0].evidence.len(), 2, "{findings:?}");
+    // Adjacent means the same first five bytes and at most 2 apart, found
+    // past other copies of the same MAC and never across a gap of 3.
+    let many = report(
+        "a",
+        json!([
+            name("198.18.1.33", "eth1"),
+            mac("198.18.1.33", "eth1", "00:1b:21:00:01:33"),
+            mac("198.18.1.34", "eth1", "00:1b:21:00:01:33"),
+            mac("198.18.1.35", "eth1", "00:1b:21:00:01:33"),
+            name("198.18.2.33", "eth2"),
+            mac("198.18.2.33", "eth2", "00:1b:21:00:01:35"),
+            name("198.18.3.33", "eth3"),
+            mac("198.18.3.33", "eth3", "00:1b:21:00:01:38"),
+        ]),
+    );
+    let findings = detect(&[&many], &Fingerprints::builtin());
+    let pairs: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{:?}-{:?}",
+                f.subjects[0].ip.unwrap(),
+                f.subjects[1].ip.unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(pairs, ["198.18.1.33-198.18.2.33"], "{findings:#?}");
 }
 
 #[test]

@@ -178,8 +178,11 @@ impl Store {
     /// Each agent's most recent report: what detection across agents reads.
     pub async fn latest_reports(&self) -> Result<Vec<Report>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.report FROM scans s WHERE s.finished_at = \
-             (SELECT MAX(t.finished_at) FROM scans t WHERE t.agent_id = s.agent_id) \
+            // One per agent even when two of its reports finished at the
+            // same instant (then the one received last).
+            "SELECT s.report FROM scans s WHERE s.scan_id = \
+             (SELECT t.scan_id FROM scans t WHERE t.agent_id = s.agent_id \
+              ORDER BY t.finished_at DESC, t.received_at DESC, t.scan_id DESC LIMIT 1) \
              ORDER BY s.agent_id",
         )
         .fetch_all(&self.pool)

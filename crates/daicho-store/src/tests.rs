@@ -118,3 +118,26 @@ async fn hostile_names_are_stored_as_data() {
         ledger.remove().await;
     }
 }
+
+#[tokio::test]
+async fn latest_reports_gives_one_per_agent_even_when_two_finished_at_once() {
+    for ledger in scratch::ledgers("latest").await {
+        let store = ledger.open().await;
+        // synthetic_report gives every report the same finished_at.
+        for n in 0..3u32 {
+            let report = scratch::synthetic_report(
+                "same-time",
+                uuid::Uuid::from_u128(u128::from(n) + 10),
+                n * 10,
+                10,
+            );
+            store
+                .ingest(&serde_json::to_vec(&report).unwrap(), "test")
+                .await
+                .unwrap();
+        }
+        let latest = store.latest_reports().await.unwrap();
+        assert_eq!(latest.len(), 1, "one report per agent");
+        ledger.remove().await;
+    }
+}

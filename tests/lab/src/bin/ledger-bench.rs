@@ -1,7 +1,8 @@
 //! Collector benchmark (issue #6): ingest throughput on reports of 1,000
 //! devices each, on SQLite and PostgreSQL; then a ledger of 100,000
-//! devices served by the real `daicho-collector`: its memory (RSS) and the
-//! latency of device lookups through the API. Run by tests/bench/ledger.sh
+//! devices served by the real `daicho-collector`: its memory (RSS), the
+//! latency of device lookups through the API, and how long the web pages
+//! (issue #9) take to answer a signed-in viewer. Run by tests/bench/ledger.sh
 //! (release build, a scratch PostgreSQL on a Unix socket). Loopback only.
 
 use std::time::{Duration, Instant};
@@ -91,6 +92,11 @@ async fn big_ledger(ledger: &ScratchLedger, total: u32, collector: &std::path::P
         .add_client("bench-reader", daicho_store::Role::Reader)
         .await?
         .0;
+    let password = "bench password, loopback only";
+    let hash = daicho_store::hash_password(password)?;
+    store
+        .add_user("bench-web", daicho_store::WebRole::Viewer, &hash)
+        .await?;
     store.close().await;
 
     let mut server = std::process::Command::new(collector)
@@ -115,7 +121,10 @@ async fn big_ledger(ledger: &ScratchLedger, total: u32, collector: &std::path::P
             .to_owned()
     };
     let pid = server.id();
-    let result = lookups(&url, &token, devices as i64, pid).await;
+    let mut result = lookups(&url, &token, devices as i64, pid).await;
+    if result.is_ok() {
+        result = pages(&url, "bench-web", password, devices as i64).await;
+    }
     let _ = server.kill();
     let _ = server.wait();
     result
@@ -207,6 +216,77 @@ async fn lookups(url: &str, token: &str, devices: i64, pid: u32) -> Result<()> {
         field("VmRSS:"),
         field("VmHWM:")
     );
+    Ok(())
+}
+
+/// Signs in through the form and times each page (median of 5 after one
+/// warm-up), with its size.
+async fn pages(url: &str, user: &str, password: &str, devices: i64) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = client.get(format!("{url}/login")).send().await?;
+    let login_cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("daicho_login="))
+        .and_then(|v| v.split(';').next())
+        .context("no login cookie")?
+        .to_owned();
+    let answer = client
+        .post(format!("{url}/login"))
+        .header("cookie", format!("daicho_login={login_cookie}"))
+        .form(&[
+            ("user", user),
+            ("password", password),
+            ("login_token", &login_cookie),
+        ])
+        .send()
+        .await?;
+    let session = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("daicho_session="))
+        .and_then(|v| v.split(';').next())
+        .context("sign-in refused")?
+        .to_owned();
+    println!("  web pages for a signed-in viewer (median of 5; page size):");
+    for path in [
+        "/".to_owned(),
+        "/devices".to_owned(),
+        "/devices?q=198.18.1.77".to_owned(),
+        format!("/devices/{}", devices / 2),
+        "/diff".to_owned(),
+        "/findings".to_owned(),
+    ] {
+        let mut samples = Vec::new();
+        let mut size = 0;
+        for _ in 0..6 {
+            let started = Instant::now();
+            let response = client
+                .get(format!("{url}{path}"))
+                .header("cookie", format!("daicho_session={session}"))
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            size = response.bytes().await?.len();
+            samples.push(started.elapsed());
+        }
+        samples.remove(0);
+        println!(
+            "    GET {path:<24} {:>10}  {:>7} KiB",
+            ms(percentile(&mut samples, 0.5)),
+            size / 1024
+        );
+    }
     Ok(())
 }
 
