@@ -26,6 +26,7 @@ pub struct AppState {
     /// Session cookies only over TLS.
     pub secure_cookies: bool,
     pub sign_in_guard: crate::web::SignInGuard,
+    pub reconciled: crate::web::ReconciliationCache,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

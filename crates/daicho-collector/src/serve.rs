@@ -59,6 +59,7 @@ pub async fn serve(
         overdue_hours: config.overdue_hours,
         secure_cookies: config.tls.is_some(),
         sign_in_guard: Default::default(),
+        reconciled: Default::default(),
     });
     let app = router(state.clone()).into_make_service();
     let handle: Handle<SocketAddr> = Handle::new();

@@ -402,10 +402,47 @@ async fn stylesheet() -> Response {
 
 // --- pages -----------------------------------------------------------------
 
-async fn reconciled(state: &AppState) -> Result<Reconciliation, Response> {
-    reconcile(&state.store, state.missing_days, state.overdue_hours)
-        .await
-        .map_err(store_failed)
+/// The last reconciliation, reused while nothing it depends on changed
+/// (no report, settlement or ledger version since) for at most
+/// [`ReconciliationCache::FRESH`] — "missing" and "overdue" depend on the
+/// clock. At 100,000 devices one reconciliation takes seconds.
+#[derive(Default)]
+pub struct ReconciliationCache {
+    last: std::sync::Mutex<Option<Cached>>,
+}
+
+/// A reconciliation with the store generation it was made at, and when.
+type Cached = ((i64, i64, i64), std::time::Instant, Arc<Reconciliation>);
+
+impl ReconciliationCache {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+}
+
+async fn reconciled(state: &AppState) -> Result<Arc<Reconciliation>, Response> {
+    let generation = state.store.generation().await.map_err(store_failed)?;
+    if let Some((g, at, r)) = state
+        .reconciled
+        .last
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        && *g == generation
+        && at.elapsed() < ReconciliationCache::FRESH
+    {
+        return Ok(Arc::clone(r));
+    }
+    let r = Arc::new(
+        reconcile(&state.store, state.missing_days, state.overdue_hours)
+            .await
+            .map_err(store_failed)?,
+    );
+    *state
+        .reconciled
+        .last
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) =
+        Some((generation, std::time::Instant::now(), Arc::clone(&r)));
+    Ok(r)
 }
 
 #[derive(Template)]
@@ -436,9 +473,10 @@ async fn dashboard(
             (t.changed, count(ItemKind::Changed), "/diff#changed"),
             (t.flagged, count(ItemKind::Flagged), "/findings"),
         ],
-        coverage: r.coverage,
+        coverage: r.coverage.clone(),
         ledger_version: r
             .version
+            .as_ref()
             .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor)),
         page: signed.page,
     }))
@@ -844,7 +882,11 @@ async fn settle_item(
         "ignore" => SettlementAction::Ignore,
         _ => return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response()),
     };
-    let r = reconciled(&state).await?;
+    // Settling reads the ledger afresh, never from the cache: an accept
+    // writes a new ledger version built on the one it read.
+    let r = reconcile(&state.store, state.missing_days, state.overdue_hours)
+        .await
+        .map_err(store_failed)?;
     let error = if form.note.trim().is_empty() {
         Some(format!("{item}: {}", t.note_required))
     } else {

@@ -116,6 +116,18 @@ impl Store {
         Ok(Some(device_row(&row, &mut BTreeMap::from([(id, ips)]))))
     }
 
+    /// Changes whenever a report is stored, a diff item settled or a
+    /// ledger version saved: what a cached reconciliation depends on.
+    pub async fn generation(&self) -> Result<(i64, i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM scans), (SELECT COUNT(*) FROM settlements), \
+             (SELECT COALESCE(MAX(id), 0) FROM ledger_versions)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    }
+
     /// A device's addresses: (ip, agent, interface, first seen, last seen),
     /// newest first.
     pub async fn device_addresses(
