@@ -43,27 +43,11 @@ pub async fn reconcile(
     let reports = store.latest_reports().await?;
     let report_refs: Vec<&Report> = reports.iter().collect();
     let findings = daicho_detect::detect(&report_refs, &daicho_detect::Fingerprints::builtin());
-    let discovered = discovered(store.device_facts().await?, &findings);
-    let settlements: Vec<Settlement> = store
-        .settlements()
-        .await?
-        .into_iter()
-        .map(settlement)
-        .collect();
     let now = jiff::Timestamp::now();
-    let diff = daicho_ledger::diff(
-        &ledger,
-        &discovered,
-        &settlements,
-        &DiffOptions {
-            now,
-            missing_after_days,
-            not_scanned: reports
-                .iter()
-                .flat_map(|r| r.segments.iter().flat_map(|s| s.excluded.iter().copied()))
-                .collect(),
-        },
-    );
+    let not_scanned = reports
+        .iter()
+        .flat_map(|r| r.segments.iter().flat_map(|s| s.excluded.iter().copied()))
+        .collect();
     let coverage = reports
         .iter()
         .map(|r| Coverage {
@@ -94,6 +78,27 @@ pub async fn reconcile(
             })
         })
         .collect();
+    // The reports are done with: at 100 agents they hold 200,000
+    // observations, which need not share memory with the diff.
+    drop(report_refs);
+    drop(reports);
+    let discovered = discovered(store.device_facts().await?, &findings);
+    let settlements: Vec<Settlement> = store
+        .settlements()
+        .await?
+        .into_iter()
+        .map(settlement)
+        .collect();
+    let diff = daicho_ledger::diff(
+        &ledger,
+        &discovered,
+        &settlements,
+        &DiffOptions {
+            now,
+            missing_after_days,
+            not_scanned,
+        },
+    );
     Ok(Reconciliation {
         ledger,
         version,
