@@ -165,12 +165,6 @@ fn html(page: impl Template) -> Response {
     }
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn same_secret(a: &str, b: &str) -> bool {
     !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -242,20 +236,25 @@ struct LoginPage {
 }
 
 async fn login_page(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response {
-    // Login CSRF: the form must carry the value of a cookie only this
-    // origin could have set.
-    let login_token = random_token();
-    let page = chrome(lang_of(&jar), None, "/login".into());
-    let jar = jar.add(cookie(&state, LOGIN_COOKIE, login_token.clone()));
-    (
-        jar,
-        html(LoginPage {
-            page,
-            login_token,
-            failed: false,
-        }),
-    )
-        .into_response()
+    let lang = lang_of(&jar);
+    login_form(&state, jar, lang, StatusCode::OK)
+}
+
+/// The sign-in form (after a refusal when `status` is not OK) with a fresh
+/// login token. Login CSRF: the form must carry the value of a cookie only
+/// this origin could have set.
+fn login_form(state: &AppState, jar: CookieJar, lang: Lang, status: StatusCode) -> Response {
+    let login_token = match daicho_store::random_token() {
+        Ok(token) => token,
+        Err(e) => return store_failed(e),
+    };
+    let jar = jar.add(cookie(state, LOGIN_COOKIE, login_token.clone()));
+    let page = LoginPage {
+        page: chrome(lang, None, "/login".into()),
+        login_token,
+        failed: status != StatusCode::OK,
+    };
+    (status, jar, html(page)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -316,14 +315,7 @@ async fn login(
                 return store_failed(e);
             }
         }
-        let login_token = random_token();
-        let jar = jar.add(cookie(&state, LOGIN_COOKIE, login_token.clone()));
-        let page = LoginPage {
-            page: chrome(lang, None, "/login".into()),
-            login_token,
-            failed: true,
-        };
-        return (StatusCode::UNAUTHORIZED, jar, html(page)).into_response();
+        return login_form(&state, jar, lang, StatusCode::UNAUTHORIZED);
     };
     state.sign_in_guard.succeeded(&form.user);
     match state.store.start_session(&form.user, role).await {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use support::{Collector, outpatient_report};
+use support::{Collector, add_user, collector, outpatient_report};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -112,23 +112,22 @@ impl Drop for Driver {
     }
 }
 
-fn run(ledger: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(support::COLLECTOR)
-        .args(["--ledger", ledger])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the collector runs");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+fn run(ledger: &str, args: &[&str]) {
+    let out = collector(ledger, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn add(ledger: &str, name: &str, role: &str, password: &str) {
+    let out = add_user(ledger, name, role, password);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The outpatient scan with an LTE router (cellular MAC, a WWAN interface
@@ -145,18 +144,10 @@ fn seeded_ledger(dir: &std::path::Path) -> String {
     ];
     let report = dir.join("report.json");
     std::fs::write(&report, outpatient_report(lte)).unwrap();
-    run(&ledger, &["import", report.to_str().unwrap()], "");
-    run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"], "");
-    run(
-        &ledger,
-        &["user", "add", "suzuki", "--role", "editor"],
-        &format!("{EDITOR_PASSWORD}\n"),
-    );
-    run(
-        &ledger,
-        &["user", "add", "tanaka"],
-        &format!("{VIEWER_PASSWORD}\n"),
-    );
+    run(&ledger, &["import", report.to_str().unwrap()]);
+    run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"]);
+    add(&ledger, "suzuki", "editor", EDITOR_PASSWORD);
+    add(&ledger, "tanaka", "viewer", VIEWER_PASSWORD);
     ledger
 }
 

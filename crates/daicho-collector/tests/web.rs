@@ -10,7 +10,7 @@ mod support;
 use daicho_store::scratch;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
-use support::{Collector, collector, outpatient_report};
+use support::{Collector, add_user, collector, outpatient_report};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -84,22 +84,6 @@ async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
         .unwrap();
     let csrf = hidden(&dashboard.text().await.unwrap(), "csrf");
     (session, csrf)
-}
-
-fn add_user(at: &str, name: &str, role: &str, password: &str) -> std::process::Output {
-    let mut child = std::process::Command::new(support::COLLECTOR)
-        .args(["--ledger", at, "user", "add", name, "--role", role])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        format!("{password}\n").as_bytes(),
-    )
-    .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[tokio::test]

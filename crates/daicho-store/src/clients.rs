@@ -44,6 +44,14 @@ pub struct ApiClient {
 #[derive(Debug)]
 pub struct Token(pub String);
 
+/// 256 random bits from the OS, in hex: API secrets, session cookies,
+/// CSRF tokens.
+pub fn random_token() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub(crate) fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
@@ -64,9 +72,7 @@ impl Store {
         if !valid_name(name) {
             return Err(StoreError::BadName(name.to_owned()));
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
-        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let secret = random_token()?;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO api_clients (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) \

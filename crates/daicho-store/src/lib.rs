@@ -24,7 +24,7 @@ use std::path::Path;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use clients::{ApiClient, Role, Token};
+pub use clients::{ApiClient, Role, Token, random_token};
 pub use ingest::Ingested;
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use read::{DeviceRow, Explanation, MergeRecord, ScanRow};

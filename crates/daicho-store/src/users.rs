@@ -9,6 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::clients::random_token;
 use crate::{Store, StoreError, stamp};
 
 /// What a signed-in person may do.
@@ -48,12 +49,6 @@ pub struct WebSession {
 
 /// How long a session lasts, whatever happens.
 const SESSION_HOURS: i64 = 12;
-
-fn random_hex() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
 
 /// The argon2id PHC string of `password`.
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
@@ -163,7 +158,7 @@ impl Store {
         user: &str,
         role: WebRole,
     ) -> Result<(String, WebSession), StoreError> {
-        let (token, csrf) = (random_hex()?, random_hex()?);
+        let (token, csrf) = (random_token()?, random_token()?);
         let now = jiff::Timestamp::now();
         let expires = now + jiff::SignedDuration::from_hours(SESSION_HOURS);
         let mut tx = self.pool.begin().await?;

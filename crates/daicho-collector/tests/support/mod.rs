@@ -84,6 +84,22 @@ pub fn collector(ledger: &str, args: &[&str]) -> std::process::Output {
         .expect("the collector runs")
 }
 
+/// Adds a web user (`viewer` or `editor`), the password given on stdin as
+/// a person types it.
+pub fn add_user(ledger: &str, name: &str, role: &str, password: &str) -> std::process::Output {
+    let mut child = Command::new(COLLECTOR)
+        .args(["--ledger", ledger, "user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector runs");
+    let mut stdin = child.stdin.take().expect("piped");
+    std::io::Write::write_all(&mut stdin, format!("{password}\n").as_bytes()).expect("stdin");
+    drop(stdin);
+    child.wait_with_output().expect("the collector exits")
+}
+
 /// Registers an API client (`agent` or `reader`) and returns its token.
 pub fn add_client(ledger: &str, role: &str, name: &str) -> String {
     let out = collector(ledger, &[role, "add", name]);
