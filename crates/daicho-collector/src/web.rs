@@ -527,7 +527,8 @@ const LIST_LIMIT: usize = 500;
 
 const FLAG_KINDS: [&str; 4] = ["dual_homed", "mobile_router", "remote_access", "rogue_dhcp"];
 
-fn device_lines(r: &Reconciliation) -> Vec<DeviceLine> {
+/// The list's lines for every device, or only for device `only`.
+fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
     let undeclared: std::collections::BTreeSet<i64> = r
         .diff
         .items
@@ -535,17 +536,21 @@ fn device_lines(r: &Reconciliation) -> Vec<DeviceLine> {
         .filter(|i| i.kind == ItemKind::Undeclared)
         .filter_map(|i| i.device)
         .collect();
-    let declared_row = |id: i64| {
-        r.diff
-            .matches
-            .iter()
-            .find(|(_, device, _)| *device == id)
-            .and_then(|(row, _, _)| r.ledger.devices.get(*row))
-    };
+    // Indexed once: a search per device was 10^10 steps at 100,000
+    // matched devices.
+    let declared_rows: std::collections::HashMap<i64, usize> = r
+        .diff
+        .matches
+        .iter()
+        .map(|(row, device, _)| (*device, *row))
+        .collect();
     r.discovered
         .iter()
+        .filter(|d| only.is_none_or(|id| d.id == id))
         .map(|d| {
-            let row = declared_row(d.id);
+            let row = declared_rows
+                .get(&d.id)
+                .and_then(|row| r.ledger.devices.get(*row));
             let field =
                 |f: daicho_ledger::Field| row.and_then(|r| r.get(f)).unwrap_or_default().to_owned();
             let segments: Vec<&str> = r
@@ -609,7 +614,7 @@ async fn devices(
     Query(filter): Query<DeviceFilter>,
 ) -> Result<Response, Response> {
     let r = reconciled(&state).await?;
-    let all = device_lines(&r);
+    let all = device_lines(&r, None);
     let mut makers: Vec<String> = all
         .iter()
         .map(|d| d.maker.clone())
@@ -708,7 +713,7 @@ async fn device(
     Path(id): Path<i64>,
 ) -> Result<Response, Response> {
     let r = reconciled(&state).await?;
-    let Some(line) = device_lines(&r).into_iter().find(|d| d.id == id) else {
+    let Some(line) = device_lines(&r, Some(id)).pop() else {
         return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response());
     };
     let (explanation, addresses, reports) = tokio::try_join!(

@@ -210,35 +210,18 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
                 .any(|w| w == b"diff-settle")
         };
         // A wrong CSRF token, a viewer, an empty note: refused, nothing stored.
-        let forged = post(
-            editor.clone(),
+        let form = |csrf: &str, note: &str| {
             vec![
-                ("csrf", "0".repeat(64)),
-                ("action", "ignore".into()),
-                ("note", "x".into()),
-            ],
-        )
-        .await;
+                ("csrf", csrf.to_owned()),
+                ("action", "ignore".to_owned()),
+                ("note", note.to_owned()),
+            ]
+        };
+        let forged = post(editor.clone(), form(&"0".repeat(64), "x")).await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-        let viewer_try = post(
-            viewer.clone(),
-            vec![
-                ("csrf", viewer_csrf.clone()),
-                ("action", "ignore".into()),
-                ("note", "x".into()),
-            ],
-        )
-        .await;
+        let viewer_try = post(viewer.clone(), form(&viewer_csrf, "x")).await;
         assert_eq!(viewer_try.status(), StatusCode::FORBIDDEN);
-        let no_note = post(
-            editor.clone(),
-            vec![
-                ("csrf", editor_csrf.clone()),
-                ("action", "ignore".into()),
-                ("note", "  ".into()),
-            ],
-        )
-        .await;
+        let no_note = post(editor.clone(), form(&editor_csrf, "  ")).await;
         assert_eq!(no_note.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             no_note
@@ -248,15 +231,7 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
                 .contains("理由を記入してください")
         );
         assert!(!settled().await, "nothing settled yet");
-        let done = post(
-            editor.clone(),
-            vec![
-                ("csrf", editor_csrf.clone()),
-                ("action", "ignore".into()),
-                ("note", "一時機器".into()),
-            ],
-        )
-        .await;
+        let done = post(editor.clone(), form(&editor_csrf, "一時機器")).await;
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
         assert!(settled().await);
 
