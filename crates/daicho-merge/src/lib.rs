@@ -105,8 +105,27 @@ impl Key {
                 .to_lowercase(),
             _ => value.to_owned(),
         };
-        (!value.is_empty()).then_some(Key { kind, value })
+        (!value.is_empty()).then(|| Key {
+            kind,
+            value: bounded(value),
+        })
     }
+}
+
+/// Longest identity value kept as it is. A longer one (a crafted report, a
+/// device's runaway string) is kept as `sha256:HEX` of it: it still
+/// identifies, and every backend's index can hold it (PostgreSQL's btree
+/// refuses rows over 2,704 bytes).
+pub const MAX_KEY_BYTES: usize = 256;
+
+fn bounded(value: String) -> String {
+    use sha2::Digest;
+    if value.len() <= MAX_KEY_BYTES {
+        return value;
+    }
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 impl std::fmt::Display for Key {

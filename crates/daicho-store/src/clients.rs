@@ -73,7 +73,7 @@ impl Store {
             return Err(StoreError::BadName(name.to_owned()));
         }
         let secret = random_token()?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO api_clients (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -119,16 +119,6 @@ impl Store {
         Ok(Some(client(&row)))
     }
 
-    /// Notes that a client was just heard from.
-    pub async fn touch_client(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_clients SET last_seen = $1 WHERE name = $2")
-            .bind(stamp(jiff::Timestamp::now()))
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Every client, by name.
     pub async fn clients(&self) -> Result<Vec<ApiClient>, StoreError> {
         Ok(
@@ -143,7 +133,7 @@ impl Store {
 
     /// Removes a client (its token stops working at once). False if unknown.
     pub async fn remove_client(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let removed = sqlx::query("DELETE FROM api_clients WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -172,9 +162,9 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
             .bind(stamp(jiff::Timestamp::now()))
-            .bind(actor)
+            .bind(crate::storable(actor))
             .bind(action)
-            .bind(detail)
+            .bind(crate::storable(detail))
             .execute(conn)
             .await?;
         Ok(())

@@ -38,11 +38,42 @@ impl Store {
         text: &str,
         actor: &str,
     ) -> Result<Ingested, StoreError> {
+        self.ingest_inner(report, text, actor, None).await
+    }
+
+    /// Ingests a report an API client posted: as [`Store::ingest_parsed`],
+    /// and the client's last sighting in the same transaction.
+    pub async fn ingest_from_client(
+        &self,
+        report: &Report,
+        text: &str,
+        client: &str,
+    ) -> Result<Ingested, StoreError> {
+        self.ingest_inner(report, text, &format!("agent:{client}"), Some(client))
+            .await
+    }
+
+    async fn ingest_inner(
+        &self,
+        report: &Report,
+        text: &str,
+        actor: &str,
+        client: Option<&str>,
+    ) -> Result<Ingested, StoreError> {
+        let received = jiff::Timestamp::now();
+        check_report(report, received)?;
         let _one_at_a_time = self.ingest_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(POSTGRES_INGEST_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(client) = client {
+            sqlx::query("UPDATE api_clients SET last_seen = $1 WHERE name = $2")
+                .bind(stamp(received))
+                .bind(client)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -52,6 +83,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if known.is_some() {
+            tx.commit().await?;
             return Ok(Ingested::AlreadyKnown);
         }
         let seen = stamp(report.finished_at);
@@ -63,7 +95,7 @@ impl Store {
         .bind(&report.agent.id)
         .bind(stamp(report.started_at))
         .bind(&seen)
-        .bind(stamp(jiff::Timestamp::now()))
+        .bind(stamp(received))
         .bind(text)
         .execute(&mut *tx)
         .await?;
@@ -122,6 +154,70 @@ impl Store {
             joined,
         })
     }
+}
+
+/// How far ahead of the collector's clock a report may end: agents' clocks
+/// drift, but a report from tomorrow would stay its agent's latest.
+pub const MAX_CLOCK_AHEAD: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+/// How old a report may be (air-gapped segments' reports come late, not
+/// years late).
+pub const MAX_REPORT_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 730);
+/// How long one scan may take.
+pub const MAX_SCAN_DURATION: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
+/// Longest agent id and interface name kept (ids are names, interfaces
+/// are kernel names of at most 15 bytes).
+const MAX_NAME_BYTES: usize = 64;
+
+/// What a report must satisfy before anything of it is written.
+fn check_report(report: &Report, now: jiff::Timestamp) -> Result<(), StoreError> {
+    let (started, finished) = (report.started_at, report.finished_at);
+    let time = |what: String| Err(StoreError::BadTime(what));
+    if finished < started {
+        return time(format!(
+            "it finished ({finished}) before it started ({started})"
+        ));
+    }
+    if finished.duration_since(now) > MAX_CLOCK_AHEAD {
+        return time(format!(
+            "it finished at {finished}, more than {} hours after the collector's clock ({now})",
+            MAX_CLOCK_AHEAD.as_hours()
+        ));
+    }
+    if now.duration_since(started) > MAX_REPORT_AGE {
+        return time(format!(
+            "it started at {started}, more than {} days before the collector's clock ({now})",
+            MAX_REPORT_AGE.as_hours() / 24
+        ));
+    }
+    if finished.duration_since(started) > MAX_SCAN_DURATION {
+        return time(format!(
+            "the scan took from {started} to {finished}, longer than {} days",
+            MAX_SCAN_DURATION.as_hours() / 24
+        ));
+    }
+    let bad_name = |what: &str, name: &str| {
+        Err(StoreError::BadReport(format!(
+            "{what} {:?} is not a name (1-{MAX_NAME_BYTES} bytes, no control characters)",
+            name.chars().take(80).collect::<String>()
+        )))
+    };
+    let is_name = |name: &str| {
+        (1..=MAX_NAME_BYTES).contains(&name.len()) && !name.chars().any(char::is_control)
+    };
+    if !is_name(&report.agent.id) {
+        return bad_name("the agent id", &report.agent.id);
+    }
+    for interface in report
+        .segments
+        .iter()
+        .map(|s| s.interface.as_str())
+        .chain(report.observations.iter().map(|o| &*o.interface))
+    {
+        if !is_name(interface) {
+            return bad_name("the interface", interface);
+        }
+    }
+    Ok(())
 }
 
 /// Everything one report writes, gathered so that each table gets a few

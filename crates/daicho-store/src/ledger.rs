@@ -39,6 +39,10 @@ pub struct NewVersion<'a> {
     pub source: &'a str,
     pub note: &'a str,
     pub rows: &'a [(String, String)],
+    /// The version these rows were made from (None: there was none). If
+    /// another version was saved since, nothing is saved: two editors
+    /// settling at once must not silently undo each other.
+    pub based_on: Option<i64>,
 }
 
 /// A discovered device with what the diff compares.
@@ -71,7 +75,7 @@ pub struct AuditEntry {
 impl Store {
     /// Stores a new version of the declared ledger; returns its id.
     pub async fn save_ledger_version(&self, version: NewVersion<'_>) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = insert_version(&mut tx, self.backend, &version).await?;
         let detail = format!(
             "version {id} from {}: {} rows; {}",
@@ -111,13 +115,7 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?
                 .iter()
-                .map(|r| LedgerVersion {
-                    id: r.get(0),
-                    at: r.get(1),
-                    actor: r.get(2),
-                    source: r.get(3),
-                    note: r.get(4),
-                })
+                .map(version_row)
                 .collect(),
         )
     }
@@ -129,7 +127,7 @@ impl Store {
         settlement: &SettlementRow,
         new_version: Option<NewVersion<'_>>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut detail = format!(
             "{} {}: {}",
             settlement.action, settlement.item, settlement.note
@@ -141,11 +139,11 @@ impl Store {
         sqlx::query(
             "INSERT INTO settlements (item, action, fingerprint, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&settlement.item)
+        .bind(crate::storable(&settlement.item))
         .bind(&settlement.action)
         .bind(&settlement.fingerprint)
-        .bind(&settlement.actor)
-        .bind(&settlement.note)
+        .bind(crate::storable(&settlement.actor))
+        .bind(crate::storable(&settlement.note))
         .bind(&settlement.at)
         .execute(&mut *tx)
         .await?;
@@ -242,18 +240,50 @@ impl Store {
     }
 }
 
+/// The advisory lock that orders ledger versions on PostgreSQL (SQLite's
+/// writers are ordered by `BEGIN IMMEDIATE`): "daichol" in ASCII.
+const POSTGRES_LEDGER_LOCK: i64 = 0x0064_6169_6368_6f6c;
+
 async fn insert_version(
     conn: &mut sqlx::AnyConnection,
     backend: crate::Backend,
     version: &NewVersion<'_>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, StoreError> {
+    if backend == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(POSTGRES_LEDGER_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let newer: Vec<LedgerVersion> = sqlx::query(
+        "SELECT id, at, actor, source, note FROM ledger_versions WHERE id > $1 ORDER BY id",
+    )
+    .bind(version.based_on.unwrap_or(0))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(version_row)
+    .collect();
+    if !newer.is_empty() {
+        let said: Vec<String> = newer
+            .iter()
+            .map(|v| format!("version {} ({}, {} by {})", v.id, v.source, v.at, v.actor))
+            .collect();
+        return Err(StoreError::Conflict(format!(
+            "this change was made on version {} but {} was saved since",
+            version
+                .based_on
+                .map_or_else(|| "(none)".to_owned(), |id| id.to_string()),
+            said.join(", ")
+        )));
+    }
     let id: i64 = sqlx::query(
         "INSERT INTO ledger_versions (at, actor, source, note) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(stamp(jiff::Timestamp::now()))
-    .bind(version.actor)
-    .bind(version.source)
-    .bind(version.note)
+    .bind(crate::storable(version.actor))
+    .bind(crate::storable(version.source))
+    .bind(crate::storable(version.note))
     .fetch_one(&mut *conn)
     .await?
     .get(0);
@@ -280,4 +310,14 @@ async fn insert_version(
     )
     .await?;
     Ok(id)
+}
+
+fn version_row(r: &sqlx::any::AnyRow) -> LedgerVersion {
+    LedgerVersion {
+        id: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        source: r.get(3),
+        note: r.get(4),
+    }
 }

@@ -61,8 +61,43 @@ pub enum StoreError {
     UserExists(String),
     #[error("the password cannot be used: {0}\nこのパスワードは使えません")]
     BadPassword(String),
+    #[error(
+        "the report is outside the time the collector accepts: {0}; check the agent's clock (NTP)\n\
+         報告の日時が受け付けられる範囲外です。エージェントの時計（NTP）を確認してください"
+    )]
+    BadTime(String),
+    #[error(
+        "the ledger changed since it was read: {0}. Look at the differences again and settle once more\n\
+         読み込んだ後に台帳が更新されました。差分を確認し直してから、もう一度操作してください"
+    )]
+    Conflict(String),
     #[error("ledger database error: {0}\n台帳データベースのエラー")]
     Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether sending the same thing again can never succeed: bad input,
+    /// a value the database cannot hold, a broken constraint. Anything else
+    /// (the database away, busy, out of connections) may pass later.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                // SQLSTATE classes 22 (data exception), 23 (integrity), 54
+                // (program limit, e.g. an index row too large) on
+                // PostgreSQL; SQLite's TOOBIG (18), CONSTRAINT (19),
+                // MISMATCH (20) and RANGE (25) with their extended codes.
+                let code = e.code().unwrap_or_default();
+                ["22", "23", "54"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+                    || code
+                        .parse::<i32>()
+                        .is_ok_and(|n| [18, 19, 20, 25].contains(&(n & 0xff)))
+            }
+            StoreError::Database(_) | StoreError::Open { .. } => false,
+            _ => true,
+        }
+    }
 }
 
 /// Which database holds the ledger.
@@ -101,6 +136,8 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL: readers (the API) never wait for the ingest.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
+                        // Writers queue for the lock rather than fail.
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
                     }
                     Ok(())
                 })
@@ -128,6 +165,26 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a second writer then waits for it (busy timeout)
+    /// instead of failing with "database is locked" when the read snapshot
+    /// a deferred transaction started with has gone stale.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// Text as both backends store it: PostgreSQL cannot hold NUL in text, so
+/// it becomes U+2400 (SYMBOL FOR NUL) everywhere — the same bytes on either
+/// backend; the verbatim report keeps the original (as a JSON escape).
+pub(crate) fn storable(text: &str) -> String {
+    text.replace('\0', "\u{2400}")
 }
 
 /// The sqlx URL for a location, and its backend.

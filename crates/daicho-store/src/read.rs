@@ -191,10 +191,13 @@ impl Store {
     pub async fn latest_reports(&self) -> Result<Vec<Report>, StoreError> {
         let rows = sqlx::query(
             // One per agent even when two of its reports finished at the
-            // same instant (then the one received last).
+            // same instant (then the one received last). A report cannot
+            // have finished after it arrived: an agent clock running ahead
+            // counts as the time of arrival, so it does not stay "latest".
             "SELECT s.report FROM scans s WHERE s.scan_id = \
              (SELECT t.scan_id FROM scans t WHERE t.agent_id = s.agent_id \
-              ORDER BY t.finished_at DESC, t.received_at DESC, t.scan_id DESC LIMIT 1) \
+              ORDER BY CASE WHEN t.finished_at < t.received_at THEN t.finished_at ELSE t.received_at END DESC, \
+                       t.received_at DESC, t.scan_id DESC LIMIT 1) \
              ORDER BY s.agent_id",
         )
         .fetch_all(&self.pool)

@@ -22,19 +22,23 @@ impl From<i64> for Cell {
 
 impl From<String> for Cell {
     fn from(v: String) -> Cell {
-        Cell::Text(v)
+        if v.contains('\0') {
+            Cell::Text(crate::storable(&v))
+        } else {
+            Cell::Text(v)
+        }
     }
 }
 
 impl From<&str> for Cell {
     fn from(v: &str) -> Cell {
-        Cell::Text(v.to_owned())
+        Cell::Text(crate::storable(v))
     }
 }
 
 impl From<Option<String>> for Cell {
     fn from(v: Option<String>) -> Cell {
-        v.map_or(Cell::Null, Cell::Text)
+        v.map_or(Cell::Null, Cell::from)
     }
 }
 

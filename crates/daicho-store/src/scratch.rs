@@ -69,6 +69,9 @@ pub fn sqlite(label: &str) -> ScratchLedger {
         unique()
     ));
     std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+    // An empty file is an empty SQLite database: the command line accepts
+    // it as an existing ledger (it refuses paths that do not exist).
+    std::fs::File::create(dir.join("ledger.db")).expect("creating the ledger file");
     ScratchLedger {
         location: dir.join("ledger.db").display().to_string(),
         backend: Backend::Sqlite,

@@ -81,7 +81,7 @@ impl Store {
         if !crate::clients::valid_name(name) {
             return Err(StoreError::BadName(name.to_owned()));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO web_users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -108,7 +108,7 @@ impl Store {
 
     /// Removes a person and ends their sessions. False if unknown.
     pub async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM web_sessions WHERE user_name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -161,7 +161,7 @@ impl Store {
         let (token, csrf) = (random_token()?, random_token()?);
         let now = jiff::Timestamp::now();
         let expires = now + jiff::SignedDuration::from_hours(SESSION_HOURS);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
             .bind(stamp(now))
             .execute(&mut *tx)
