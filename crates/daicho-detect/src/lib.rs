@@ -58,7 +58,7 @@ pub fn detect(reports: &[&Report], fingerprints: &Fingerprints) -> Vec<Finding> 
     );
     findings.extend(reports.iter().flat_map(|report| rogue_dhcp(report)));
     findings.extend(reports.iter().flat_map(|report| rogue_ipv6_routers(report)));
-    findings
+    one_per_device(findings)
 }
 
 fn subject(ip: Option<IpAddr>) -> Subject {
@@ -180,10 +180,23 @@ impl std::fmt::Display for Place {
     }
 }
 
+/// An identity seen at more places than this is a model's or an image's,
+/// not one host's: vendors ship one default key or certificate to a whole
+/// fleet, cloned VMs share their SSH host keys.
+pub const SHARED_IDENTITY_PLACES: usize = 8;
+
+/// Evidence lines kept per finding; the rest are counted.
+const MAX_EVIDENCE: usize = 40;
+
 /// One identity answering on two segments is one host on both; two weak
 /// signs pointing at the same pair of places say the same, more softly.
+/// An identity that two different MACs of one segment share, or that more
+/// than [`SHARED_IDENTITY_PLACES`] places show, is shared (a vendor default,
+/// a cloned image): it says nothing about any one host. Linear in the
+/// observations: places are grouped per identity, hosts joined by
+/// union-find, and each host with legs on two segments is one finding.
 fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
-    let mut by_key: BTreeMap<Key, BTreeSet<Place>> = BTreeMap::new();
+    let mut by_key: BTreeMap<Key, Vec<(Place, BTreeSet<String>)>> = BTreeMap::new();
     let mut forwarding: BTreeSet<Place> = BTreeSet::new();
     let mut macs: Vec<(Place, MacAddr)> = Vec::new();
     let mut eui64: Vec<(Place, std::net::Ipv6Addr, MacAddr)> = Vec::new();
@@ -194,8 +207,17 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
                 interface: candidate.interface.clone(),
                 ip: candidate.ip,
             };
+            let own_macs: BTreeSet<String> = candidate
+                .keys
+                .iter()
+                .filter(|k| k.kind == KeyKind::Mac)
+                .map(|k| k.value.clone())
+                .collect();
             for key in candidate.keys {
-                by_key.entry(key).or_default().insert(place.clone());
+                by_key
+                    .entry(key)
+                    .or_default()
+                    .push((place.clone(), own_macs.clone()));
             }
         }
         for o in &report.observations {
@@ -227,26 +249,45 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             }
         }
     }
-    // Signs per pair of places on different segments.
-    let mut strong: BTreeMap<(Place, Place), Vec<Evidence>> = BTreeMap::new();
+    let mut hosts = Hosts::default();
+    // Weak signs per pair of places on different segments.
     let mut weak: BTreeMap<(Place, Place), Vec<Evidence>> = BTreeMap::new();
-    for (key, places) in &by_key {
-        let places: Vec<&Place> = places.iter().collect();
-        for (i, a) in places.iter().enumerate() {
-            for b in &places[i + 1..] {
-                if a.agent == b.agent && a.interface == b.interface {
-                    continue;
+    for (key, seen) in &by_key {
+        let mut places: Vec<&Place> = seen.iter().map(|(p, _)| p).collect();
+        places.sort();
+        places.dedup();
+        let segments: BTreeSet<(&str, &str)> = places
+            .iter()
+            .map(|p| (p.agent.as_str(), p.interface.as_str()))
+            .collect();
+        if segments.len() < 2 || is_shared(key, seen, places.len()) {
+            continue;
+        }
+        if key.kind.is_strong() {
+            let listed: Vec<String> = places.iter().map(ToString::to_string).collect();
+            let ids: Vec<usize> = places.iter().map(|p| hosts.place((*p).clone())).collect();
+            for pair in ids.windows(2) {
+                hosts.join(pair[0], pair[1]);
+            }
+            hosts.evidence(
+                ids[0],
+                evidence(
+                    source_of(key.kind),
+                    format!("{key} answered at {}", listed.join(" and at ")),
+                ),
+            );
+        } else {
+            for (i, a) in places.iter().enumerate() {
+                for b in &places[i + 1..] {
+                    if (&a.agent, &a.interface) != (&b.agent, &b.interface) {
+                        weak.entry(((*a).clone(), (*b).clone()))
+                            .or_default()
+                            .push(evidence(
+                                source_of(key.kind),
+                                format!("{key} answered at {a} and at {b}"),
+                            ));
+                    }
                 }
-                let text = format!("{key} answered at {a} and at {b}");
-                let signs = if key.kind.is_strong() {
-                    &mut strong
-                } else {
-                    &mut weak
-                };
-                signs
-                    .entry(((*a).clone(), (*b).clone()))
-                    .or_default()
-                    .push(evidence(source_of(key.kind), text));
             }
         }
     }
@@ -263,12 +304,7 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
                 break;
             }
             if x != y && (&a.agent, &a.interface) != (&b.agent, &b.interface) {
-                let pair = if a < b {
-                    (a.clone(), b.clone())
-                } else {
-                    (b.clone(), a.clone())
-                };
-                weak.entry(pair).or_default().push(evidence(
+                weak.entry(ordered(a, b)).or_default().push(evidence(
                     Source::Arp,
                     format!(
                         "adjacent MACs of one maker: {mac_a} at {a} and {mac_b} at {b} (two NICs of one PC?)"
@@ -286,12 +322,7 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
     for (a, v6, embedded) in &eui64 {
         for &b in places_of.get(&embedded.0).into_iter().flatten() {
             if (&a.agent, &a.interface) != (&b.agent, &b.interface) {
-                let pair = if a < b {
-                    (a.clone(), b.clone())
-                } else {
-                    (b.clone(), a.clone())
-                };
-                weak.entry(pair).or_default().push(evidence(
+                weak.entry(ordered(a, b)).or_default().push(evidence(
                     Source::Mdns,
                     format!(
                         "the IPv6 link-local address {v6} of {a} is made from MAC {embedded} (EUI-64), the MAC seen at {b}"
@@ -300,30 +331,242 @@ fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             }
         }
     }
-    let mut findings = Vec::new();
-    let mut reported: BTreeSet<(Place, Place)> = BTreeSet::new();
-    for (signs, confidence, strength) in [(&strong, 0.9, "strong"), (&weak, 0.6, "weak")] {
-        for (pair, evidence) in signs {
-            let (a, b) = pair;
-            if reported.contains(pair) || forwarding.contains(a) || forwarding.contains(b) {
+    let mut findings = hosts.findings(&forwarding, 0.9);
+    // Weak signs only where two agree, and only for places no strong
+    // identity already joined.
+    let mut soft = Hosts::default();
+    for ((a, b), signs) in weak {
+        if signs.len() < 2 || hosts.same(&a, &b) {
+            continue;
+        }
+        let (a, b) = (soft.place(a), soft.place(b));
+        soft.join(a, b);
+        for sign in signs {
+            soft.evidence(a, sign);
+        }
+    }
+    findings.extend(soft.findings(&forwarding, 0.6));
+    findings
+}
+
+/// Whether `key`, seen at these places, is shared by several devices: two
+/// different MACs in one segment carry it, or it is everywhere.
+fn is_shared(key: &Key, seen: &[(Place, BTreeSet<String>)], places: usize) -> bool {
+    if key.kind == KeyKind::Mac {
+        return false;
+    }
+    if places > SHARED_IDENTITY_PLACES {
+        return true;
+    }
+    let mut macs_by_segment: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for (place, own) in seen {
+        macs_by_segment
+            .entry((&place.agent, &place.interface))
+            .or_default()
+            .extend(own.iter().map(String::as_str));
+    }
+    macs_by_segment.values().any(|m| m.len() >= 2)
+}
+
+fn ordered(a: &Place, b: &Place) -> (Place, Place) {
+    if a < b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    }
+}
+
+/// Places joined into hosts (union-find), with the evidence that joined
+/// them.
+#[derive(Default)]
+struct Hosts {
+    index: BTreeMap<Place, usize>,
+    places: Vec<Place>,
+    parent: Vec<usize>,
+    evidence: Vec<Vec<Evidence>>,
+}
+
+impl Hosts {
+    fn place(&mut self, place: Place) -> usize {
+        if let Some(&id) = self.index.get(&place) {
+            return id;
+        }
+        let id = self.places.len();
+        self.index.insert(place.clone(), id);
+        self.places.push(place);
+        self.parent.push(id);
+        self.evidence.push(Vec::new());
+        id
+    }
+
+    fn root(&mut self, mut id: usize) -> usize {
+        while self.parent[id] != id {
+            self.parent[id] = self.parent[self.parent[id]];
+            id = self.parent[id];
+        }
+        id
+    }
+
+    fn join(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.root(a), self.root(b));
+        if a != b {
+            self.parent[b] = a;
+        }
+    }
+
+    fn evidence(&mut self, at: usize, evidence: Evidence) {
+        self.evidence[at].push(evidence);
+    }
+
+    fn same(&self, a: &Place, b: &Place) -> bool {
+        let root = |mut id: usize| {
+            while self.parent[id] != id {
+                id = self.parent[id];
+            }
+            id
+        };
+        match (self.index.get(a), self.index.get(b)) {
+            (Some(&a), Some(&b)) => root(a) == root(b),
+            _ => false,
+        }
+    }
+
+    /// One finding per host with places on two or more segments, none of
+    /// them known to forward IP (a router is multi-homed by design).
+    fn findings(&mut self, forwarding: &BTreeSet<Place>, confidence: f32) -> Vec<Finding> {
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for id in 0..self.places.len() {
+            let root = self.root(id);
+            groups.entry(root).or_default().push(id);
+        }
+        let mut findings = Vec::new();
+        for members in groups.into_values() {
+            let places: Vec<&Place> = members.iter().map(|&m| &self.places[m]).collect();
+            let segments: BTreeSet<(&str, &str)> = places
+                .iter()
+                .map(|p| (p.agent.as_str(), p.interface.as_str()))
+                .collect();
+            if segments.len() < 2 || places.iter().any(|p| forwarding.contains(*p)) {
                 continue;
             }
-            if strength == "weak" && evidence.len() < 2 {
-                continue;
-            }
-            reported.insert(pair.clone());
+            let listed: Vec<String> = places.iter().map(ToString::to_string).collect();
+            let evidence: Vec<Evidence> = members
+                .iter()
+                .flat_map(|&m| self.evidence[m].iter().cloned())
+                .collect();
             findings.push(Finding {
                 kind: FindingKind::DualHomed,
                 confidence,
                 summary: format!(
-                    "one host answers at {a} and at {b}: a leg in each network (2枚挿し)"
+                    "one host answers at {}: a leg in each network (2枚挿し)",
+                    listed.join(" and at ")
                 ),
-                subjects: vec![subject(a.ip), subject(b.ip)],
-                evidence: evidence.clone(),
+                subjects: places.iter().map(|p| subject(p.ip)).collect(),
+                evidence: capped(evidence),
             });
         }
+        findings
     }
-    findings
+}
+
+/// At most [`MAX_EVIDENCE`] lines, the rest counted in a last one.
+fn capped(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
+    if evidence.len() > MAX_EVIDENCE {
+        let more = evidence.len() - (MAX_EVIDENCE - 1);
+        let source = evidence[MAX_EVIDENCE - 1].source;
+        evidence.truncate(MAX_EVIDENCE - 1);
+        evidence.push(Evidence {
+            source,
+            text: format!("… and {more} more signs of the same kind"),
+        });
+    }
+    evidence
+}
+
+/// Findings of one kind about one device are one finding: the subjects of
+/// all, the evidence of all (each once), the highest confidence. Devices
+/// are told apart by address and MAC: two findings sharing either are
+/// about one device.
+fn one_per_device(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut merged: Vec<Finding> = Vec::new();
+    #[derive(PartialEq, Eq, Hash)]
+    enum Who {
+        Ip(IpAddr),
+        Mac([u8; 6]),
+    }
+    let mut owner: std::collections::HashMap<(FindingKind, Who), usize> =
+        std::collections::HashMap::new();
+    let mut redirect: Vec<usize> = Vec::new();
+    let resolve = |redirect: &Vec<usize>, mut at: usize| {
+        while redirect[at] != at {
+            at = redirect[at];
+        }
+        at
+    };
+    for finding in findings {
+        let keys: Vec<(FindingKind, Who)> = finding
+            .subjects
+            .iter()
+            .flat_map(|s| [s.ip.map(Who::Ip), s.mac.map(|m| Who::Mac(m.0))])
+            .flatten()
+            .map(|who| (finding.kind, who))
+            .collect();
+        let mut targets: Vec<usize> = keys
+            .iter()
+            .filter_map(|k| owner.get(k).map(|&at| resolve(&redirect, at)))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let at = match targets.first() {
+            Some(&first) => {
+                for &other in &targets[1..] {
+                    let taken = std::mem::take(&mut merged[other].evidence);
+                    let subjects = std::mem::take(&mut merged[other].subjects);
+                    let confidence = merged[other].confidence;
+                    absorb(&mut merged[first], subjects, taken, confidence);
+                    redirect[other] = first;
+                }
+                absorb(
+                    &mut merged[first],
+                    finding.subjects,
+                    finding.evidence,
+                    finding.confidence,
+                );
+                first
+            }
+            None => {
+                merged.push(finding);
+                redirect.push(merged.len() - 1);
+                merged.len() - 1
+            }
+        };
+        for key in keys {
+            owner.entry(key).or_insert(at);
+        }
+    }
+    merged
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| redirect[*i] == *i)
+        .map(|(_, mut f)| {
+            f.evidence = capped(std::mem::take(&mut f.evidence));
+            f
+        })
+        .collect()
+}
+
+fn absorb(into: &mut Finding, subjects: Vec<Subject>, evidence: Vec<Evidence>, confidence: f32) {
+    for subject in subjects {
+        if !into.subjects.contains(&subject) {
+            into.subjects.push(subject);
+        }
+    }
+    for e in evidence {
+        if !into.evidence.contains(&e) {
+            into.evidence.push(e);
+        }
+    }
+    into.confidence = into.confidence.max(confidence);
 }
 
 /// The probe a key comes from, for the evidence.

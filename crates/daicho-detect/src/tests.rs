@@ -453,13 +453,12 @@ fn an_unsanctioned_ipv6_router_is_a_finding_and_with_a_cellular_mac_a_mobile_rou
             dhcp
         ]),
     );
-    assert_eq!(
-        kinds(&detect(&[&other], &fingerprints)),
-        [
-            (FindingKind::RogueDhcp, 0.95),
-            (FindingKind::RogueDhcp, 0.7)
-        ]
-    );
+    // One device, one finding of the kind: both its DHCP offer and its
+    // advertisement are the evidence.
+    let rogue = detect(&[&other], &fingerprints);
+    assert_eq!(kinds(&rogue), [(FindingKind::RogueDhcp, 0.95)]);
+    assert!(rogue[0].evidence.iter().any(|e| e.source == Source::Dhcp));
+    assert!(rogue[0].evidence.iter().any(|e| e.source == Source::Listen));
     let listed_elsewhere = report("a", json!([advert("52:54:00:0a:0b:0c", 1800, Some(false))]));
     assert_eq!(
         kinds(&detect(&[&listed_elsewhere], &fingerprints)),
@@ -637,4 +636,100 @@ fn true_and_false_cases_of_the_2_2_table() {
             .collect();
         assert_eq!(found, expected, "{case}");
     }
+}
+
+#[test]
+fn one_key_at_thousands_of_addresses_is_shared_and_detection_stays_linear() {
+    // A vendor's default SSH host key on 1,600 devices of two segments:
+    // no host has a leg anywhere, and detection takes no quadratic time.
+    let mut observations = Vec::new();
+    for n in 0..1600u32 {
+        let interface = if n % 2 == 0 { "eth0" } else { "eth1" };
+        let ip = format!("198.18.{}.{}", 10 + n / 250, n % 250 + 1);
+        let mac = format!("00:1b:21:00:{:02x}:{:02x}", n / 256, n % 256);
+        observations.push(at("arp", interface, &ip, json!({"mac": mac})));
+        observations.push(at(
+            "ssh",
+            interface,
+            &ip,
+            json!({"ssh": {"port": 22, "banner": "SSH-2.0-dropbear", "fingerprint": "SHA256:vendor-default"}}),
+        ));
+    }
+    let fleet = report("a", Value::Array(observations));
+    let started = std::time::Instant::now();
+    let findings = detect(&[&fleet], &Fingerprints::builtin());
+    assert!(
+        findings.iter().all(|f| f.kind != FindingKind::DualHomed),
+        "{:?}",
+        kinds(&findings)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_key_two_macs_share_on_one_segment_joins_nothing_and_one_host_gives_one_finding() {
+    let key =
+        |fp: &str| json!({"ssh": {"port": 22, "banner": "SSH-2.0-OpenSSH_9.2", "fingerprint": fp}});
+    // Two cloned VMs on eth0 with one key, and that key on eth1 too.
+    let cloned = report(
+        "a",
+        json!([
+            at(
+                "arp",
+                "eth0",
+                "198.18.1.20",
+                json!({"mac": "00:1b:21:00:00:20"})
+            ),
+            at("ssh", "eth0", "198.18.1.20", key("SHA256:clone")),
+            at(
+                "arp",
+                "eth0",
+                "198.18.1.21",
+                json!({"mac": "00:1b:21:00:00:21"})
+            ),
+            at("ssh", "eth0", "198.18.1.21", key("SHA256:clone")),
+            at(
+                "arp",
+                "eth1",
+                "198.18.2.20",
+                json!({"mac": "00:1b:21:00:01:20"})
+            ),
+            at("ssh", "eth1", "198.18.2.20", key("SHA256:clone")),
+        ]),
+    );
+    assert!(detect(&[&cloned], &Fingerprints::builtin()).is_empty());
+    // One PC: its key on both legs and its address table: one finding
+    // with both kinds of evidence.
+    let table = json!({"snmp": {"profile": "ro", "ip_forwarding": false,
+        "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "eth1"}],
+        "addresses": [
+            {"ip": "198.18.1.33", "prefix_len": 24, "if_index": 2},
+            {"ip": "198.18.2.33", "prefix_len": 24, "if_index": 3}]}});
+    let pc = report(
+        "a",
+        json!([
+            at(
+                "arp",
+                "eth0",
+                "198.18.1.33",
+                json!({"mac": "00:1b:21:00:00:33"})
+            ),
+            at("ssh", "eth0", "198.18.1.33", key("SHA256:pc-033")),
+            at("snmp", "eth0", "198.18.1.33", table),
+            at(
+                "arp",
+                "eth1",
+                "198.18.2.33",
+                json!({"mac": "00:1b:21:00:01:33"})
+            ),
+            at("ssh", "eth1", "198.18.2.33", key("SHA256:pc-033")),
+        ]),
+    );
+    let findings = detect(&[&pc], &Fingerprints::builtin());
+    assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.9)]);
+    let sources: Vec<Source> = findings[0].evidence.iter().map(|e| e.source).collect();
+    assert!(
+        sources.contains(&Source::Ssh) && sources.contains(&Source::Snmp),
+        "{findings:#?}"
+    );
 }
