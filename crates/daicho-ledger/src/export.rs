@@ -43,10 +43,15 @@ pub enum ExportError {
     Xlsx(String),
 }
 
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
-/// CR first) gets a leading apostrophe, which shows it as text.
+/// A cell a spreadsheet would run as a formula gets a leading apostrophe,
+/// which shows it as text: one starting with `=`, `+`, `-`, `@` or their
+/// full-width forms (Japanese input turns `＝` into `=`), also after
+/// spaces or line breaks (which Excel skips), or with a tab or CR.
 pub fn neutralize(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let starts_formula = cell
+        .trim_start_matches(char::is_whitespace)
+        .starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠']);
+    if starts_formula || cell.starts_with(['\t', '\r']) {
         format!("'{cell}")
     } else {
         cell.to_owned()

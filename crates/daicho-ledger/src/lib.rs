@@ -9,6 +9,7 @@
 //! database. Device-supplied strings are hostile: HTML is escaped by the
 //! template engine, spreadsheet cells are neutralized against formulas.
 
+mod changes;
 mod columns;
 mod diff;
 mod export;
@@ -20,13 +21,14 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use changes::{ImportChanges, compare};
 pub use columns::{CLOUD_COLUMNS, DEVICE_COLUMNS, Field};
 pub use diff::{
     Diff, DiffOptions, Discovered, Flag, Item, ItemKind, MatchedBy, Settlement, SettlementAction,
     accept, diff,
 };
 pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx};
-pub use read::{Encoding, FileError, Imported, Mapping, RowError, read_file};
+pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
 pub use report::{Coverage, Lang, ReportInput, render_html};
 
 /// One device row of the declared ledger: the cells it has, by column.

@@ -67,6 +67,17 @@ pub enum FileError {
     #[error("{file}: CSV error: {reason}\n{file}: CSV の形式が正しくありません")]
     Csv { file: String, reason: String },
     #[error(
+        "{file}: line {line} (row {row}): a quote (\") opened there is never closed, so the {rest} line(s) after it \
+         would be read as one cell; close the quote (or remove it) and import again\n\
+         {file}: {line} 行目（{row} 行目のデータ）の引用符 (\") が閉じていません。以降の {rest} 行が 1 つのセルとして読まれてしまうため、取り込みませんでした"
+    )]
+    UnclosedQuote {
+        file: String,
+        line: usize,
+        row: usize,
+        rest: usize,
+    },
+    #[error(
         "{file}: no header row found (expected columns such as 管理番号, IPアドレス, コンピュータ名 in the first 20 rows)\n\
          {file}: 見出し行が見つかりません"
     )]
@@ -100,6 +111,33 @@ impl fmt::Display for RowError {
 pub struct Imported {
     pub ledger: Ledger,
     pub errors: Vec<RowError>,
+    /// Cells written another way and read as the ledger writes them
+    /// (full-width digits, 和暦 dates, ○/× words): kept, and said.
+    pub notes: Vec<RowNote>,
+    /// Header cells of the device sheet that name no column: their
+    /// cells are not read.
+    pub unrecognised: Vec<String>,
+}
+
+/// A cell read as something else than it is written: `from` became `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowNote {
+    pub file: String,
+    /// 1-based, as a spreadsheet shows it.
+    pub row: usize,
+    pub column: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl fmt::Display for RowNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: row {}, column {}: {:?} read as {:?} / {:?} を {:?} として読みました",
+            self.file, self.row, self.column, self.from, self.to, self.from, self.to
+        )
+    }
 }
 
 /// Reads a ledger file (`name` tells CSV from spreadsheets and names the
@@ -168,14 +206,60 @@ fn csv_grid(name: &str, text: &str) -> Result<Grid, FileError> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut grid = Vec::new();
+    let mut last_start = None;
     for record in reader.records() {
         let record = record.map_err(|e| FileError::Csv {
             file: name.to_owned(),
             reason: e.to_string(),
         })?;
+        last_start = record
+            .position()
+            .map(|p| (p.byte() as usize, p.line(), grid.len() + 1));
         grid.push(record.iter().map(str::to_owned).collect());
     }
+    // A quote never closed makes the csv reader take the rest of the file
+    // as one cell of the last record, silently: find it and refuse.
+    if let Some((start, line, row)) = last_start
+        && let Some(opened) = unclosed_quote(&text.as_bytes()[start..])
+    {
+        let line = line as usize
+            + text.as_bytes()[start..start + opened]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+        let rest = text.as_bytes()[start + opened..]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        return Err(FileError::UnclosedQuote {
+            file: name.to_owned(),
+            line,
+            row,
+            rest,
+        });
+    }
     Ok(grid)
+}
+
+/// Where a quote opened in `record` (one CSV record to the end of the
+/// text) is never closed, if one is.
+fn unclosed_quote(record: &[u8]) -> Option<usize> {
+    let mut at_field_start = true;
+    let mut quoted_since = None;
+    let mut i = 0;
+    while i < record.len() {
+        let b = record[i];
+        match quoted_since {
+            Some(_) if b == b'"' && record.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => quoted_since = None,
+            Some(_) => {}
+            None if at_field_start && b == b'"' => quoted_since = Some(i),
+            None => {}
+        }
+        at_field_start = quoted_since.is_none() && matches!(b, b',' | b'\n' | b'\r');
+        i += 1;
+    }
+    quoted_since
 }
 
 fn spreadsheet_grids(name: &str, bytes: &[u8]) -> Result<Vec<Grid>, FileError> {
@@ -190,10 +274,13 @@ fn spreadsheet_grids(name: &str, bytes: &[u8]) -> Result<Vec<Grid>, FileError> {
         let range = workbook
             .worksheet_range(&sheet)
             .map_err(|e| fail(format!("sheet {sheet}: {e}")))?;
+        // The range starts at its first used cell: pad it so that row
+        // numbers in messages are the ones the spreadsheet shows.
+        let top = range.start().map_or(0, |(row, _)| row as usize);
         grids.push(
-            range
-                .rows()
-                .map(|row| row.iter().map(cell_text).collect())
+            std::iter::repeat_with(Vec::new)
+                .take(top)
+                .chain(range.rows().map(|row| row.iter().map(cell_text).collect()))
                 .collect(),
         );
     }
@@ -227,6 +314,38 @@ fn find_header(grid: &Grid, known: impl Fn(&str) -> bool) -> Option<usize> {
         .position(|row| row.iter().filter(|c| known(c)).count() >= 3)
 }
 
+/// The field of each column of a header row. A merged header cell such as
+/// 「設置場所／利用者」 spans empty cells to its right: each name it holds
+/// takes one of them, in order. Header texts that name no column are listed.
+fn columns_of(headers: &[String], mapping: &Mapping) -> (Vec<Option<Field>>, Vec<String>) {
+    let mut columns: Vec<Option<Field>> = headers.iter().map(|h| mapping.field(h)).collect();
+    let mut unrecognised = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        if columns[i].is_some() || header.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<Option<Field>> = header
+            .split(['／', '/', '・', '、'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| mapping.field(p))
+            .collect();
+        let spanned = headers[i + 1..]
+            .iter()
+            .take(parts.len().saturating_sub(1))
+            .filter(|h| h.trim().is_empty())
+            .count();
+        if parts.len() > 1 && parts.iter().all(Option::is_some) && spanned == parts.len() - 1 {
+            for (n, field) in parts.into_iter().enumerate() {
+                columns[i + n] = field;
+            }
+        } else {
+            unrecognised.push(header.trim().to_owned());
+        }
+    }
+    (columns, unrecognised)
+}
+
 fn read_devices(
     name: &str,
     grid: &Grid,
@@ -234,7 +353,8 @@ fn read_devices(
     mapping: &Mapping,
     imported: &mut Imported,
 ) {
-    let columns: Vec<Option<Field>> = grid[header].iter().map(|h| mapping.field(h)).collect();
+    let (columns, unrecognised) = columns_of(&grid[header], mapping);
+    imported.unrecognised.extend(unrecognised);
     let mut ids = BTreeSet::new();
     for (index, cells) in grid.iter().enumerate().skip(header + 1) {
         if cells.iter().all(|c| c.trim().is_empty()) {
@@ -242,6 +362,7 @@ fn read_devices(
         }
         let mut row = DeclaredRow::default();
         let mut errors = Vec::new();
+        let mut notes = Vec::new();
         for (cell, field) in cells.iter().zip(&columns) {
             let (Some(field), value) = (field, cell.trim()) else {
                 continue;
@@ -249,8 +370,20 @@ fn read_devices(
             if value.is_empty() {
                 continue;
             }
-            match check(*field, value) {
-                Ok(value) => row.set(*field, value),
+            let folded = fold(*field, value);
+            match check(*field, &folded) {
+                Ok(checked) => {
+                    if folded != value {
+                        notes.push(RowNote {
+                            file: name.to_owned(),
+                            row: index + 1,
+                            column: field.header().to_owned(),
+                            from: value.to_owned(),
+                            to: checked.clone(),
+                        });
+                    }
+                    row.set(*field, checked);
+                }
                 Err((message, message_ja)) => errors.push(RowError {
                     file: name.to_owned(),
                     row: index + 1,
@@ -273,10 +406,73 @@ fn read_devices(
         }
         if errors.is_empty() {
             imported.ledger.devices.push(row);
+            imported.notes.extend(notes);
         } else {
             imported.errors.extend(errors);
         }
     }
+}
+
+/// A cell as the ledger writes it, for the columns with a fixed form:
+/// full-width letters, digits and punctuation folded (NFKC: only there,
+/// where it cannot change a name), 和暦 dates in the Western calendar, and
+/// ○/× in the status column as 稼働/停止.
+fn fold(field: Field, value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    match field {
+        Field::Ip | Field::Mac => value.nfkc().collect(),
+        Field::Registered => {
+            let folded: String = value.nfkc().collect();
+            wareki(&folded).unwrap_or(folded)
+        }
+        Field::Status => match value {
+            "○" | "〇" | "◯" | "●" => "稼働".to_owned(),
+            "×" | "✕" | "✖" | "╳" => "停止".to_owned(),
+            _ => value.to_owned(),
+        },
+        Field::RemoteMaintenance => value.nfkc().collect(),
+        _ => value.to_owned(),
+    }
+}
+
+/// A date in a Japanese era — 令和元年4月1日, R3.8.1, H31/4/1, 平成31年4月1日,
+/// S63-1-1 — as `YYYY/M/D` (the check then writes it in full).
+fn wareki(text: &str) -> Option<String> {
+    const ERAS: [(&str, &str, i16); 5] = [
+        ("令和", "R", 2019),
+        ("平成", "H", 1989),
+        ("昭和", "S", 1926),
+        ("大正", "T", 1912),
+        ("明治", "M", 1868),
+    ];
+    let text = text.trim();
+    let (first, rest) = ERAS.iter().find_map(|(kanji, letter, first)| {
+        text.strip_prefix(kanji)
+            .or_else(|| text.strip_prefix(letter))
+            .or_else(|| text.strip_prefix(&letter.to_lowercase()))
+            .map(|rest| (*first, rest))
+    })?;
+    let (year, rest) = match rest.strip_prefix("元") {
+        Some(rest) => (1, rest),
+        None => {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            (rest[..digits].parse::<i16>().ok()?, &rest[digits..])
+        }
+    };
+    let rest = rest
+        .strip_prefix('年')
+        .or_else(|| rest.strip_prefix(['.', '/', '-']))?;
+    let parts: Vec<&str> = rest
+        .trim_end_matches('日')
+        .split(['/', '-', '月', '.'])
+        .collect();
+    let [month, day] = parts.as_slice() else {
+        return None;
+    };
+    let (month, day): (i8, i8) = (month.trim().parse().ok()?, day.trim().parse().ok()?);
+    (year >= 1).then(|| format!("{}/{month}/{day}", first + year - 1))
 }
 
 fn read_cloud(grid: &Grid, header: usize, ledger: &mut Ledger) {
@@ -324,8 +520,12 @@ fn check(field: Field, value: &str) -> Result<String, (String, String)> {
             )
         }),
         Field::RemoteMaintenance => match value.to_lowercase().as_str() {
-            "有" | "あり" | "有り" | "yes" | "y" | "○" | "〇" | "true" => Ok("有".into()),
-            "無" | "なし" | "無し" | "no" | "n" | "×" | "-" | "false" => Ok("無".into()),
+            "有" | "あり" | "有り" | "yes" | "y" | "○" | "〇" | "◯" | "true" => {
+                Ok("有".into())
+            }
+            "無" | "なし" | "無し" | "no" | "n" | "×" | "✕" | "-" | "false" => {
+                Ok("無".into())
+            }
             _ => Err((
                 format!("{value:?}: write 有 or 無 (yes/no)"),
                 format!("{value:?}: 有 または 無 を記入してください"),
