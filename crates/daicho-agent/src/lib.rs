@@ -5,6 +5,7 @@
 //! sweeps exactly the networks its configuration lists, and writes a versioned
 //! JSON report (`daicho-report`) for the collector.
 
+pub mod check;
 pub mod config;
 pub mod dhcp_probe;
 pub mod http_probe;

@@ -53,6 +53,16 @@ enum Command {
     Run(RunArgs),
     /// The last scan, the last upload and what waits in the spool.
     Status(StatusArgs),
+    /// Check the configuration and the scope (interfaces up, networks
+    /// directly connected, nothing public or oversized, exclusions,
+    /// credentials, upload settings) without sending a packet.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    #[arg(short, long)]
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -208,6 +218,7 @@ fn main() -> ExitCode {
             Command::Flush(args) => flush_command(args).await,
             Command::Run(args) => run_command(args, stopping).await,
             Command::Status(args) => status_command(args),
+            Command::Check(args) => check_command(&args.config),
         }
     });
     match result {
@@ -488,6 +499,26 @@ fn random_fraction() -> f64 {
     f64::from((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 1_000_000) / 1_000_000.0
 }
 
+fn check_command(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = AgentConfig::load(path)?;
+    let checked = daicho_agent::check::check(
+        &config,
+        &scan::local_interfaces(),
+        Some(daicho_agent::check::may_send_raw()),
+    );
+    print!("{}", daicho_agent::check::render(&checked));
+    let problems = checked.iter().filter(|c| !c.ok).count();
+    anyhow::ensure!(
+        problems == 0,
+        "{problems} problem(s) in {}: a scan would be refused or incomplete; fix them above\n\
+         {} に {problems} 件の問題があります",
+        path.display(),
+        path.display()
+    );
+    println!("{}: ready to scan / スキャンできます", path.display());
+    Ok(())
+}
+
 fn status_command(args: StatusArgs) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
     let state_dir = state_dir(args.state_dir.as_ref(), &config);
@@ -498,6 +529,24 @@ fn status_command(args: StatusArgs) -> anyhow::Result<()> {
         .then(|| upload::Spool::open(&spool_dir))
         .transpose()?;
     print!("{}", daicho_agent::status::render(&status, spool.as_ref()));
+    // With a configuration, say whether the next scan can run at all.
+    if let Some(path) = &args.config {
+        let checked = daicho_agent::check::check(&config, &scan::local_interfaces(), None);
+        let problems: Vec<_> = checked.iter().filter(|c| !c.ok).cloned().collect();
+        if problems.is_empty() {
+            println!("configuration: {} OK", path.display());
+        } else {
+            print!(
+                "configuration: {} has problems:\n{}",
+                path.display(),
+                daicho_agent::check::render(&problems)
+            );
+            anyhow::bail!(
+                "the next scan would be refused or incomplete: `daicho-agent check --config {}`",
+                path.display()
+            );
+        }
+    }
     Ok(())
 }
 

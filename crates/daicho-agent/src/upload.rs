@@ -2,8 +2,10 @@
 //!
 //! Every report goes to the spool directory first (written whole, then
 //! renamed, then synced), and leaves it only when the collector has
-//! acknowledged it (2xx: stored, or already stored — re-sending never
-//! duplicates, the collector keys reports by scan id). An unreachable
+//! acknowledged it: an answer whose body names the report's scan id as
+//! stored or already stored (re-sending never duplicates, the collector
+//! keys reports by scan id). A bare 2xx from a proxy, or a redirect (never
+//! followed), is no acknowledgement. An unreachable
 //! collector or a 5xx keeps the report for the next run or `daicho-agent
 //! flush`, retried with backoff; a 4xx means the report or the token is
 //! wrong, so the report is set aside in `rejected/` with the collector's
@@ -141,9 +143,11 @@ pub enum Delivery {
     Acknowledged,
     /// The collector refused it (4xx): retrying the same bytes cannot help.
     Refused(String),
-    /// The collector does not accept our token (401): no report can go until
-    /// the token is fixed, so all of them wait.
-    Unauthorized(String),
+    /// Not this report's fault but the set-up's — the collector does not
+    /// accept our token (401), or what answered is not the collector (a
+    /// redirect, a proxy's page): no report can go until it is fixed, so
+    /// all of them wait.
+    Misconfigured(String),
     /// Not now (unreachable, timeout, 5xx): try again later.
     Later(String),
 }
@@ -178,6 +182,9 @@ impl Uploader {
         }
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
+            // A redirect would carry the report (and token) elsewhere, and
+            // whatever answers there is not the collector.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("daicho-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &config.ca_file {
             let ca_error = |why: String| UploadError::CaFile(ca.clone(), why);
@@ -194,8 +201,15 @@ impl Uploader {
         })
     }
 
-    /// One attempt to deliver one report.
+    /// One attempt to deliver one report (its JSON, as spooled).
     pub async fn send(&self, json: Vec<u8>) -> Delivery {
+        #[derive(Deserialize)]
+        struct ScanId {
+            scan_id: String,
+        }
+        let Ok(ScanId { scan_id }) = serde_json::from_slice::<ScanId>(&json) else {
+            return Delivery::Refused("the spooled file is not a report (no scan_id)".into());
+        };
         let response = self
             .client
             .post(self.endpoint.clone())
@@ -209,17 +223,46 @@ impl Uploader {
             Err(e) => return Delivery::Later(format!("{}: {}", self.endpoint, error_chain(&e))),
         };
         let status = response.status();
-        if status.is_success() {
-            return Delivery::Acknowledged;
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?")
+                .to_owned();
+            return Delivery::Misconfigured(format!(
+                "{} answered {status}, redirecting to {to}: reports are not sent on to another address; \
+                 set [upload] url to the collector itself / 転送先には送りません。[upload] url にコレクターの URL を指定してください",
+                self.endpoint
+            ));
         }
         let body = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
+        let answer = serde_json::from_str::<serde_json::Value>(&body).ok();
+        if status.is_success() {
+            let acknowledged = answer.as_ref().is_some_and(|v| {
+                v.get("scan_id").and_then(|s| s.as_str()) == Some(scan_id.as_str())
+                    && matches!(
+                        v.get("status").and_then(|s| s.as_str()),
+                        Some("stored" | "already_stored")
+                    )
+            });
+            return if acknowledged {
+                Delivery::Acknowledged
+            } else {
+                Delivery::Misconfigured(format!(
+                    "{} answered {status} without acknowledging scan {scan_id}: what answered is not a daicho \
+                     collector (a proxy or another server?); the report stays in the spool / \
+                     コレクター以外が応答しました。報告はスプールに残します",
+                    self.endpoint
+                ))
+            };
+        }
+        let message = answer
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
             .unwrap_or(body);
         let message = format!("{} answered {status}: {message}", self.endpoint);
         match status {
-            reqwest::StatusCode::UNAUTHORIZED => Delivery::Unauthorized(message),
+            reqwest::StatusCode::UNAUTHORIZED => Delivery::Misconfigured(message),
             reqwest::StatusCode::REQUEST_TIMEOUT | reqwest::StatusCode::TOO_MANY_REQUESTS => {
                 Delivery::Later(message)
             }
@@ -292,7 +335,7 @@ pub async fn flush(
                 flushed.refused += 1;
                 flushed.last_problem = Some(why);
             }
-            Delivery::Later(why) | Delivery::Unauthorized(why) => {
+            Delivery::Later(why) | Delivery::Misconfigured(why) => {
                 flushed.waiting = pending.len() - n;
                 flushed.last_problem = Some(why);
                 break;
