@@ -118,6 +118,7 @@ fn two_agents_upload_and_the_dual_homed_pc_is_one_device() {
     let ledger = lab.dir().join("ledger.db");
     let ledger = ledger.to_str().unwrap();
     let collector = |args: &[&str]| collector_cli(&collector_bin, ledger, args);
+    collector(&["init"]);
     let ward_token = collector(&["agent", "add", "ward-agent"]);
     let office_token = collector(&["agent", "add", "office-agent"]);
     // The office agent scans while the collector is down: the report waits.
@@ -239,6 +240,7 @@ fn run_every_scans_on_schedule_and_stops_on_sigterm() {
     let ledger = lab.dir().join("ledger.db");
     let ledger = ledger.to_str().unwrap();
     let collector = |args: &[&str]| collector_cli(&collector_bin, ledger, args);
+    collector(&["init"]);
     let token = collector(&["agent", "add", "timer-agent"]);
     // The collector on the agent's own loopback.
     lab.spawn(

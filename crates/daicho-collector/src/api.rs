@@ -3,13 +3,16 @@
 //! do, in English and Japanese, and writes nothing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_extra::extract::WithRejection;
 use daicho_report::{Report, ReportError};
 use daicho_store::{ApiClient, Ingested, Role, Store, StoreError};
 use serde::Deserialize;
@@ -20,6 +23,9 @@ pub struct AppState {
     pub store: Store,
     /// Largest report body accepted, in bytes.
     pub max_report_bytes: usize,
+    /// The memory every report body being received shares, in KiB: an
+    /// upload waits for its whole share before its first byte is kept.
+    pub upload_memory: Arc<tokio::sync::Semaphore>,
     /// The diff's windows, for the web pages.
     pub missing_days: i64,
     pub overdue_hours: i64,
@@ -40,7 +46,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         // The report handler enforces its own cap with a clear message.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .merge(crate::web::router())
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&state),
+            strict_transport,
+        ))
         .with_state(state)
+}
+
+/// Under TLS, browsers are told to use nothing else for this site.
+async fn strict_transport(State(state): State<Arc<AppState>>, mut response: Response) -> Response {
+    if state.secure_cookies {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// An error answer: status, English and Japanese.
@@ -79,11 +100,44 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if err.is_permanent() {
+            // Sending the same again cannot help: say so with a 4xx, so
+            // that the agent sets the report aside instead of retrying it
+            // for ever (and everything queued behind it waits).
+            tracing::warn!("ledger refused: {err}");
+            let text = err.to_string();
+            let (english, japanese) = text.split_once('\n').unwrap_or((&text, ""));
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{english}; nothing was stored"),
+                format!("{japanese}。何も保存していません"),
+            );
+        }
         tracing::error!("ledger: {err}");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the ledger database failed; nothing was stored — send again later (the agent's spool does)",
             "台帳データベースでエラーが発生しました。何も保存していません。後で再送してください",
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the query string is not valid: {}", rejection.body_text()),
+            "クエリ文字列が正しくありません（例: ?after=0&limit=100）",
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the address is not valid: {}", rejection.body_text()),
+            "URL が正しくありません（機器番号は数字です）",
         )
     }
 }
@@ -129,34 +183,74 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Reading stops here even while draining: past it, a client gets a closed
-/// connection instead of an answer.
-const DRAIN_LIMIT: usize = 256 << 20;
+/// How long a refused upload is read (and thrown away) so that the agent
+/// gets the answer, not a broken pipe: past it, the connection is closed.
+const REFUSED_DRAIN: Duration = Duration::from_secs(20);
+/// Bytes of a refused upload read at most.
+const REFUSED_DRAIN_BYTES: usize = 256 << 20;
+/// How long receiving one report may take (64 MiB at 1 Mbit/s is 9
+/// minutes; a connection idle for a minute is closed before that).
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(600);
 
 async fn post_report(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    // Refusals are answered only after the body is read: an answer sent
-    // while the agent is still writing reaches it as a broken pipe, which it
-    // would take for "collector away" and retry forever.
-    let agent = authorize(&state, &headers, Role::Agent).await;
-    let bytes = read_capped(body, state.max_report_bytes).await;
-    let agent = agent?;
-    let bytes = bytes.map_err(|()| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the report is larger than this collector accepts ({} bytes); raise --max-report-mb or scan smaller segments",
-                state.max_report_bytes
-            ),
-            format!(
-                "報告が大きすぎます（上限 {} バイト）。--max-report-mb を増やすか、セグメントを分けてください",
-                state.max_report_bytes
-            ),
-        )
-    })?;
+    // The token is checked from the headers before a byte of the body is
+    // kept. A refusal is answered only after the body was read (and
+    // discarded): an answer sent while the agent is still writing reaches
+    // it as a broken pipe, which it would take for "collector away" and
+    // retry forever.
+    let agent = match authorize(&state, &headers, Role::Agent).await {
+        Ok(agent) => agent,
+        Err(refusal) => {
+            discard(body).await;
+            return Err(refusal);
+        }
+    };
+    let cap = state.max_report_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        discard(body).await;
+        return Err(too_large(cap));
+    }
+    // This upload's whole share of the memory budget, or wait: taking it
+    // piecemeal would let two large uploads each hold half and wait for
+    // ever.
+    let share = u32::try_from(declared.unwrap_or(cap).div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let _memory = Arc::clone(&state.upload_memory)
+        .acquire_many_owned(share)
+        .await
+        .expect("the upload budget is never closed");
+    let mut body = body;
+    let reading = read_capped(&mut body, cap, declared.unwrap_or(0));
+    let bytes = match tokio::time::timeout(UPLOAD_DEADLINE, reading).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(BodyError::TooLarge)) => {
+            discard(body).await;
+            return Err(too_large(cap));
+        }
+        Ok(Err(BodyError::Broken)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the upload broke off before the report was complete; nothing was stored",
+                "報告の送信が途中で切れました。何も保存していません",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the report did not arrive within {} s; nothing was stored — the agent sends it again",
+                    UPLOAD_DEADLINE.as_secs()
+                ),
+                "報告の受信が時間内に終わりませんでした。何も保存していません",
+            ));
+        }
+    };
     let report = Report::from_json(&bytes).map_err(|err| report_error(&err))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         ApiError::new(
@@ -180,11 +274,12 @@ async fn post_report(
     }
     let outcome = state
         .store
-        .ingest_parsed(&report, text, &format!("agent:{}", agent.name))
+        .ingest_from_client(&report, text, &agent.name)
         .await?;
-    state.store.touch_client(&agent.name).await?;
     let scan_id = report.scan_id.to_string();
     tracing::info!(agent = %agent.name, scan = %scan_id, ?outcome, "report received");
+    // The agent empties its spool only on this acknowledgement (a body that
+    // names the scan), never on a bare 2xx a proxy could have sent.
     Ok(match outcome {
         Ingested::Stored { created, joined } => (
             StatusCode::CREATED,
@@ -199,26 +294,56 @@ async fn post_report(
     })
 }
 
-/// The body if it is at most `cap` bytes; past that, the rest is read and
-/// discarded (up to [`DRAIN_LIMIT`]) so that the refusal can be answered.
-async fn read_capped(body: Body, cap: usize) -> Result<Vec<u8>, ()> {
+fn too_large(cap: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the report is larger than this collector accepts ({cap} bytes); raise --max-report-mb or scan smaller segments"
+        ),
+        format!(
+            "報告が大きすぎます（上限 {cap} バイト）。--max-report-mb を増やすか、セグメントを分けてください"
+        ),
+    )
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The body if it is at most `cap` bytes (`expected` sizes the buffer
+/// once: growing by doubling would hold two copies at the end).
+async fn read_capped(body: &mut Body, cap: usize, expected: usize) -> Result<Vec<u8>, BodyError> {
     use http_body_util::BodyExt;
-    let mut body = body;
-    let mut kept = Vec::new();
-    let mut total = 0usize;
+    let mut kept = Vec::with_capacity(expected.min(cap));
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return Err(()) };
+        let frame = frame.map_err(|_| BodyError::Broken)?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        total += data.len();
-        if total <= cap {
-            kept.extend_from_slice(&data);
-        } else if total > DRAIN_LIMIT {
-            break;
+        if kept.len() + data.len() > cap {
+            return Err(BodyError::TooLarge);
         }
+        kept.extend_from_slice(&data);
     }
-    if total > cap { Err(()) } else { Ok(kept) }
+    Ok(kept)
+}
+
+/// Reads a refused body to its end and keeps none of it, for a while and
+/// up to a size: then the answer reaches the sender.
+async fn discard(body: Body) {
+    use http_body_util::BodyExt;
+    let drain = async {
+        let mut body = body;
+        let mut total = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            total += frame.data_ref().map_or(0, |d| d.len());
+            if total > REFUSED_DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSED_DRAIN, drain).await;
 }
 
 /// 400 for what is not JSON, 422 for JSON that is not a report of ours.
@@ -245,7 +370,7 @@ struct Page {
 async fn list_devices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(page): Query<Page>,
+    WithRejection(Query(page), _): WithRejection<Query<Page>, ApiError>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Role::Reader).await?;
     let limit = page.limit.unwrap_or(1000).clamp(1, 10_000);
@@ -258,7 +383,7 @@ async fn list_devices(
 async fn device(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WithRejection(Path(id), _): WithRejection<Path<i64>, ApiError>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Role::Reader).await?;
     match state.store.explain(id).await? {

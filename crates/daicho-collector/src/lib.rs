@@ -5,6 +5,7 @@
 //! `daicho-collector` binary is the command line on top.
 
 pub mod api;
+pub mod connections;
 pub mod reconcile;
 pub mod serve;
 pub mod web;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use daicho_collector::reconcile::{reconcile, rows_from_ledger, settle};
+use daicho_collector::reconcile::{ledger_from_rows, reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
 use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, SettlementAction};
 use daicho_store::{Ingested, NewVersion, Role, Store, WebRole};
@@ -43,6 +43,10 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create the ledger (or bring an existing one's tables up to date).
+    /// Every other command refuses a ledger file that does not exist, so
+    /// that a mistyped --ledger path does not start an empty ledger.
+    Init,
     /// Serve the HTTP API: agents post reports, readers read the ledger.
     Serve {
         /// Address and port to listen on.
@@ -60,6 +64,16 @@ enum Command {
         /// Largest report accepted, in MiB.
         #[arg(long, default_value_t = 64)]
         max_report_mb: usize,
+        /// Memory all reports being received share, in MiB (uploads wait
+        /// for their turn beyond it).
+        #[arg(long, default_value_t = 128)]
+        upload_memory_mb: usize,
+        /// Open connections at most; more are closed at once.
+        #[arg(long, default_value_t = 512)]
+        max_connections: usize,
+        /// Open connections from one address at most.
+        #[arg(long, default_value_t = 64)]
+        max_connections_per_address: usize,
         /// The web pages' diff windows.
         #[command(flatten)]
         window: Window,
@@ -170,6 +184,10 @@ enum LedgerCommand {
         /// TOML file naming this layout's headers ([columns] "資産No" = "management_id").
         #[arg(long)]
         mapping: Option<PathBuf>,
+        /// Replace the ledger even if rows or whole columns of the current
+        /// version would be gone (a new inventory, not an update).
+        #[arg(long)]
+        replace: bool,
     },
     /// Write the current ledger (with every accepted change) as CSV or XLSX.
     Export {
@@ -240,6 +258,13 @@ enum ClientCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // `daicho-collector diff | head`: a closed pipe ends the command
+        // quietly, as it does other Unix tools, instead of a panic.
+        // SAFETY: restoring the default disposition of one signal, before
+        // any thread is started.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -266,14 +291,41 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let is_init = matches!(cli.command, Command::Init);
+    if !is_init && is_missing_file(&cli.ledger) {
+        anyhow::bail!(
+            "there is no ledger at {0}: check --ledger (or DAICHO_LEDGER), or create it with \
+             `daicho-collector --ledger {0} init`\n\
+             {0} に台帳がありません。--ledger の指定を確認するか、init で作成してください",
+            cli.ledger
+        );
+    }
+    let existed = !is_missing_file(&cli.ledger);
     let store = Store::open(&cli.ledger).await?;
     match cli.command {
+        Command::Init => println!(
+            "{}: {} / {}",
+            cli.ledger,
+            if existed {
+                "ledger already there; its tables are up to date"
+            } else {
+                "ledger created"
+            },
+            if existed {
+                "台帳は作成済みです（最新の形式です）"
+            } else {
+                "台帳を作成しました"
+            }
+        ),
         Command::Serve {
             listen,
             tls_cert,
             tls_key,
             allow_plaintext,
             max_report_mb,
+            upload_memory_mb,
+            max_connections,
+            max_connections_per_address,
             window,
         } => {
             let config = ServeConfig {
@@ -283,6 +335,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tls: tls_cert.zip(tls_key),
                 allow_plaintext,
                 max_report_bytes: max_report_mb.saturating_mul(1 << 20),
+                upload_memory_bytes: upload_memory_mb.saturating_mul(1 << 20),
+                limits: daicho_collector::connections::Limits {
+                    connections: max_connections,
+                    per_address: max_connections_per_address,
+                    ..Default::default()
+                },
             };
             serve(store, config, stop_signal()).await?;
         }
@@ -443,6 +501,13 @@ async fn clients(store: &Store, role: Role, command: ClientCommand) -> anyhow::R
     Ok(())
 }
 
+/// Whether `location` is a file path (not a URL) with no file there.
+fn is_missing_file(location: &str) -> bool {
+    !location.contains("://")
+        && !location.starts_with("sqlite:")
+        && !std::path::Path::new(location).exists()
+}
+
 /// Shortest password accepted for the web pages.
 const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -505,6 +570,7 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
             encoding,
             skip_bad_rows,
             mapping,
+            replace,
         } => {
             let mapping = match &mapping {
                 Some(path) => {
@@ -537,6 +603,38 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                     imported.errors.len()
                 );
             }
+            for note in &imported.notes {
+                eprintln!("{note}");
+            }
+            for header in &imported.unrecognised {
+                eprintln!(
+                    "{name}: column {header:?} is not a ledger column; its cells are not read \
+                     (name it with --mapping) / 列 {header:?} は台帳の列ではないため読み込みません"
+                );
+            }
+            let current = store.latest_ledger().await?;
+            let based_on = current.as_ref().map(|(v, _)| v.id);
+            if let Some((version, rows)) = &current {
+                let changes = daicho_ledger::compare(&ledger_from_rows(rows)?, &imported.ledger);
+                println!(
+                    "{name} against ledger version {} / 台帳 v{} との違い:",
+                    version.id, version.id
+                );
+                for line in changes.lines() {
+                    println!("  {line}");
+                }
+                if changes.loses_data() && !replace {
+                    anyhow::bail!(
+                        "{name} would remove rows or whole columns of ledger version {} (above): nothing imported. \
+                         If the file is right, import it again with --replace; if not, check its header row, \
+                         its layout (--mapping) and that no quote or sheet is cut short.\n\
+                         {name} を取り込むと台帳 v{} の行または列が失われるため、取り込みませんでした。\
+                         正しいファイルであれば --replace を付けて再実行してください",
+                        version.id,
+                        version.id
+                    );
+                }
+            }
             let rows = rows_from_ledger(&imported.ledger);
             let version = store
                 .save_ledger_version(NewVersion {
@@ -544,6 +642,7 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                     source: &name,
                     note: &note,
                     rows: &rows,
+                    based_on,
                 })
                 .await?;
             println!(

@@ -195,6 +195,7 @@ pub async fn settle(
                         source: &source,
                         note,
                         rows: &rows,
+                        based_on: state.version.as_ref().map(|v| v.id),
                     }),
                 )
                 .await?;

@@ -13,6 +13,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use daicho_store::Store;
 
 use crate::api::{AppState, router};
+use crate::connections::{Guard, Limits};
 
 pub struct ServeConfig {
     pub listen: SocketAddr,
@@ -21,6 +22,10 @@ pub struct ServeConfig {
     /// Serve plain HTTP on a non-loopback address (tokens in clear text).
     pub allow_plaintext: bool,
     pub max_report_bytes: usize,
+    /// Memory all report bodies being received share, in bytes (at least
+    /// one report's worth).
+    pub upload_memory_bytes: usize,
+    pub limits: Limits,
     /// The diff's windows, for the web pages.
     pub missing_days: i64,
     pub overdue_hours: i64,
@@ -28,6 +33,13 @@ pub struct ServeConfig {
 
 /// How long running requests may take to finish after a stop is asked.
 const GRACE: Duration = Duration::from_secs(10);
+/// A request's headers must arrive within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A new connection's first request (after TLS) must arrive within this.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// A connection's read buffer at most: a thousand connections must not
+/// hold hyper's default 400 KiB each.
+const READ_BUFFER: usize = 64 << 10;
 
 /// Serves until `stop` resolves, then closes the ledger.
 pub async fn serve(
@@ -52,16 +64,23 @@ pub async fn serve(
         )
     })?;
     let local = listener.local_addr()?;
+    let budget_kib = config
+        .upload_memory_bytes
+        .max(config.max_report_bytes)
+        .div_ceil(1024)
+        .min(tokio::sync::Semaphore::MAX_PERMITS);
     let state = Arc::new(AppState {
         store,
         max_report_bytes: config.max_report_bytes,
+        upload_memory: Arc::new(tokio::sync::Semaphore::new(budget_kib)),
         missing_days: config.missing_days,
         overdue_hours: config.overdue_hours,
         secure_cookies: config.tls.is_some(),
         sign_in_guard: Default::default(),
         reconciled: Default::default(),
     });
-    let app = router(state.clone()).into_make_service();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let guard = Guard::new(config.limits);
     let handle: Handle<SocketAddr> = Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -78,10 +97,12 @@ pub async fn serve(
     println!("daicho-collector: listening on {scheme}://{local}");
     match &config.tls {
         None => {
-            axum_server::from_tcp(listener)?
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(guard)
                 .handle(handle)
-                .serve(app)
-                .await?
+                .first_request_timeout(FIRST_REQUEST_TIMEOUT);
+            patience(&mut server);
+            server.serve(app).await?
         }
         Some((cert, key)) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -92,12 +113,24 @@ pub async fn serve(
                     key.display()
                 )
             })?;
-            axum_server::tls_rustls::from_tcp_rustls(listener, tls)?
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(guard);
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(acceptor)
                 .handle(handle)
-                .serve(app)
-                .await?
+                .first_request_timeout(FIRST_REQUEST_TIMEOUT);
+            patience(&mut server);
+            server.serve(app).await?
         }
     }
     state.store.close().await;
     Ok(())
+}
+
+/// HTTP/1 timeouts and buffers; HTTP/2 (over TLS) keeps its own flow control.
+fn patience<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
+    let mut http1 = server.http_builder().http1();
+    http1
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(READ_BUFFER);
 }

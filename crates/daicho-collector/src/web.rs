@@ -180,51 +180,150 @@ fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static
 
 // --- sign-in ---------------------------------------------------------------
 
-/// Failed sign-ins per user name: after [`Self::MAX_FAILURES`] within
-/// [`Self::WINDOW`], that name is refused until the window has passed, so a
-/// password cannot be guessed at argon2's pace from the network. A lockout
-/// this short keeps a stranger from locking staff out for long.
-#[derive(Default)]
+/// Failed sign-ins, counted per client address: five for one name, or
+/// twenty for any names, within [`SignInGuard::WINDOW`] refuse that address
+/// (for that name, or at all) until the window has passed. A stranger
+/// repeating five wrong passwords every five minutes therefore locks a name
+/// out only from the stranger's own address — staff at their own PCs still
+/// sign in — and every refusal is in the audit log. At most
+/// [`SignInGuard::VERIFYING`] password checks (argon2id, 19 MiB each) run at
+/// once, and an attempt counts as a failure from the moment it starts, so
+/// a hundred simultaneous guesses get five checks, not a hundred.
 pub struct SignInGuard {
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, AddressFailures>>,
+    verifying: tokio::sync::Semaphore,
+}
+
+/// One address's failures within the window.
+struct AddressFailures {
+    since: std::time::Instant,
+    /// Failures (and attempts under way) per name, lower-cased.
+    names: std::collections::HashMap<String, u32>,
+    total: u32,
+    /// Blocks already written to the audit log (once each).
+    audited: std::collections::HashSet<Option<String>>,
+}
+
+/// Why a sign-in is refused before any password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// This name, from this address.
+    Name(std::time::Duration),
+    /// Any name, from this address.
+    Address(std::time::Duration),
+}
+
+impl Refusal {
+    fn wait(self) -> std::time::Duration {
+        match self {
+            Refusal::Name(wait) | Refusal::Address(wait) => wait,
+        }
+    }
+}
+
+impl Default for SignInGuard {
+    fn default() -> Self {
+        SignInGuard {
+            by_address: Default::default(),
+            verifying: tokio::sync::Semaphore::new(Self::VERIFYING),
+        }
+    }
 }
 
 impl SignInGuard {
     pub const MAX_FAILURES: u32 = 5;
+    pub const MAX_ADDRESS_FAILURES: u32 = 20;
     pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
-    /// Names tracked at most: a flood of made-up names cannot grow memory.
-    const MAX_NAMES: usize = 10_000;
+    const VERIFYING: usize = 2;
+    /// Addresses tracked at most; when full, the oldest window is dropped
+    /// first (it is the nearest to ending anyway) — new failures always
+    /// count.
+    const MAX_ADDRESSES: usize = 65_536;
+    /// Names tracked per address at most; past it, the address is at its
+    /// overall limit long before.
+    const MAX_NAMES_PER_ADDRESS: usize = 64;
 
     fn key(user: &str) -> String {
         user.trim().to_lowercase()
     }
 
-    /// How long `user` must wait, if refused.
-    fn blocked(&self, user: &str) -> Option<std::time::Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, since) = failures.get(&Self::key(user))?;
-        let waited = since.elapsed();
-        (*count >= Self::MAX_FAILURES && waited < Self::WINDOW).then(|| Self::WINDOW - waited)
-    }
-
-    /// Counts a failure; true when it is the one that blocks the name.
-    fn failed(&self, user: &str) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        if failures.len() >= Self::MAX_NAMES {
-            return false;
+    /// Starts an attempt for `user` from `address`: refused while blocked,
+    /// else counted as a failure until [`Self::succeeded`] says otherwise.
+    fn begin(&self, user: &str, address: std::net::IpAddr) -> Result<(), Refusal> {
+        let mut table = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if table
+            .get(&address)
+            .is_some_and(|f| now.duration_since(f.since) >= Self::WINDOW)
+        {
+            table.remove(&address);
         }
-        let entry = failures
-            .entry(Self::key(user))
-            .or_insert((0, std::time::Instant::now()));
-        entry.0 += 1;
-        entry.0 == Self::MAX_FAILURES
+        if !table.contains_key(&address) && table.len() >= Self::MAX_ADDRESSES {
+            table.retain(|_, f| now.duration_since(f.since) < Self::WINDOW);
+            if table.len() >= Self::MAX_ADDRESSES
+                && let Some(oldest) = table.iter().min_by_key(|(_, f)| f.since).map(|(a, _)| *a)
+            {
+                table.remove(&oldest);
+            }
+        }
+        let failures = table.entry(address).or_insert_with(|| AddressFailures {
+            since: now,
+            names: Default::default(),
+            total: 0,
+            audited: Default::default(),
+        });
+        let wait = Self::WINDOW.saturating_sub(now.duration_since(failures.since));
+        let name = Self::key(user);
+        let for_name = failures.names.get(&name).copied().unwrap_or(0);
+        if for_name >= Self::MAX_FAILURES {
+            return Err(Refusal::Name(wait));
+        }
+        if failures.total >= Self::MAX_ADDRESS_FAILURES
+            || (for_name == 0 && failures.names.len() >= Self::MAX_NAMES_PER_ADDRESS)
+        {
+            return Err(Refusal::Address(wait));
+        }
+        *failures.names.entry(name).or_insert(0) += 1;
+        failures.total += 1;
+        Ok(())
     }
 
-    fn succeeded(&self, user: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&Self::key(user));
+    /// The attempt was right: it no longer counts, nor do this name's
+    /// earlier failures from this address.
+    fn succeeded(&self, user: &str, address: std::net::IpAddr) {
+        let mut table = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(failures) = table.get_mut(&address)
+            && let Some(count) = failures.names.remove(&Self::key(user))
+        {
+            failures.total = failures.total.saturating_sub(count);
+        }
     }
+
+    /// The block this failure completed, the first time only (for the
+    /// audit log).
+    fn just_blocked(&self, user: &str, address: std::net::IpAddr) -> Option<Refusal> {
+        let mut table = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        let failures = table.get_mut(&address)?;
+        let wait = Self::WINDOW.saturating_sub(failures.since.elapsed());
+        let name = Self::key(user);
+        let (block, refusal) = if failures.names.get(&name) >= Some(&Self::MAX_FAILURES) {
+            (Some(name), Refusal::Name(wait))
+        } else if failures.total >= Self::MAX_ADDRESS_FAILURES {
+            (None, Refusal::Address(wait))
+        } else {
+            return None;
+        };
+        failures.audited.insert(block).then_some(refusal)
+    }
+}
+
+/// A hash no password matches, checked for names that do not exist: a
+/// wrong name then takes as long as a wrong password, and tells nothing.
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        daicho_store::hash_password("daicho: no such user, no such password").unwrap_or_default()
+    })
 }
 
 #[derive(Template)]
@@ -266,23 +365,27 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(&jar);
+    let t = labels(lang);
     let expected = jar
         .get(LOGIN_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     if !same_secret(&form.login_token, &expected) {
-        return (StatusCode::FORBIDDEN, labels(lang).form_expired).into_response();
+        return (StatusCode::FORBIDDEN, t.form_expired).into_response();
     }
-    if let Some(wait) = state.sign_in_guard.blocked(&form.user) {
-        let t = labels(lang);
+    let address = peer.ip();
+    let guard = &state.sign_in_guard;
+    if let Err(refusal) = guard.begin(&form.user, address) {
+        let wait = refusal.wait().as_secs().max(1);
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, wait.as_secs().to_string())],
-            format!("{} ({} s)", t.too_many_failures, wait.as_secs()),
+            [(header::RETRY_AFTER, wait.to_string())],
+            format!("{} ({wait} s)", t.too_many_failures),
         )
             .into_response();
     }
@@ -290,34 +393,50 @@ async fn login(
         Ok(found) => found,
         Err(e) => return store_failed(e),
     };
-    let password = form.password;
-    let verified = match credentials {
-        Some((hash, role)) => tokio::task::spawn_blocking(move || {
-            daicho_store::password_matches(&password, &hash).then_some(role)
-        })
-        .await
-        .unwrap_or(None),
-        None => None,
+    let Ok(_checking) = guard.verifying.acquire().await else {
+        return store_failed("the sign-in guard was closed");
     };
+    let password = form.password;
+    let verified = tokio::task::spawn_blocking(move || match credentials {
+        Some((hash, role)) => daicho_store::password_matches(&password, &hash).then_some(role),
+        None => {
+            daicho_store::password_matches(&password, unknown_user_hash());
+            None
+        }
+    })
+    .await
+    .unwrap_or(None);
+    drop(_checking);
     let Some(role) = verified else {
-        tracing::warn!(user = %form.user, "web sign-in refused");
-        if state.sign_in_guard.failed(&form.user) {
-            let detail = format!(
-                "{} failed sign-ins for {:?}: refused for a while",
-                SignInGuard::MAX_FAILURES,
-                form.user
-            );
-            if let Err(e) = state
-                .store
-                .record("web", "web-sign-in-blocked", &detail)
-                .await
-            {
+        tracing::warn!(user = %form.user, %address, "web sign-in refused");
+        if let Some(refusal) = guard.just_blocked(&form.user, address) {
+            let (action, detail) = match refusal {
+                Refusal::Name(_) => (
+                    "web-sign-in-blocked",
+                    format!(
+                        "{} failed sign-ins for {:?} from {address}: that name is refused from there for {} minutes",
+                        SignInGuard::MAX_FAILURES,
+                        form.user,
+                        SignInGuard::WINDOW.as_secs() / 60
+                    ),
+                ),
+                Refusal::Address(_) => (
+                    "web-sign-in-blocked",
+                    format!(
+                        "{} failed sign-ins from {address} (last for {:?}): that address is refused for {} minutes",
+                        SignInGuard::MAX_ADDRESS_FAILURES,
+                        form.user,
+                        SignInGuard::WINDOW.as_secs() / 60
+                    ),
+                ),
+            };
+            if let Err(e) = state.store.record("web", action, &detail).await {
                 return store_failed(e);
             }
         }
         return login_form(&state, jar, lang, StatusCode::UNAUTHORIZED);
     };
-    state.sign_in_guard.succeeded(&form.user);
+    guard.succeeded(&form.user, address);
     match state.store.start_session(&form.user, role).await {
         Ok((token, _)) => {
             let jar =
@@ -368,17 +487,36 @@ async fn switch_lang(
     Query(query): Query<LangQuery>,
 ) -> Response {
     let to = if query.to == "en" { "en" } else { "ja" };
-    // Only a path of this site: never an open redirect.
-    let back = if query.back.starts_with('/')
-        && !query.back.starts_with("//")
-        && !query.back.contains('\\')
-    {
-        query.back
-    } else {
-        "/".to_owned()
-    };
+    // Only a page of this site: never an open redirect.
+    let back = own_page(&query.back).unwrap_or("/").to_owned();
     let jar = jar.add(cookie(&state, LANG_COOKIE, to.to_owned()));
     (jar, Redirect::to(&back)).into_response()
+}
+
+/// The pages a language switch may lead back to.
+const PAGES: [&str; 8] = [
+    "/",
+    "/login",
+    "/devices",
+    "/diff",
+    "/findings",
+    "/exports",
+    "/audit",
+    "/static/app.css",
+];
+
+/// `back` if it is one of this site's pages (a device page included) with
+/// a plain percent-encoded query: anything else (`//evil`, `/%09/evil`,
+/// which browsers read as `//evil`, `/\\evil`) is not ours.
+fn own_page(back: &str) -> Option<&str> {
+    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let device_page = path
+        .strip_prefix("/devices/")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    let plain_query = query
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"=&%_.-+~".contains(&b));
+    ((PAGES.contains(&path) || device_page) && plain_query).then_some(back)
 }
 
 async fn stylesheet() -> Response {

@@ -149,6 +149,7 @@ fn seeded_ledger(dir: &std::path::Path) -> String {
     ];
     let report = dir.join("report.json");
     std::fs::write(&report, outpatient_report(lte)).unwrap();
+    run(&ledger, &["init"]);
     run(&ledger, &["import", report.to_str().unwrap()]);
     run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"]);
     add(&ledger, "suzuki", "editor", EDITOR_PASSWORD);

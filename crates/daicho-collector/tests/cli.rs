@@ -63,6 +63,23 @@ fn import_list_and_explain() {
     };
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
 
+    // A ledger path that does not exist is a mistake until `init` says not.
+    let out = collector(&["devices"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("there is no ledger at") && stderr.contains("init"),
+        "{stderr}"
+    );
+    assert!(!ledger.exists(), "nothing created");
+    let out = collector(&["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ledger created"));
+
     let out = collector(&["import", &path(&a), &path(&a), &path(&b), &path(&broken)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

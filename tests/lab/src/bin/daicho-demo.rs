@@ -306,6 +306,7 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
+    collector(&["init"])?;
     let tokens: Vec<String> = AGENTS
         .iter()
         .map(|(name, _)| collector(&["agent", "add", name]).map(|t| t.trim().to_owned()))
