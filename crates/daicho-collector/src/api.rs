@@ -188,6 +188,27 @@ async fn health() -> Json<serde_json::Value> {
 const REFUSED_DRAIN: Duration = Duration::from_secs(20);
 /// Bytes of a refused upload read at most.
 const REFUSED_DRAIN_BYTES: usize = 256 << 20;
+/// Refused bodies together are read at most this fast: reading what no one
+/// may send must not take the CPU from those who may.
+const REFUSED_DRAIN_RATE: f64 = 16.0 * 1024.0 * 1024.0;
+
+/// Reports being parsed at once.
+static PARSING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+/// The shared pace of [`discard`]: when the next refused byte may be read.
+static DRAIN_PACE: std::sync::Mutex<Option<tokio::time::Instant>> = std::sync::Mutex::new(None);
+
+/// Waits for the turn to read `bytes` more refused bytes.
+async fn drain_turn(bytes: usize) {
+    let turn = {
+        let mut next = DRAIN_PACE.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        let start = next.map_or(now, |n| n.max(now));
+        *next = Some(start + Duration::from_secs_f64(bytes as f64 / REFUSED_DRAIN_RATE));
+        start
+    };
+    tokio::time::sleep_until(turn).await;
+}
 /// How long receiving one report may take (64 MiB at 1 Mbit/s is 9
 /// minutes; a connection idle for a minute is closed before that).
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(600);
@@ -251,7 +272,21 @@ async fn post_report(
             ));
         }
     };
-    let report = Report::from_json(&bytes).map_err(|err| report_error(&err))?;
+    // Parsing a large report takes a while: off the threads that answer
+    // everyone else, and a few at a time (forty at once took both cores).
+    let parsing = PARSING
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            tokio::sync::Semaphore::new((cores / 2).max(1))
+        })
+        .acquire()
+        .await
+        .expect("never closed");
+    let (parsed, bytes) = tokio::task::spawn_blocking(move || (Report::from_json(&bytes), bytes))
+        .await
+        .expect("parsing does not panic");
+    drop(parsing);
+    let report = parsed.map_err(|err| report_error(&err))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -337,10 +372,12 @@ async fn discard(body: Body) {
         let mut body = body;
         let mut total = 0usize;
         while let Some(Ok(frame)) = body.frame().await {
-            total += frame.data_ref().map_or(0, |d| d.len());
+            let bytes = frame.data_ref().map_or(0, |d| d.len());
+            total += bytes;
             if total > REFUSED_DRAIN_BYTES {
                 break;
             }
+            drain_turn(bytes).await;
         }
     };
     let _ = tokio::time::timeout(REFUSED_DRAIN, drain).await;

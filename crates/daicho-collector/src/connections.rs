@@ -15,7 +15,6 @@ use std::time::Duration;
 use axum_server::accept::Accept;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_io_timeout::TimeoutStream;
 
 /// How many connections, and how patient.
@@ -39,55 +38,69 @@ impl Default for Limits {
     }
 }
 
+/// Places beyond [`Limits::connections`] kept for addresses holding only a
+/// few: when a handful of addresses fill the house, an agent or a browser
+/// elsewhere still gets in.
+const RESERVE: usize = 64;
+/// What counts as "only a few".
+const FEW: usize = 4;
+
 /// Admits connections within [`Limits`]; an acceptor for axum-server, in
 /// front of TLS when there is TLS.
 #[derive(Clone)]
 pub struct Guard {
     limits: Limits,
-    open: Arc<Semaphore>,
-    by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: Arc<Mutex<Open>>,
+}
+
+/// The connections open now: in all, and per address.
+#[derive(Default)]
+struct Open {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
 }
 
 impl Guard {
     pub fn new(limits: Limits) -> Guard {
         Guard {
             limits,
-            open: Arc::new(Semaphore::new(limits.connections.max(1))),
-            by_address: Arc::default(),
+            open: Arc::default(),
         }
     }
 
     /// A place for a connection from `address`, if there is one.
     fn admit(&self, address: IpAddr) -> Option<Place> {
-        let permit = Arc::clone(&self.open).try_acquire_owned().ok()?;
-        let mut counts = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
-        let count = counts.entry(address).or_insert(0);
-        if *count >= self.limits.per_address {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let from_there = open.by_address.get(&address).copied().unwrap_or(0);
+        let room = from_there < self.limits.per_address.max(1)
+            && (open.total < self.limits.connections.max(1)
+                || (from_there < FEW && open.total < self.limits.connections + RESERVE));
+        if !room {
             return None;
         }
-        *count += 1;
+        open.total += 1;
+        *open.by_address.entry(address).or_insert(0) += 1;
         Some(Place {
-            _permit: permit,
             address,
-            by_address: Arc::clone(&self.by_address),
+            open: Arc::clone(&self.open),
         })
     }
 }
 
 /// A connection's place; given back when the connection closes.
 struct Place {
-    _permit: OwnedSemaphorePermit,
     address: IpAddr,
-    by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: Arc<Mutex<Open>>,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut counts = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = counts.get_mut(&self.address) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.total -= 1;
+        if let Some(count) = open.by_address.get_mut(&self.address) {
             *count -= 1;
             if *count == 0 {
-                counts.remove(&self.address);
+                open.by_address.remove(&self.address);
             }
         }
     }
@@ -179,18 +192,26 @@ mod tests {
     #[test]
     fn places_are_bounded_in_all_and_per_address_and_given_back() {
         let guard = Guard::new(Limits {
-            connections: 3,
-            per_address: 2,
+            connections: 10,
+            per_address: 6,
             idle: Duration::from_secs(1),
         });
-        let a: IpAddr = "198.18.0.1".parse().unwrap();
-        let b: IpAddr = "198.18.0.2".parse().unwrap();
-        let first = guard.admit(a).unwrap();
-        let _second = guard.admit(a).unwrap();
-        assert!(guard.admit(a).is_none(), "a third from one address");
-        let _third = guard.admit(b).unwrap();
-        assert!(guard.admit(b).is_none(), "a fourth in all");
-        drop(first);
-        assert!(guard.admit(b).is_some(), "a place given back is free again");
+        let address = |n: u8| IpAddr::from([198, 18, 0, n]);
+        let mut held: Vec<Place> = (0..6).map(|_| guard.admit(address(1)).unwrap()).collect();
+        assert!(
+            guard.admit(address(1)).is_none(),
+            "a seventh from one address"
+        );
+        held.extend((0..4).map(|_| guard.admit(address(2)).unwrap()));
+        // The house is full (10), but an address holding few still gets in.
+        assert!(guard.admit(address(2)).is_none(), "beyond the few, nothing");
+        let newcomer = guard.admit(address(3));
+        assert!(newcomer.is_some(), "a newcomer gets a reserved place");
+        drop(newcomer);
+        held.remove(0);
+        assert!(
+            guard.admit(address(1)).is_some(),
+            "a place given back is free again"
+        );
     }
 }

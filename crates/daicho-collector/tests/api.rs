@@ -250,6 +250,21 @@ async fn the_spool_keeps_reports_until_the_collector_takes_them() {
         ],
     );
     assert!(server.url.starts_with("https://"));
+    // Under TLS, browsers are told to stay on it.
+    let pem = std::fs::read(dir.join("ca.pem")).unwrap();
+    let https = reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
+        .build()
+        .unwrap();
+    let health = https
+        .get(format!("{}/api/v1/health", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let bad_token = UploadConfig {
         token: Some(daicho_snmp::Secret::resolve(&format!("ward-5f.{}", "1".repeat(64))).unwrap()),
         ..config.clone()

@@ -6,13 +6,19 @@ use std::process::Command;
 
 const COLLECTOR: &str = env!("CARGO_BIN_EXE_daicho-collector");
 
+/// Today (UTC): the collector refuses reports far from its clock.
+fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
 fn report(scan: &str, ip: &str, mac: &str, name: &str) -> String {
+    let day = today();
     serde_json::json!({
         "schema_version": 1,
         "agent": {"id": "gaiku-agent", "hostname": "agent", "version": "0.1.0"},
         "scan_id": scan,
-        "started_at": "2026-11-28T00:00:00Z",
-        "finished_at": "2026-11-28T00:00:05Z",
+        "started_at": format!("{day}T00:00:00Z"),
+        "finished_at": format!("{day}T00:00:05Z"),
         "segments": [],
         "observations": [
             {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac},
@@ -115,13 +121,14 @@ fn import_list_and_explain() {
         "{stdout}"
     );
     // Two agents, two segments, one SSH key: one host with a leg in each.
+    let day = today();
     let ssh = |agent: &str, scan: &str, ip: &str| {
         serde_json::json!({
             "schema_version": 1,
             "agent": {"id": agent, "hostname": agent, "version": "0.1.0"},
             "scan_id": scan,
-            "started_at": "2026-11-28T01:00:00Z",
-            "finished_at": "2026-11-28T01:00:05Z",
+            "started_at": format!("{day}T00:01:00Z"),
+            "finished_at": format!("{day}T00:01:05Z"),
             "segments": [],
             "observations": [{"source": "ssh", "interface": "eth0", "at": "2026-11-28T01:00:01Z",
                 "ip": ip, "ssh": {"port": 22, "banner": "SSH-2.0-x", "fingerprint": "SHA256:pacs"}}],

@@ -216,3 +216,70 @@ async fn import_diff_settle_export_and_report() {
         ledger.remove().await;
     }
 }
+
+/// A wrong file never silently replaces the ledger: the import says what
+/// it would change and refuses to lose rows or columns without --replace.
+#[tokio::test]
+async fn an_import_that_would_lose_rows_is_refused_until_replace() {
+    for ledger in scratch::ledgers("ledger-replace").await {
+        let at = ledger.location.as_str();
+        run(at, &["ledger", "import", SAMPLE, "--by", "suzuki"]);
+        let dir = std::env::temp_dir().join(format!(
+            "daicho-ledger-replace-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = dir.join("other-layout.csv");
+        std::fs::write(
+            &other,
+            "id,ip address,hostname,status\nX-1,198.18.9.1,pc,active\n",
+        )
+        .unwrap();
+        let out = collector(
+            at,
+            &["ledger", "import", other.to_str().unwrap(), "--by", "sato"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stdout.contains("1 rows added, 12 removed"), "{stdout}");
+        assert!(
+            stderr.contains("--replace") && stderr.contains("nothing imported"),
+            "{stderr}"
+        );
+        let history = run(at, &["ledger", "history"]);
+        assert_eq!(history.lines().count(), 1, "{history}");
+        // An unclosed quote: refused, by line, before any comparison.
+        let broken = dir.join("broken.csv");
+        std::fs::write(
+            &broken,
+            "管理番号,IPアドレス,コンピュータ名\nA,198.18.1.1,\"pc\nB,198.18.1.2,pc2\n",
+        )
+        .unwrap();
+        let out = collector(
+            at,
+            &["ledger", "import", broken.to_str().unwrap(), "--by", "sato"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+        // Asked for: a new inventory replaces the old one.
+        let replaced = run(
+            at,
+            &[
+                "ledger",
+                "import",
+                other.to_str().unwrap(),
+                "--by",
+                "sato",
+                "--replace",
+            ],
+        );
+        assert!(
+            replaced.contains("ledger version 2: 1 devices"),
+            "{replaced}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        ledger.remove().await;
+    }
+}

@@ -9,62 +9,12 @@ mod support;
 
 use daicho_store::scratch;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
-use support::{Collector, add_user, collector, outpatient_report};
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION};
+use support::{
+    Collector, add_user, attempt, client, collector, hidden, outpatient_report, set_cookie,
+};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of cookie `name` among a response's Set-Cookie headers.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            let value = v[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_owned();
-            (value, v.to_owned())
-        })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// One sign-in attempt through the form, as a browser makes it.
-async fn attempt(base: &str, user: &str, password: &str) -> reqwest::Response {
-    let http = client();
-    let page = http.get(format!("{base}/login")).send().await.unwrap();
-    let (login_cookie, _) = set_cookie(&page, "daicho_login").unwrap();
-    let token = hidden(&page.text().await.unwrap(), "login_token");
-    http.post(format!("{base}/login"))
-        .header("cookie", format!("daicho_login={login_cookie}"))
-        .form(&[
-            ("user", user),
-            ("password", password),
-            ("login_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
 
 /// Signs in; returns the session cookie's value and the page's CSRF token.
 async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {

@@ -493,3 +493,179 @@ fn the_report_matches_its_snapshot() {
         );
     }
 }
+
+/// The sample ledger, read as the current version the mistakes are
+/// imported over.
+fn sample() -> Ledger {
+    read(
+        "declared-ledger.csv",
+        include_bytes!("../../../config/declared-ledger.csv"),
+    )
+    .ledger
+}
+
+#[test]
+fn an_unclosed_quote_in_cp932_is_refused_with_its_line_not_swallowed() {
+    let text = "管理番号,IPアドレス,コンピュータ名,説明\n\
+                001,198.18.1.11,PC-1,\"受付の端末\n\
+                002,198.18.1.12,PC-2,\n\
+                003,198.18.1.13,PC-3,\n\
+                004,198.18.1.14,PC-4,\n";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let err = read_file("ledger.csv", &sjis, Encoding::Auto, &Mapping::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("line 2") && message.contains("row 2"),
+        "{message}"
+    );
+    assert!(
+        message.contains("3 line(s)") || message.contains("4 line(s)"),
+        "{message}"
+    );
+    assert!(message.contains("引用符"), "{message}");
+    // A quoted cell with a line break that is closed is fine.
+    let fine = "管理番号,IPアドレス,コンピュータ名,説明\n001,198.18.1.11,PC-1,\"二行\nの説明\"\n002,198.18.1.12,PC-2,\n";
+    assert_eq!(read("ledger.csv", fine.as_bytes()).ledger.devices.len(), 2);
+}
+
+#[test]
+fn a_merged_header_cell_gives_each_column_its_name() {
+    // Excel keeps a merged cell's text in its first cell: 「設置場所／利用者」
+    // over two columns.
+    let text = "管理番号,IPアドレス,コンピュータ名,設置場所／利用者,,状態\n\
+                001,198.18.1.11,PC-1,外来受付,受付担当,稼働\n";
+    let imported = read("ledger.csv", text.as_bytes());
+    assert!(
+        imported.unrecognised.is_empty(),
+        "{:?}",
+        imported.unrecognised
+    );
+    let row = &imported.ledger.devices[0];
+    assert_eq!(row.get(Field::Location), Some("外来受付"));
+    assert_eq!(row.get(Field::User), Some("受付担当"));
+    // A header that names nothing is listed, not silently dropped.
+    let odd = read(
+        "ledger.csv",
+        "管理番号,IPアドレス,コンピュータ名,担当課コード\n001,198.18.1.11,PC-1,X1\n".as_bytes(),
+    );
+    assert_eq!(odd.unrecognised, ["担当課コード"]);
+}
+
+#[test]
+fn japanese_spreadsheet_habits_are_read_and_noted() {
+    let text = "管理番号,IPアドレス,MACアドレス,コンピュータ名,登録日,状態,リモートメンテナンス\n\
+                001,１９８．１８．２．３１,００：１Ｂ：２１：００：０２：１Ｆ,PC-1,令和元年4月1日,〇,有\n\
+                002,198.18.2.32,,PC-2,R3.8.1,×,◯\n\
+                003,198.18.2.33,,PC-3,H31/4/1,稼働,無\n\
+                004,198.18.2.34,,PC-4,平成30年12月1日,稼働,無\n";
+    let imported = read("ledger.csv", text.as_bytes());
+    assert!(imported.errors.is_empty(), "{:?}", imported.errors);
+    let rows = &imported.ledger.devices;
+    assert_eq!(rows[0].get(Field::Ip), Some("198.18.2.31"));
+    assert_eq!(rows[0].get(Field::Mac), Some("00:1b:21:00:02:1f"));
+    assert_eq!(rows[0].get(Field::Registered), Some("2019/04/01"));
+    assert_eq!(rows[0].get(Field::Status), Some("稼働"));
+    assert_eq!(rows[1].get(Field::Registered), Some("2021/08/01"));
+    assert_eq!(rows[1].get(Field::Status), Some("停止"));
+    assert_eq!(rows[1].remote_maintenance(), Some(true));
+    assert_eq!(rows[2].get(Field::Registered), Some("2019/04/01"));
+    assert_eq!(rows[3].get(Field::Registered), Some("2018/12/01"));
+    // Each folded cell is said, with what it became.
+    let noted: Vec<(usize, &str)> = imported
+        .notes
+        .iter()
+        .map(|n| (n.row, n.column.as_str()))
+        .collect();
+    assert!(
+        noted.contains(&(2, "IPアドレス")) && noted.contains(&(2, "登録日")),
+        "{noted:?}"
+    );
+    assert!(noted.contains(&(3, "状態")), "{noted:?}");
+    assert!(imported.notes[0].to_string().contains("read as"));
+}
+
+#[test]
+fn spreadsheet_rows_are_numbered_as_excel_shows_them() {
+    // Two empty rows, a title, the header on row 4, a bad cell on row 6.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(2, 0, "機器台帳").unwrap();
+    for (c, h) in ["管理番号", "IPアドレス", "コンピュータ名"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(3, c as u16, *h).unwrap();
+    }
+    for (r, ip) in [(4, "198.18.1.11"), (5, "198.18.1.999")] {
+        sheet.write_string(r, 0, format!("00{r}")).unwrap();
+        sheet.write_string(r, 1, ip).unwrap();
+        sheet.write_string(r, 2, "PC").unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let imported = read("ledger.xlsx", &bytes);
+    assert_eq!(imported.errors.len(), 1);
+    assert_eq!(imported.errors[0].row, 6, "{}", imported.errors[0]);
+}
+
+#[test]
+fn an_import_says_what_it_changes_and_whether_it_loses_rows_or_columns() {
+    let current = sample();
+    // The same file: nothing changes.
+    let same = compare(&current, &current);
+    assert_eq!(
+        (same.added, same.removed.len(), same.changed.len()),
+        (0, 0, 0)
+    );
+    assert!(!same.loses_data());
+    // An English-header file with one row: eleven rows would be gone.
+    let english = read(
+        "other.csv",
+        "id,ip address,hostname,status\nX-1,198.18.9.1,pc,active\n".as_bytes(),
+    );
+    let changes = compare(&current, &english.ledger);
+    assert_eq!(changes.removed.len(), 12, "{changes:?}");
+    assert_eq!(changes.added, 1);
+    assert!(changes.loses_data());
+    assert!(
+        changes.lines().iter().any(|l| l.contains("NW-001")),
+        "{:?}",
+        changes.lines()
+    );
+    // A file without the OS column: that column's values would be gone.
+    let mut no_os = current.clone();
+    for row in &mut no_os.devices {
+        row.fields.remove(&Field::Os);
+    }
+    let changes = compare(&current, &no_os);
+    assert_eq!(changes.lost_columns, [Field::Os]);
+    assert_eq!(changes.removed.len(), 0);
+    assert!(changes.loses_data());
+    // One cell edited and one row added: an update, not a loss.
+    let mut edited = current.clone();
+    edited.devices[1].set(Field::Os, "Windows 11 Pro");
+    let mut added = edited.devices[0].clone();
+    added.set(Field::ManagementId, "NW-002");
+    edited.devices.push(added);
+    let changes = compare(&current, &edited);
+    assert_eq!((changes.added, changes.changed.len()), (1, 1));
+    assert_eq!(changes.changed[0], ("PC-011".into(), vec![Field::Os]));
+    assert!(!changes.loses_data());
+}
+
+#[test]
+fn full_width_and_indented_formulas_are_neutralized() {
+    for cell in [
+        "=1+1",
+        "＝HYPERLINK(\"x\")",
+        " =1",
+        "\n=1",
+        "\u{3000}＋1",
+        "＠SUM(A1)",
+        "－1",
+    ] {
+        assert!(neutralize(cell).starts_with('\''), "{cell:?}");
+    }
+    for cell in ["PC-1", "198.18.1.1", "a=b"] {
+        assert_eq!(neutralize(cell), cell);
+    }
+}

@@ -130,7 +130,9 @@ impl Store {
         let (url, backend) = database_url(location).map_err(fail)?;
         let options: AnyConnectOptions = url.parse().map_err(fail)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(4)
+            // Forty agents uploading at once each need a connection to be
+            // authenticated; with four, a reader waited a second behind them.
+            .max_connections(16)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

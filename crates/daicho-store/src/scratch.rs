@@ -143,12 +143,14 @@ pub fn synthetic_report(
             ]
         })
         .collect();
+    // Dated now: the collector refuses reports far from its clock.
+    let now = jiff::Timestamp::now();
     let json = serde_json::json!({
         "schema_version": daicho_report::SCHEMA_VERSION,
         "agent": {"id": agent, "hostname": agent, "version": env!("CARGO_PKG_VERSION")},
         "scan_id": scan.to_string(),
-        "started_at": "2026-11-28T00:00:00Z",
-        "finished_at": "2026-11-28T00:00:05Z",
+        "started_at": (now - jiff::SignedDuration::from_secs(5)).to_string(),
+        "finished_at": now.to_string(),
         "segments": [],
         "observations": observations,
     });

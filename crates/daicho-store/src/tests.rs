@@ -2,13 +2,19 @@ use serde_json::json;
 
 use super::*;
 
+/// Today (UTC): the collector refuses reports far from its clock.
+fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
 fn report(scan: u128, observations: serde_json::Value) -> Vec<u8> {
+    let day = today();
     let report = json!({
         "schema_version": daicho_report::SCHEMA_VERSION,
         "agent": {"id": "ward-agent", "hostname": "agent", "version": "0.1.0"},
         "scan_id": uuid::Uuid::from_u128(scan).to_string(),
-        "started_at": "2026-11-28T00:00:00Z",
-        "finished_at": format!("2026-11-28T00:00:{scan:02}Z"),
+        "started_at": format!("{day}T00:00:00Z"),
+        "finished_at": format!("{day}T00:00:{scan:02}Z"),
         "segments": [],
         "observations": observations,
     });

@@ -54,6 +54,21 @@ impl Collector {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's resident memory now, in bytes.
+    pub fn rss(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .map_or(0, |kib| kib * 1024)
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -73,6 +88,74 @@ impl Drop for Collector {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP client that follows no redirect (the tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of cookie `name` among a response's Set-Cookie headers.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            (value, v.to_owned())
+        })
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// One sign-in attempt through the form, as a browser makes it.
+pub async fn attempt(base: &str, user: &str, password: &str) -> reqwest::Response {
+    attempt_from(base, user, password, None).await
+}
+
+/// A sign-in attempt from a chosen loopback address (127.0.0.N), as from
+/// another PC.
+pub async fn attempt_from(
+    base: &str,
+    user: &str,
+    password: &str,
+    from: Option<std::net::IpAddr>,
+) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(from)
+        .build()
+        .unwrap();
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
+    let (login_cookie, _) = set_cookie(&page, "daicho_login").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "login_token");
+    http.post(format!("{base}/login"))
+        .header("cookie", format!("daicho_login={login_cookie}"))
+        .form(&[
+            ("user", user),
+            ("password", password),
+            ("login_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Runs a collector command on `ledger`.
