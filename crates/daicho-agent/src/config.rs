@@ -430,6 +430,9 @@ pub struct SnmpConfig {
     /// Hosts to ask beyond the ARP-found ones (e.g. a core switch in a
     /// routed network): each one explicitly, by address.
     pub targets: Vec<std::net::IpAddr>,
+    /// How devices' strings that are not UTF-8 are read (CP932 by default;
+    /// a profile's own `charset` wins for its devices).
+    pub charset: daicho_report::text::Charset,
     #[serde(rename = "profile")]
     pub profiles: Vec<daicho_snmp::Profile>,
 }
@@ -440,6 +443,7 @@ impl SnmpConfig {
             timeout: self.timeout,
             retries: self.retries,
             host_rate: self.host_rate,
+            charset: self.charset,
         }
     }
 }
@@ -455,6 +459,7 @@ impl Default for SnmpConfig {
             host_rate: query.host_rate,
             read: daicho_snmp::Table::ALL.to_vec(),
             targets: Vec::new(),
+            charset: query.charset,
             profiles: Vec::new(),
         }
     }

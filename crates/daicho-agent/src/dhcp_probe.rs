@@ -187,6 +187,11 @@ fn heard_observation(plan: &DhcpPlan, interface: &Arc<str>, heard: Heard) -> Obs
                     .collect(),
                 dns: advert.dns,
                 mtu: advert.mtu,
+                pref64: advert
+                    .pref64
+                    .iter()
+                    .map(|(p, len)| format!("{p}/{len}"))
+                    .collect(),
                 sanctioned,
             }));
         }

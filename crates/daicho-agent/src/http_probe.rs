@@ -69,17 +69,21 @@ pub async fn interrogate(
         let mut answered = 0;
         while let Some(joined) = tasks.join_next().await {
             let (ip, banners) = joined.expect("an HTTP task does not panic");
+            let mut raw_text = Vec::new();
             let banners: Vec<HttpBanner> = banners
                 .into_iter()
                 .filter(answered_at_all)
-                .map(report_banner)
+                .map(|mut banner| {
+                    raw_text.append(&mut banner.raw_text);
+                    report_banner(banner)
+                })
                 .collect();
             if banners.is_empty() {
                 continue;
             }
             answered += 1;
             observations.push(Observation {
-                http: Some(Box::new(HttpFacts { banners })),
+                http: Some(Box::new(HttpFacts { banners, raw_text })),
                 ..Observation::new(
                     Source::Http,
                     Arc::clone(&segment.interface),

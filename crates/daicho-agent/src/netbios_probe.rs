@@ -63,7 +63,17 @@ pub async fn interrogate(
 }
 
 fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observation {
+    let raw_text = status
+        .names
+        .iter()
+        .filter_map(|n| {
+            let raw = n.raw.as_deref()?;
+            let decoded = daicho_report::text::decode(raw, Default::default());
+            daicho_report::text::raw_record(|| format!("name <{:02X}>", n.suffix), raw, &decoded)
+        })
+        .collect();
     let facts = NetbiosFacts {
+        raw_text,
         computer_name: status.computer_name().map(str::to_owned),
         workgroup: status.workgroup().map(str::to_owned),
         mac: status.mac.map(MacAddr),

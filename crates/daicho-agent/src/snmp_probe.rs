@@ -227,6 +227,7 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
         sys_location: system.location,
         sys_contact: system.contact,
         sys_uptime_ticks: system.uptime_ticks,
+        sys_services: system.services,
         interfaces: device.interfaces,
         addresses: device.addresses,
         ip_forwarding: device.ip_forwarding,
@@ -237,8 +238,11 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
         software: device.software,
         devices: device.devices,
         lldp: device.lldp,
+        printer: device.printer,
+        ups: device.ups,
         notes: device.notes,
         failures: Vec::new(),
+        raw_text: device.raw_text,
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Banner {
     pub certificate: Option<Certificate>,
     /// Why nothing (or only part) came back.
     pub error: Option<String>,
+    /// Header values that were not UTF-8 (decoded as CP932): how, and
+    /// their bytes.
+    pub raw_text: Vec<daicho_report::RawText>,
 }
 
 /// Asks hosts for banners; one client for the whole scan.
@@ -110,16 +113,19 @@ impl Fetcher {
             }
         };
         banner.status = Some(response.status().as_u16());
-        let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| text::clean(&String::from_utf8_lossy(v.as_bytes())))
+        let mut raw_text = Vec::new();
+        let mut header = |name: reqwest::header::HeaderName| {
+            let bytes = response.headers().get(&name)?.as_bytes();
+            let decoded = daicho_report::text::decode(bytes, Default::default());
+            let field = || format!("port {port} {name}");
+            raw_text.extend(daicho_report::text::raw_record(field, bytes, &decoded));
+            Some(text::clean(&decoded.text))
         };
         banner.server = header(reqwest::header::SERVER);
         banner.location = header(reqwest::header::LOCATION);
         banner.realm = header(reqwest::header::WWW_AUTHENTICATE).and_then(|h| auth_realm(&h));
         let content_type = header(reqwest::header::CONTENT_TYPE);
+        banner.raw_text = raw_text;
         banner.certificate = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()

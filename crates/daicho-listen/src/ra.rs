@@ -98,6 +98,9 @@ pub struct RouterAdvertRepr {
     /// Recursive DNS servers (RFC 8106).
     pub dns: Vec<Ipv6Addr>,
     pub mtu: Option<u32>,
+    /// NAT64 prefixes (PREF64, RFC 8781): prefix and length. Mobile
+    /// carriers' IPv6-only networks send them; hospital LANs do not.
+    pub pref64: Vec<(Ipv6Addr, u8)>,
 }
 
 impl RouterAdvertRepr {
@@ -105,6 +108,9 @@ impl RouterAdvertRepr {
     const PREFIX_INFORMATION: u8 = 3;
     const MTU: u8 = 5;
     const RDNSS: u8 = 25;
+    const PREF64: u8 = 38;
+    /// PREF64's prefix length code (RFC 8781 §4): 0 → /96, 1 → /64, …
+    const PREF64_LENGTHS: [u8; 6] = [96, 64, 56, 48, 40, 32];
 
     pub fn parse<T: AsRef<[u8]>>(packet: &RouterAdvertPacket<T>) -> Result<Self, Malformed> {
         let mut repr = RouterAdvertRepr {
@@ -139,6 +145,18 @@ impl RouterAdvertRepr {
                         .chunks_exact(16)
                         .filter_map(ipv6),
                 ),
+                Self::PREF64 => {
+                    // Scaled lifetime (13 bits) and length code (3 bits),
+                    // then the prefix's first 96 bits.
+                    if let (Some(field), Some(high)) = (body.get(..2), body.get(2..14)) {
+                        let code = usize::from(u16::from_be_bytes([field[0], field[1]]) & 0x7);
+                        let mut octets = [0u8; 16];
+                        octets[..12].copy_from_slice(high);
+                        if let Some(&length) = Self::PREF64_LENGTHS.get(code) {
+                            repr.pref64.push((Ipv6Addr::from(octets), length));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -167,6 +185,15 @@ impl RouterAdvertRepr {
             out.extend_from_slice(&[0; 4]);
             out.extend_from_slice(&prefix.octets());
         }
+        for (prefix, length) in &self.pref64 {
+            let code = Self::PREF64_LENGTHS
+                .iter()
+                .position(|l| l == length)
+                .unwrap_or(0) as u16;
+            out.extend_from_slice(&[Self::PREF64, 2]);
+            out.extend_from_slice(&((600u16 / 8) << 3 | code).to_be_bytes());
+            out.extend_from_slice(&prefix.octets()[..12]);
+        }
         if !self.dns.is_empty() {
             let units = 1 + 2 * self.dns.len();
             out.extend_from_slice(&[Self::RDNSS, u8::try_from(units).unwrap_or(u8::MAX), 0, 0]);
@@ -192,6 +219,7 @@ mod tests {
             prefixes: vec![("2001:db8:1::".parse().unwrap(), 64)],
             dns: vec!["2001:db8:1::53".parse().unwrap()],
             mtu: Some(1500),
+            pref64: vec![("64:ff9b::".parse().unwrap(), 96)],
         }
     }
 

@@ -176,11 +176,24 @@ impl Facts {
     }
 }
 
+/// Whether an enterprise number names agent software or an OS rather than
+/// a maker (data/platform-enterprises.tsv).
+pub fn is_platform_enterprise(number: u32) -> bool {
+    include_str!("../data/platform-enterprises.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next()?.parse::<u32>().ok())
+        .any(|n| n == number)
+}
+
 /// The facts one observation gives.
 fn facts(o: &daicho_report::Observation) -> Facts {
     let mut facts = Facts::default();
     if let Some(snmp) = o.snmp.as_deref() {
-        facts.maker = snmp.enterprise_name.clone();
+        facts.maker = snmp
+            .enterprise_name
+            .clone()
+            .filter(|_| !snmp.enterprise.is_some_and(is_platform_enterprise));
         // sysDescr's first line names the OS or firmware ("Linux host 6.1…",
         // "Cisco IOS Software, …"); the rest is often build details.
         facts.os = snmp
@@ -196,6 +209,22 @@ fn facts(o: &daicho_report::Observation) -> Facts {
             facts.model = entity.model.clone();
             facts.serial = entity.serial.clone();
             facts.maker = entity.maker.clone().or(facts.maker);
+        }
+        // Printers rarely have ENTITY-MIB but Printer-MIB; UPS cards UPS-MIB.
+        if let Some(printer) = &snmp.printer {
+            facts.fill(Facts {
+                model: printer.name.clone(),
+                serial: printer.serial.clone(),
+                ..Facts::default()
+            });
+        }
+        if let Some(ups) = &snmp.ups {
+            let maker = ups.maker.clone();
+            facts.maker = maker.or(facts.maker.take());
+            facts.fill(Facts {
+                model: ups.model.clone(),
+                ..Facts::default()
+            });
         }
     }
     if let Some(device) = o.ssdp.as_deref().and_then(|s| s.devices.first()) {
@@ -274,6 +303,12 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                 ) {
                     add(KeyKind::SerialNumber, &format!("{maker}/{serial}"));
                 }
+            }
+            if let (Some(serial), Some(maker)) = (
+                snmp.printer.as_ref().and_then(|p| p.serial.as_ref()),
+                snmp.enterprise_name.as_ref(),
+            ) {
+                add(KeyKind::SerialNumber, &format!("{maker}/{serial}"));
             }
             for interface in &snmp.interfaces {
                 if let Some(mac) = interface.mac.filter(|m| !m.is_locally_administered()) {

@@ -207,3 +207,67 @@ fn strong_keys_pointing_at_two_devices_join_the_oldest_and_state_the_conflict() 
             .any(|r| r.starts_with("conflict:") && r.contains("device #7"))
     );
 }
+
+#[test]
+fn printers_and_upses_give_their_own_tables_and_platform_enterprises_no_maker() {
+    let snmp = |facts: SnmpFacts| {
+        let mut o = Observation::new(
+            Source::Snmp,
+            "eth0".into(),
+            Some("198.18.1.21".parse().unwrap()),
+        );
+        o.snmp = Some(Box::new(facts));
+        o
+    };
+    let printer = snmp(SnmpFacts {
+        enterprise: Some(367),
+        enterprise_name: Some("Ricoh Co. Ltd.".into()),
+        printer: Some(daicho_report::SnmpPrinter {
+            name: Some("RICOH IM C3000".into()),
+            serial: Some("3100R123456".into()),
+        }),
+        ..SnmpFacts::default()
+    });
+    let found = candidates(&report(vec![printer]));
+    assert_eq!(found[0].facts.model.as_deref(), Some("RICOH IM C3000"));
+    assert_eq!(found[0].facts.serial.as_deref(), Some("3100R123456"));
+    assert!(
+        found[0]
+            .keys
+            .iter()
+            .any(|k| k.kind == KeyKind::SerialNumber)
+    );
+
+    let ups = snmp(SnmpFacts {
+        enterprise: Some(318),
+        enterprise_name: Some("American Power Conversion Corp.".into()),
+        ups: Some(daicho_report::SnmpUps {
+            maker: Some("APC".into()),
+            model: Some("Smart-UPS 1500".into()),
+            ..Default::default()
+        }),
+        ..SnmpFacts::default()
+    });
+    let found = candidates(&report(vec![ups]));
+    assert_eq!(found[0].facts.maker.as_deref(), Some("APC"));
+    assert_eq!(found[0].facts.model.as_deref(), Some("Smart-UPS 1500"));
+
+    // A Teltonika answering as net-snmp: the maker is its MAC's, not net-snmp.
+    let mut arp = Observation::new(
+        Source::Arp,
+        "eth0".into(),
+        Some("198.18.1.21".parse().unwrap()),
+    );
+    arp.mac = Some("20:97:27:00:00:01".parse().unwrap());
+    arp.vendor = Some("TELTONIKA NETWORKS UAB".into());
+    let netsnmp = snmp(SnmpFacts {
+        enterprise: Some(8072),
+        enterprise_name: Some("net-snmp".into()),
+        ..SnmpFacts::default()
+    });
+    let found = candidates(&report(vec![arp, netsnmp]));
+    assert_eq!(
+        found[0].facts.maker.as_deref(),
+        Some("TELTONIKA NETWORKS UAB")
+    );
+}

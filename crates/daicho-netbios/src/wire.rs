@@ -121,6 +121,8 @@ pub struct NameEntry {
     pub group: bool,
     /// The name is registered and active (not being released or in conflict).
     pub active: bool,
+    /// The name's bytes when they were not ASCII (then read as CP932).
+    pub raw: Option<Vec<u8>>,
 }
 
 /// A node status answer.
@@ -176,6 +178,7 @@ impl NodeStatus {
                     suffix: entry[15],
                     group: flags & 0x8000 != 0,
                     active: flags & 0x0400 != 0,
+                    raw: (!entry[..15].is_ascii()).then(|| entry[..15].to_vec()),
                 }
             })
             .collect();

@@ -10,8 +10,10 @@
 //! take a newer agent's report.
 
 mod mac;
+pub mod text;
 
 pub use mac::{MacAddr, MacParseError};
+pub use text::RawText;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -156,6 +158,10 @@ pub struct RouterAdvertFacts {
     pub dns: Vec<std::net::Ipv6Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// NAT64 prefixes it announces (PREF64, RFC 8781), as `prefix/length`:
+    /// what mobile carriers' IPv6-only networks send.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pref64: Vec<String>,
     /// Whether the configuration sanctions this router (absent when it
     /// lists none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,6 +302,9 @@ pub struct SshFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HttpFacts {
     pub banners: Vec<HttpBanner>,
+    /// Header values that were not UTF-8: how each was decoded and its bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_text: Vec<RawText>,
 }
 
 /// One port's answer.
@@ -411,6 +420,9 @@ pub struct NetbiosFacts {
     /// The adapter MAC Windows reports (Samba reports none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<MacAddr>,
+    /// Names that were not ASCII: how each was decoded and its bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_text: Vec<RawText>,
 }
 
 /// One registered NetBIOS name.
@@ -498,6 +510,10 @@ pub struct SnmpFacts {
     /// sysUpTime in hundredths of a second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sys_uptime_ticks: Option<u32>,
+    /// sysServices: the layers the device serves; value 4 (layer 3) set
+    /// means it routes IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys_services: Option<u8>,
     /// IF-MIB interfaces.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<SnmpInterface>,
@@ -532,6 +548,12 @@ pub struct SnmpFacts {
     /// LLDP-MIB neighbours: what is cabled to this device's ports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lldp: Vec<SnmpLldpNeighbour>,
+    /// Printer-MIB: a printer's own name and serial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer: Option<SnmpPrinter>,
+    /// UPS-MIB identification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ups: Option<SnmpUps>,
     /// Tables that failed or were cut short.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -539,6 +561,10 @@ pub struct SnmpFacts {
     /// diagnosis, for the person fixing the credentials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<SnmpFailure>,
+    /// Strings the device sent that were not UTF-8: how each was decoded
+    /// and its bytes (see `daicho_report::text`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_text: Vec<RawText>,
 }
 
 /// One IF-MIB interface.
@@ -647,6 +673,35 @@ pub struct SnmpDevice {
     /// `running`, `warning`, `testing` or `down`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+
+/// Printer-MIB prtGeneralTable (RFC 3805), first printer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpPrinter {
+    /// prtGeneralPrinterName: the model, as most printers fill it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// prtGeneralSerialNumber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+}
+
+/// UPS-MIB upsIdent (RFC 1628).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpUps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// upsIdentUPSSoftwareVersion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+    /// upsIdentAgentSoftwareVersion: the network card's firmware.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_software: Option<String>,
+    /// upsIdentName: the name staff gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One LLDP neighbour seen on a port (lldpRemTable).

@@ -133,6 +133,11 @@ pub struct Profile {
     pub auth_password: Option<Secret>,
     pub privacy: Option<PrivProtocol>,
     pub priv_password: Option<Secret>,
+    /// How this profile's devices write strings that are not UTF-8, when
+    /// not as the site (`[snmp] charset`, CP932 by default): e.g. `gbk`,
+    /// `windows-1251`.
+    #[serde(default)]
+    pub charset: Option<daicho_report::text::Charset>,
 }
 
 impl Profile {

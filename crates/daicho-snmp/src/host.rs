@@ -24,6 +24,9 @@ pub struct QueryOptions {
     pub retries: u32,
     /// Requests per second to one host, at most.
     pub host_rate: f64,
+    /// How strings that are not UTF-8 are read (a profile may say
+    /// otherwise for its devices).
+    pub charset: daicho_report::text::Charset,
 }
 
 impl Default for QueryOptions {
@@ -32,6 +35,7 @@ impl Default for QueryOptions {
             timeout: Duration::from_secs(2),
             retries: 1,
             host_rate: 50.0,
+            charset: daicho_report::text::Charset::default(),
         }
     }
 }

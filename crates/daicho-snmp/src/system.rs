@@ -7,11 +7,11 @@ use async_snmp::{Client, ClientBuilder, Oid, Retry, oid};
 use serde::Deserialize;
 
 use crate::host::{Host, Paced, hex};
-use crate::tables::{Reader, text};
+use crate::tables::{At, Reader, Texts};
 use crate::{Diagnosis, Profile, Version};
 use daicho_report::{
-    SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
-    SnmpRoute, SnmpSoftware,
+    RawText, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
+    SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,
 };
 
 /// The tables read after the system group. All by default; a site can drop
@@ -28,10 +28,15 @@ pub enum Table {
     Software,
     Devices,
     Lldp,
+    /// Printer-MIB's general table: the printer's name and serial number
+    /// (printers rarely have ENTITY-MIB).
+    Printer,
+    /// UPS-MIB's identification: maker, model, firmware.
+    Ups,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 10] = [
         Table::Interfaces,
         Table::Addresses,
         Table::Neighbours,
@@ -40,6 +45,8 @@ impl Table {
         Table::Software,
         Table::Devices,
         Table::Lldp,
+        Table::Printer,
+        Table::Ups,
     ];
 }
 
@@ -54,20 +61,63 @@ pub struct SystemGroup {
     pub contact: Option<String>,
     pub name: Option<String>,
     pub location: Option<String>,
+    /// sysServices: the layers the device serves (bit 2, value 4: IP
+    /// routing).
+    pub services: Option<u8>,
 }
 
-/// The system group's scalars, then ipForwarding.0 and snmpEngineID.0.
-fn system_oids() -> [Oid; 8] {
+/// The system group's scalars, then ipForwarding.0 and snmpEngineID.0,
+/// with the labels raw-text records use.
+fn system_oids() -> [(Oid, &'static str); 9] {
     [
-        oid!(1, 3, 6, 1, 2, 1, 1, 1, 0),
-        oid!(1, 3, 6, 1, 2, 1, 1, 2, 0),
-        oid!(1, 3, 6, 1, 2, 1, 1, 3, 0),
-        oid!(1, 3, 6, 1, 2, 1, 1, 4, 0),
-        oid!(1, 3, 6, 1, 2, 1, 1, 5, 0),
-        oid!(1, 3, 6, 1, 2, 1, 1, 6, 0),
-        oid!(1, 3, 6, 1, 2, 1, 4, 1, 0),
-        oid!(1, 3, 6, 1, 6, 3, 10, 2, 1, 1, 0),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 1, 0), "sysDescr"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 2, 0), "sysObjectID"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 3, 0), "sysUpTime"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 4, 0), "sysContact"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 5, 0), "sysName"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 6, 0), "sysLocation"),
+        (oid!(1, 3, 6, 1, 2, 1, 1, 7, 0), "sysServices"),
+        (oid!(1, 3, 6, 1, 2, 1, 4, 1, 0), "ipForwarding"),
+        (oid!(1, 3, 6, 1, 6, 3, 10, 2, 1, 1, 0), "snmpEngineID"),
     ]
+}
+
+/// GETs `oids`. In SNMPv1 one OID the agent lacks fails the whole request
+/// (noSuchName, at its position): it is asked again without that one, as
+/// v1 managers do — a v1-only agent has no snmpEngineID, many devices no
+/// ipForwarding.
+async fn get_present(
+    client: &Client<Paced>,
+    oids: &[Oid],
+    v1: bool,
+) -> async_snmp::Result<Vec<async_snmp::VarBind>> {
+    let mut asked = oids.to_vec();
+    loop {
+        match client.get_many(&asked).await {
+            Ok(answer) => return Ok(answer.varbinds),
+            Err(e) if v1 && asked.len() > 1 => match missing_at(&e) {
+                Some(at) if at < asked.len() => {
+                    asked.remove(at);
+                }
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The position (0-based) of the varbind a v1 noSuchName names.
+pub(crate) fn missing_at(error: &async_snmp::Error) -> Option<usize> {
+    match error {
+        async_snmp::Error::Exchange { source, .. } => missing_at(source),
+        async_snmp::Error::SharedOperation { source } => missing_at(source),
+        async_snmp::Error::Snmp {
+            status: async_snmp::ErrorStatus::NoSuchName,
+            index,
+            ..
+        } => usize::try_from(*index).ok()?.checked_sub(1),
+        _ => None,
+    }
 }
 
 fn client(host: &Host, auth: async_snmp::Auth) -> async_snmp::Result<Client<Paced>> {
@@ -144,8 +194,12 @@ pub struct DeviceInfo {
     pub software: Vec<SnmpSoftware>,
     pub devices: Vec<SnmpDevice>,
     pub lldp: Vec<SnmpLldpNeighbour>,
+    pub printer: Option<SnmpPrinter>,
+    pub ups: Option<SnmpUps>,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
+    /// Strings that were not UTF-8: how each was read, and its bytes.
+    pub raw_text: Vec<RawText>,
 }
 
 /// Asks `host` with one profile: the system group decides whether the
@@ -157,45 +211,60 @@ pub async fn interrogate(
     read: &[Table],
 ) -> Result<DeviceInfo, Diagnosis> {
     let v3 = profile.version == Version::V3;
+    let v1 = profile.version == Version::V1;
     let auth = profile.to_auth().map_err(Diagnosis::Config)?;
-    let oids = system_oids();
+    let system_oids = system_oids();
+    let oids: Vec<Oid> = system_oids.iter().map(|(oid, _)| oid.clone()).collect();
     let fail = |e: Box<async_snmp::Error>| Diagnosis::from_error(&e, v3);
     let answer = match client(host, auth) {
-        Ok(client) => client
-            .get_many(&oids)
+        Ok(client) => get_present(&client, &oids, v1)
             .await
             .map(|r| (client, r))
             .map_err(fail),
         Err(e) => Err(fail(e)),
     };
     host.note_engine_id();
-    let (client, response) = match answer {
+    let (client, varbinds) = match answer {
         Ok(answer) => answer,
         Err(Diagnosis::TimeoutV3) => return Err(explain_v3_silence(host, profile).await),
         Err(diagnosis) => return Err(diagnosis),
     };
+    let texts = Texts {
+        charset: profile.charset.unwrap_or(host.options.charset),
+        ..Texts::default()
+    };
     let mut device = DeviceInfo::default();
     let mut system = SystemGroup::default();
-    for varbind in &response.varbinds {
+    for varbind in &varbinds {
         let value = &varbind.value;
-        match oids.iter().position(|o| *o == varbind.oid) {
-            Some(0) => system.descr = text(value),
-            Some(1) => system.object_id = value.as_oid().map(ToString::to_string),
-            Some(2) => system.uptime_ticks = value.as_u32(),
-            Some(3) => system.contact = text(value),
-            Some(4) => system.name = text(value),
-            Some(5) => system.location = text(value),
-            Some(6) => device.ip_forwarding = value.as_i32().map(|f| f == 1),
-            Some(7) => device.engine_id = value.as_bytes().filter(|b| !b.is_empty()).map(hex),
+        let Some(n) = system_oids.iter().position(|(o, _)| *o == varbind.oid) else {
+            continue;
+        };
+        let at = At {
+            texts: &texts,
+            label: system_oids[n].1,
+            index: &[0],
+        };
+        match n {
+            0 => system.descr = at.text(value),
+            1 => system.object_id = value.as_oid().map(ToString::to_string),
+            2 => system.uptime_ticks = value.as_u32(),
+            3 => system.contact = at.text(value),
+            4 => system.name = at.text(value),
+            5 => system.location = at.text(value),
+            6 => system.services = value.as_i32().and_then(|v| u8::try_from(v).ok()),
+            7 => device.ip_forwarding = value.as_i32().map(|f| f == 1),
+            8 => device.engine_id = value.as_bytes().filter(|b| !b.is_empty()).map(hex),
             _ => {}
         }
     }
     device.system = system;
     let mut reader = Reader {
         client,
-        v1: profile.version == Version::V1,
+        v1,
         budget: crate::walk::VARBINDS_PER_REQUEST,
         notes: Vec::new(),
+        texts,
     };
     for table in read {
         match table {
@@ -207,8 +276,11 @@ pub async fn interrogate(
             Table::Software => device.software = reader.software().await,
             Table::Devices => device.devices = reader.devices().await,
             Table::Lldp => device.lldp = reader.lldp().await,
+            Table::Printer => device.printer = reader.printer().await,
+            Table::Ups => device.ups = reader.ups().await,
         }
     }
     device.notes = reader.notes;
+    device.raw_text = reader.texts.raw.into_inner();
     Ok(device)
 }

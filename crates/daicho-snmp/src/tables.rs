@@ -4,35 +4,72 @@
 //! network), ARP/neighbour caches and routes; ENTITY-MIB chassis; HOST-RESOURCES
 //! software and devices; LLDP neighbours.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use async_snmp::transport::Transport;
 use async_snmp::{Client, Value};
+use daicho_report::text::Charset;
 use daicho_report::{
-    MacAddr, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
-    SnmpRoute, SnmpSoftware,
+    MacAddr, RawText, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour,
+    SnmpNeighbour, SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,
 };
 
 use crate::walk::walk_table;
 
-/// Device strings are untrusted: invalid UTF-8 is replaced, control
-/// characters dropped, length capped.
-pub(crate) fn text(value: &Value) -> Option<String> {
-    const MAX: usize = 1024;
-    let bytes = value.as_bytes()?;
-    let clean: String = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)])
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .collect();
-    Some(clean.trim().to_owned())
+/// Longest device string kept, in characters.
+const MAX_TEXT: usize = 1024;
+
+/// How a profile reads device strings: the charset after UTF-8, and the
+/// raw bytes of every string that was not UTF-8 (see `daicho_report::text`).
+#[derive(Debug, Default)]
+pub(crate) struct Texts {
+    pub charset: Charset,
+    pub raw: RefCell<Vec<RawText>>,
+}
+
+/// Where a value sits: for the raw-text record of a string that was not
+/// UTF-8.
+pub(crate) struct At<'a> {
+    pub texts: &'a Texts,
+    pub label: &'a str,
+    pub index: &'a [u32],
+}
+
+impl At<'_> {
+    /// A device string, decoded by the documented order (UTF-8, else the
+    /// charset), control characters dropped, length capped.
+    pub(crate) fn text(&self, value: &Value) -> Option<String> {
+        let bytes = value.as_bytes()?;
+        // Decoded whole (an SNMP message is bounded), cut after: a cut in
+        // the middle of a CP932 character would make it unreadable.
+        let bytes = &bytes[..bytes.len().min(MAX_TEXT * 4)];
+        let decoded = daicho_report::text::decode(bytes, self.texts.charset);
+        let field = || {
+            let index: Vec<String> = self.index.iter().map(u32::to_string).collect();
+            format!("{}.{}", self.label, index.join("."))
+        };
+        if let Some(raw) = daicho_report::text::raw_record(field, bytes, &decoded) {
+            self.texts.raw.borrow_mut().push(raw);
+        }
+        Some(daicho_report::text::clean_text(
+            &decoded.text,
+            MAX_TEXT,
+            true,
+        ))
+    }
+
+    fn non_empty(&self, value: &Value) -> Option<String> {
+        self.text(value).filter(|t| !t.is_empty())
+    }
 }
 
 /// One column of a table: its OID, a label for notes, and where its value goes.
 struct Column<R> {
     oid: &'static [u32],
     label: &'static str,
-    set: fn(&mut R, &Value),
+    set: fn(&mut R, &Value, &At),
 }
 
 /// A profile's open conversation with one host.
@@ -43,12 +80,13 @@ pub(crate) struct Reader<T: Transport> {
     pub budget: u32,
     /// Tables that failed or were cut; the system group still counts.
     pub notes: Vec<String>,
+    pub texts: Texts,
 }
 
 impl<T: Transport + 'static> Reader<T> {
     /// Reads `columns` and gathers their values into rows keyed by
     /// `key(index)`; `new` makes a row the first time a key is seen.
-    async fn rows<K: Ord + Copy, R>(
+    async fn rows<K: Ord + Clone, R>(
         &mut self,
         columns: &[Column<R>],
         key: fn(&[u32]) -> Option<K>,
@@ -69,7 +107,13 @@ impl<T: Transport + 'static> Reader<T> {
         for (column, values) in columns.iter().zip(walked) {
             for (index, value) in values {
                 if let Some(k) = key(&index) {
-                    (column.set)(rows.entry(k).or_insert_with(|| new(k)), &value);
+                    let at = At {
+                        texts: &self.texts,
+                        label: column.label,
+                        index: &index,
+                    };
+                    let row = rows.entry(k.clone()).or_insert_with(|| new(k));
+                    (column.set)(row, &value, &at);
                 }
             }
         }
@@ -97,55 +141,72 @@ const IF_COLUMNS: &[Column<SnmpInterface>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2],
         label: "ifDescr",
-        set: |r, v| r.descr = text(v),
+        set: |r, v, a| r.descr = a.text(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 3],
         label: "ifType",
-        set: |r, v| r.if_type = v.as_i32(),
+        set: |r, v, _| r.if_type = v.as_i32(),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 6],
         label: "ifPhysAddress",
-        set: |r, v| r.mac = mac(v),
+        set: |r, v, _| r.mac = mac(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 7],
         label: "ifAdminStatus",
-        set: |r, v| r.admin_up = v.as_i32().map(|s| s == 1),
+        set: |r, v, _| r.admin_up = v.as_i32().map(|s| s == 1),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 2, 2, 1, 8],
         label: "ifOperStatus",
-        set: |r, v| r.oper_up = v.as_i32().map(|s| s == 1),
+        set: |r, v, _| r.oper_up = v.as_i32().map(|s| s == 1),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1],
         label: "ifName",
-        set: |r, v| r.name = text(v),
+        set: |r, v, a| r.name = a.text(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15],
         label: "ifHighSpeed",
-        set: |r, v| r.speed_mbps = v.as_u32().map(u64::from),
+        set: |r, v, _| r.speed_mbps = v.as_u32().map(u64::from),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18],
         label: "ifAlias",
-        set: |r, v| r.alias = text(v).filter(|a| !a.is_empty()),
+        set: |r, v, a| r.alias = a.non_empty(v),
     },
 ];
 
-const IP_ADDR_COLUMNS: &[Column<SnmpAddress>] = &[
+/// An address row before its address is known: ipAddrTable's index is the
+/// address on most devices, but some (a FortiGate's VDOM suffix, UPS cards)
+/// index otherwise, and ipAdEntAddr holds it.
+#[derive(Default)]
+struct AddressRow {
+    ip: Option<IpAddr>,
+    if_index: Option<u32>,
+    prefix_len: Option<u8>,
+    /// ipAddressType: 1 unicast, 2 anycast, 3 broadcast.
+    kind: Option<i32>,
+}
+
+const IP_ADDR_COLUMNS: &[Column<AddressRow>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 1],
+        label: "ipAdEntAddr",
+        set: |r, v, _| r.ip = v.as_ip().map(Into::into),
+    },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 2],
         label: "ipAdEntIfIndex",
-        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+        set: |r, v, _| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 20, 1, 3],
         label: "ipAdEntNetMask",
-        set: |r, v| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
+        set: |r, v, _| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
     },
 ];
 
@@ -153,12 +214,12 @@ const NET_TO_MEDIA_COLUMNS: &[Column<(SnmpNeighbour, Option<i32>)>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 2],
         label: "ipNetToMediaPhysAddress",
-        set: |r, v| r.0.mac = mac(v),
+        set: |r, v, _| r.0.mac = mac(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 22, 1, 4],
         label: "ipNetToMediaType",
-        set: |r, v| r.1 = v.as_i32(),
+        set: |r, v, _| r.1 = v.as_i32(),
     },
 ];
 
@@ -166,17 +227,17 @@ const ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 2],
         label: "ipRouteIfIndex",
-        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+        set: |r, v, _| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 7],
         label: "ipRouteNextHop",
-        set: |r, v| r.next_hop = v.as_ip().map(Into::into),
+        set: |r, v, _| r.next_hop = v.as_ip().map(Into::into),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 21, 1, 11],
         label: "ipRouteMask",
-        set: |r, v| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
+        set: |r, v, _| r.prefix_len = v.as_ip().map(|mask| u32::from(mask).leading_ones() as u8),
     },
 ];
 
@@ -184,53 +245,49 @@ const ENTITY_COLUMNS: &[Column<SnmpEntity>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2],
         label: "entPhysicalDescr",
-        set: |r, v| r.descr = non_empty(v),
+        set: |r, v, a| r.descr = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 5],
         label: "entPhysicalClass",
-        set: |r, v| r.class = v.as_i32(),
+        set: |r, v, _| r.class = v.as_i32(),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7],
         label: "entPhysicalName",
-        set: |r, v| r.name = non_empty(v),
+        set: |r, v, a| r.name = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 8],
         label: "entPhysicalHardwareRev",
-        set: |r, v| r.hardware_rev = non_empty(v),
+        set: |r, v, a| r.hardware_rev = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 9],
         label: "entPhysicalFirmwareRev",
-        set: |r, v| r.firmware_rev = non_empty(v),
+        set: |r, v, a| r.firmware_rev = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 10],
         label: "entPhysicalSoftwareRev",
-        set: |r, v| r.software_rev = non_empty(v),
+        set: |r, v, a| r.software_rev = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11],
         label: "entPhysicalSerialNum",
-        set: |r, v| r.serial = non_empty(v),
+        set: |r, v, a| r.serial = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 12],
         label: "entPhysicalMfgName",
-        set: |r, v| r.maker = non_empty(v),
+        set: |r, v, a| r.maker = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13],
         label: "entPhysicalModelName",
-        set: |r, v| r.model = non_empty(v),
+        set: |r, v, a| r.model = a.non_empty(v),
     },
 ];
-
-fn non_empty(value: &Value) -> Option<String> {
-    text(value).filter(|t| !t.is_empty())
-}
 
 /// A MAC from an octet string; all-zero means "none" (loopback, tunnels).
 fn mac(value: &Value) -> Option<MacAddr> {
@@ -311,16 +368,21 @@ fn prefix_from_pointer(value: &Value) -> Option<u8> {
         .filter(|len| *len <= 128 && oid.len() > 2)
 }
 
-const IP_ADDRESS_COLUMNS: &[Column<SnmpAddress>] = &[
+const IP_ADDRESS_COLUMNS: &[Column<AddressRow>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 34, 1, 3],
         label: "ipAddressIfIndex",
-        set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+        set: |r, v, _| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 4, 34, 1, 4],
+        label: "ipAddressType",
+        set: |r, v, _| r.kind = v.as_i32(),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 34, 1, 5],
         label: "ipAddressPrefix",
-        set: |r, v| r.prefix_len = prefix_from_pointer(v),
+        set: |r, v, _| r.prefix_len = prefix_from_pointer(v),
     },
 ];
 
@@ -328,42 +390,42 @@ const NET_TO_PHYSICAL_COLUMNS: &[Column<(SnmpNeighbour, Option<i32>)>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 35, 1, 4],
         label: "ipNetToPhysicalPhysAddress",
-        set: |r, v| r.0.mac = mac(v),
+        set: |r, v, _| r.0.mac = mac(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 4, 35, 1, 6],
         label: "ipNetToPhysicalType",
-        set: |r, v| r.1 = v.as_i32(),
+        set: |r, v, _| r.1 = v.as_i32(),
     },
 ];
 
 const INET_CIDR_ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[Column {
     oid: &[1, 3, 6, 1, 2, 1, 4, 24, 7, 1, 7],
     label: "inetCidrRouteIfIndex",
-    set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    set: |r, v, _| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
 }];
 
 const IP_CIDR_ROUTE_COLUMNS: &[Column<SnmpRoute>] = &[Column {
     oid: &[1, 3, 6, 1, 2, 1, 4, 24, 4, 1, 5],
     label: "ipCidrRouteIfIndex",
-    set: |r, v| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
+    set: |r, v, _| r.if_index = v.as_i32().and_then(|i| u32::try_from(i).ok()),
 }];
 
 const SOFTWARE_COLUMNS: &[Column<SnmpSoftware>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 2],
         label: "hrSWInstalledName",
-        set: |r, v| r.name = text(v).unwrap_or_default(),
+        set: |r, v, a| r.name = a.text(v).unwrap_or_default(),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 4],
         label: "hrSWInstalledType",
-        set: |r, v| r.kind = v.as_i32().and_then(software_kind).map(str::to_owned),
+        set: |r, v, _| r.kind = v.as_i32().and_then(software_kind).map(str::to_owned),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 6, 3, 1, 5],
         label: "hrSWInstalledDate",
-        set: |r, v| r.installed = v.as_bytes().and_then(date_and_time),
+        set: |r, v, _| r.installed = v.as_bytes().and_then(date_and_time),
     },
 ];
 
@@ -371,18 +433,41 @@ const DEVICE_COLUMNS: &[Column<SnmpDevice>] = &[
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 2],
         label: "hrDeviceType",
-        set: |r, v| r.kind = v.as_oid().and_then(device_kind).map(str::to_owned),
+        set: |r, v, _| r.kind = v.as_oid().and_then(device_kind).map(str::to_owned),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 3],
         label: "hrDeviceDescr",
-        set: |r, v| r.descr = non_empty(v),
+        set: |r, v, a| r.descr = a.non_empty(v),
     },
     Column {
         oid: &[1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 5],
         label: "hrDeviceStatus",
-        set: |r, v| r.status = v.as_i32().and_then(device_status).map(str::to_owned),
+        set: |r, v, _| r.status = v.as_i32().and_then(device_status).map(str::to_owned),
     },
+];
+
+const PRINTER_COLUMNS: &[Column<SnmpPrinter>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1, 16],
+        label: "prtGeneralPrinterName",
+        set: |r, v, a| r.name = a.non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 43, 5, 1, 1, 17],
+        label: "prtGeneralSerialNumber",
+        set: |r, v, a| r.serial = a.non_empty(v),
+    },
+];
+
+/// UPS-MIB upsIdent scalars: (arc under upsIdent, label).
+const UPS_IDENT: &[u32] = &[1, 3, 6, 1, 2, 1, 33, 1, 1];
+const UPS_IDENT_LABELS: [&str; 5] = [
+    "upsIdentManufacturer",
+    "upsIdentModel",
+    "upsIdentUPSSoftwareVersion",
+    "upsIdentAgentSoftwareVersion",
+    "upsIdentName",
 ];
 
 /// An LLDP remote row before its ids are formatted by their subtypes.
@@ -406,37 +491,37 @@ const LLDP_REMOTE_COLUMNS: &[Column<LldpRow>] = &[
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4],
         label: "lldpRemChassisIdSubtype",
-        set: |r, v| r.chassis_subtype = v.as_i32(),
+        set: |r, v, _| r.chassis_subtype = v.as_i32(),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5],
         label: "lldpRemChassisId",
-        set: |r, v| r.chassis_id = octets(v),
+        set: |r, v, _| r.chassis_id = octets(v),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 6],
         label: "lldpRemPortIdSubtype",
-        set: |r, v| r.port_subtype = v.as_i32(),
+        set: |r, v, _| r.port_subtype = v.as_i32(),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 7],
         label: "lldpRemPortId",
-        set: |r, v| r.port_id = octets(v),
+        set: |r, v, _| r.port_id = octets(v),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 8],
         label: "lldpRemPortDesc",
-        set: |r, v| r.port_descr = non_empty(v),
+        set: |r, v, a| r.port_descr = a.non_empty(v),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9],
         label: "lldpRemSysName",
-        set: |r, v| r.sys_name = non_empty(v),
+        set: |r, v, a| r.sys_name = a.non_empty(v),
     },
     Column {
         oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 10],
         label: "lldpRemSysDesc",
-        set: |r, v| r.sys_descr = non_empty(v),
+        set: |r, v, a| r.sys_descr = a.non_empty(v),
     },
 ];
 
@@ -444,7 +529,7 @@ const LLDP_REMOTE_COLUMNS: &[Column<LldpRow>] = &[
 const LLDP_MANAGEMENT_COLUMNS: &[Column<()>] = &[Column {
     oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 2, 1, 3],
     label: "lldpRemManAddrIfSubtype",
-    set: |_, _| {},
+    set: |_, _, _| {},
 }];
 
 /// lldpRemTable index: time mark, local port, remote index.
@@ -659,22 +744,26 @@ impl<T: Transport + 'static> Reader<T> {
 
     /// Routes, from the first table the device has: inetCidrRouteTable (RFC
     /// 4292, IPv4 and IPv6), ipCidrRouteTable, then the old ipRouteTable. The
-    /// default route has destination 0.0.0.0/0 (or ::/0).
+    /// default route has destination 0.0.0.0/0 (or ::/0). Rows are kept by
+    /// the table's own index: the same network on two interfaces, or two
+    /// equal-cost next hops, are two routes.
     pub(crate) async fn routes(&mut self) -> Vec<SnmpRoute> {
         let inet = self
             .rows(
                 INET_CIDR_ROUTE_COLUMNS,
-                inet_cidr_route_index,
-                |(d, p, n)| new_route(d, Some(p), n),
+                |i| Some((i.to_vec(), inet_cidr_route_index(i)?)),
+                |(_, (d, p, n))| new_route(d, Some(p), n),
             )
             .await;
         if !inet.is_empty() {
             return inet.into_values().collect();
         }
         let cidr = self
-            .rows(IP_CIDR_ROUTE_COLUMNS, ip_cidr_route_index, |(d, p, n)| {
-                new_route(d.into(), Some(p), Some(n.into()))
-            })
+            .rows(
+                IP_CIDR_ROUTE_COLUMNS,
+                |i| Some((i.to_vec(), ip_cidr_route_index(i)?)),
+                |(_, (d, p, n))| new_route(d.into(), Some(p), Some(n.into())),
+            )
             .await;
         if !cidr.is_empty() {
             return cidr.into_values().collect();
@@ -700,19 +789,41 @@ impl<T: Transport + 'static> Reader<T> {
     }
 
     /// Every address of the device: ipAddrTable (IPv4), then ipAddressTable
-    /// (RFC 4293, IPv4 and IPv6) filling in what the first lacks.
+    /// (RFC 4293, IPv4 and IPv6) filling in what the first lacks. Broadcast
+    /// rows are not the device's addresses, nor is 0.0.0.0 (a disconnected
+    /// adapter, a printer's idle ppp0).
     pub(crate) async fn addresses(&mut self) -> Vec<SnmpAddress> {
-        let mut addresses: BTreeMap<IpAddr, SnmpAddress> = self
-            .rows(IP_ADDR_COLUMNS, ipv4_index, |ip| new_address(ip.into()))
-            .await
-            .into_iter()
-            .map(|(ip, address)| (ip.into(), address))
-            .collect();
-        for (ip, address) in self.rows(IP_ADDRESS_COLUMNS, inet_index, new_address).await {
-            let known = addresses.entry(ip).or_insert_with(|| new_address(ip));
-            known.if_index = known.if_index.or(address.if_index);
-            known.prefix_len = known.prefix_len.or(address.prefix_len);
+        let mut addresses: BTreeMap<IpAddr, SnmpAddress> = BTreeMap::new();
+        let legacy = self
+            .rows(
+                IP_ADDR_COLUMNS,
+                |i| Some(i.to_vec()),
+                |_| AddressRow::default(),
+            )
+            .await;
+        for (index, row) in legacy {
+            let Some(ip) = row.ip.or_else(|| ipv4_index(&index).map(Into::into)) else {
+                continue;
+            };
+            addresses.entry(ip).or_insert(SnmpAddress {
+                ip,
+                if_index: row.if_index,
+                prefix_len: row.prefix_len,
+            });
         }
+        let current = self
+            .rows(IP_ADDRESS_COLUMNS, inet_index, |_| AddressRow::default())
+            .await;
+        for (ip, row) in current {
+            if row.kind == Some(3) {
+                addresses.remove(&ip);
+                continue;
+            }
+            let known = addresses.entry(ip).or_insert_with(|| new_address(ip));
+            known.if_index = known.if_index.or(row.if_index);
+            known.prefix_len = known.prefix_len.or(row.prefix_len);
+        }
+        addresses.retain(|ip, _| !ip.is_unspecified());
         addresses.into_values().collect()
     }
 
@@ -737,6 +848,57 @@ impl<T: Transport + 'static> Reader<T> {
             .await
             .into_values()
             .collect()
+    }
+
+    /// Printer-MIB: the first printer's name and serial number.
+    pub(crate) async fn printer(&mut self) -> Option<SnmpPrinter> {
+        self.rows(
+            PRINTER_COLUMNS,
+            |i| Some(i.to_vec()),
+            |_| SnmpPrinter::default(),
+        )
+        .await
+        .into_values()
+        .find(|p| p.name.is_some() || p.serial.is_some())
+    }
+
+    /// UPS-MIB identification, read as a walk of upsIdent (SNMPv1 agents
+    /// of UPS cards lack some of the scalars).
+    pub(crate) async fn ups(&mut self) -> Option<SnmpUps> {
+        let walked = walk_table(
+            &self.client,
+            self.v1,
+            &mut self.budget,
+            &[UPS_IDENT],
+            &["upsIdent"],
+            &mut self.notes,
+        )
+        .await;
+        let mut ups = SnmpUps::default();
+        for (index, value) in walked.into_iter().flatten() {
+            let [arc, 0] = index[..] else { continue };
+            let Some(label) = usize::try_from(arc)
+                .ok()
+                .and_then(|a| a.checked_sub(1))
+                .and_then(|a| UPS_IDENT_LABELS.get(a))
+            else {
+                continue;
+            };
+            let at = At {
+                texts: &self.texts,
+                label,
+                index: &[0],
+            };
+            let slot = match arc {
+                1 => &mut ups.maker,
+                2 => &mut ups.model,
+                3 => &mut ups.software,
+                4 => &mut ups.agent_software,
+                _ => &mut ups.name,
+            };
+            *slot = at.non_empty(&value);
+        }
+        (ups != SnmpUps::default()).then_some(ups)
     }
 
     /// LLDP-MIB remote systems (the switch ports' neighbours) with their
@@ -776,20 +938,50 @@ impl<T: Transport + 'static> Reader<T> {
 mod tests {
     use super::*;
 
+    fn read(texts: &Texts, value: &Value) -> Option<String> {
+        At {
+            texts,
+            label: "sysLocation",
+            index: &[0],
+        }
+        .text(value)
+    }
+
     #[test]
     fn device_text_is_cleaned_and_capped() {
-        let hostile = Value::OctetString(
-            b"<script>\x1b[31m\x00=HYPERLINK(\"x\")\xff\r\n"
-                .to_vec()
-                .into(),
-        );
+        let texts = Texts::default();
+        let hostile =
+            Value::OctetString(b"<script>\x1b[31m\x00=HYPERLINK(\"x\")\r\n".to_vec().into());
         assert_eq!(
-            text(&hostile).unwrap(),
-            "<script>[31m=HYPERLINK(\"x\")\u{fffd}"
+            read(&texts, &hostile).unwrap(),
+            "<script>[31m=HYPERLINK(\"x\")"
         );
         let huge = Value::OctetString(vec![b'a'; 100_000].into());
-        assert_eq!(text(&huge).unwrap().len(), 1024);
-        assert_eq!(text(&Value::Integer(5)), None);
+        assert_eq!(read(&texts, &huge).unwrap().len(), 1024);
+        assert_eq!(read(&texts, &Value::Integer(5)), None);
+        assert!(texts.raw.borrow().is_empty(), "ASCII needs no raw record");
+    }
+
+    #[test]
+    fn strings_in_other_code_pages_are_read_and_their_bytes_kept() {
+        let texts = Texts::default();
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("３階 ナースステーション");
+        let location = Value::OctetString(sjis.to_vec().into());
+        assert_eq!(read(&texts, &location).unwrap(), "３階 ナースステーション");
+        let raw = texts.raw.borrow();
+        assert_eq!(raw[0].field, "sysLocation.0");
+        assert_eq!(raw[0].charset, "Shift_JIS");
+        assert!(!raw[0].lossy);
+        drop(raw);
+        let gbk = Texts {
+            charset: daicho_report::text::Charset::from_label("gbk").unwrap(),
+            ..Texts::default()
+        };
+        let (bytes, _, _) = encoding_rs::GBK.encode("病房三楼护士站");
+        assert_eq!(
+            read(&gbk, &Value::OctetString(bytes.to_vec().into())).unwrap(),
+            "病房三楼护士站"
+        );
     }
 
     #[test]

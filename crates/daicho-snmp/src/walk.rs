@@ -144,7 +144,10 @@ fn too_big(error: &Error, v1: bool) -> bool {
 }
 
 /// Reads the columns `bases` (labelled for notes) of one table. SNMPv1 has no
-/// GETBULK: it reads one value per GETNEXT, one column at a time.
+/// GETBULK: one GETNEXT carries a cursor per column and brings one row
+/// (a 700-package software table is 700 requests, not 2,100); a column
+/// that runs past the end of the agent's MIB fails the whole request with
+/// noSuchName at its position, and is closed.
 ///
 /// An answer too big for the device halves `budget` (values per request, kept
 /// for the host's next tables), then the columns per request. Devices say so
@@ -152,7 +155,7 @@ fn too_big(error: &Error, v1: bool) -> bool {
 /// 1472-byte message size we advertise to avoid IP fragments — with `genErr`,
 /// so a bulk `genErr` is retried smaller too, a bounded number of times. A
 /// failed table keeps what it got and adds a note.
-pub(crate) async fn walk_table<T: Transport>(
+pub(crate) async fn walk_table<T: Transport + 'static>(
     client: &Client<T>,
     v1: bool,
     budget: &mut u32,
@@ -161,7 +164,7 @@ pub(crate) async fn walk_table<T: Transport>(
     notes: &mut Vec<String>,
 ) -> Vec<Vec<(Vec<u32>, Value)>> {
     let mut table = TableWalk::new(bases);
-    let mut width = if v1 { 1 } else { bases.len() };
+    let mut width = bases.len();
     loop {
         let open = table.open();
         if open.is_empty() {
@@ -171,14 +174,20 @@ pub(crate) async fn walk_table<T: Transport>(
         let cursors = table.cursors(batch);
         let repetitions = (*budget / batch.len() as u32).clamp(1, MAX_REPETITIONS);
         let answer = if v1 {
-            client.get_next(&cursors[0]).await.map(|r| r.varbinds)
+            client.get_next_many(&cursors).await.map(|r| r.varbinds)
         } else {
             client.get_bulk(&cursors, 0, repetitions).await
         };
         match answer {
             Ok(varbinds) => table.absorb(batch, &varbinds, labels, notes),
-            // SNMPv1 says "past the end" with noSuchName.
-            Err(e) if v1 && status(&e) == Some(ErrorStatus::NoSuchName) => table.close(batch),
+            // SNMPv1 says "past the end" with noSuchName, at the column's
+            // position; without one, all of them.
+            Err(e) if v1 && status(&e) == Some(ErrorStatus::NoSuchName) => {
+                match crate::system::missing_at(&e).and_then(|at| batch.get(at)) {
+                    Some(&column) => table.close(&[column]),
+                    None => table.close(batch),
+                }
+            }
             Err(e) if too_big(&e, v1) && repetitions > 1 => *budget = (*budget / 2).max(1),
             Err(e) if too_big(&e, v1) && width > 1 => width /= 2,
             Err(e) => {
