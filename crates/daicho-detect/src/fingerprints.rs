@@ -36,6 +36,18 @@ struct File {
     /// Cellular routers' admin-page banners.
     #[serde(default)]
     banner: Vec<BannerRow>,
+    /// Cellular makers by the IEEE registry's organisation name.
+    #[serde(default)]
+    oui_maker: Vec<OuiMakerRow>,
+    /// Interface names of cellular (or USB) links.
+    #[serde(default)]
+    interface: Vec<InterfaceRow>,
+    /// Interface names that a WWAN ifType does not make cellular.
+    #[serde(default)]
+    not_cellular: Vec<PrefixRow>,
+    /// Text (sysDescr, module names) that says cellular.
+    #[serde(default)]
+    cellular_text: Vec<BannerRow>,
     #[serde(default)]
     remote_access: RemoteAccessRows,
     scores: Option<ScoreOverrides>,
@@ -60,6 +72,39 @@ struct OuiRow {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct OuiMakerRow {
+    pattern: String,
+    maker: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfaceRow {
+    prefix: String,
+    kind: LinkKind,
+    source: String,
+}
+
+/// What an interface name says its link is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A cellular data link.
+    Cellular,
+    /// A USB network link: a cellular dongle, or a BMC's virtual NIC.
+    Usb,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrefixRow {
+    prefix: String,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BannerRow {
     pattern: String,
     product: String,
@@ -77,6 +122,10 @@ pub struct Scores {
     pub cellular_oui: f32,
     pub cellular_banner: f32,
     pub cellular_interface_name: f32,
+    pub usb_interface_name: f32,
+    pub cellular_text: f32,
+    pub modem_entity: f32,
+    pub pref64: f32,
     pub unsanctioned_ipv6_router: f32,
     pub remote_access_banner: f32,
     pub remote_access_enterprise: f32,
@@ -93,6 +142,10 @@ struct ScoreOverrides {
     cellular_oui: Option<f32>,
     cellular_banner: Option<f32>,
     cellular_interface_name: Option<f32>,
+    usb_interface_name: Option<f32>,
+    cellular_text: Option<f32>,
+    modem_entity: Option<f32>,
+    pref64: Option<f32>,
     unsanctioned_ipv6_router: Option<f32>,
     remote_access_banner: Option<f32>,
     remote_access_enterprise: Option<f32>,
@@ -109,6 +162,10 @@ impl Default for Scores {
             cellular_oui: 0.0,
             cellular_banner: 0.0,
             cellular_interface_name: 0.0,
+            usb_interface_name: 0.0,
+            cellular_text: 0.0,
+            modem_entity: 0.0,
+            pref64: 0.0,
             unsanctioned_ipv6_router: 0.0,
             remote_access_banner: 0.0,
             remote_access_enterprise: 0.0,
@@ -126,6 +183,10 @@ impl ScoreOverrides {
             cellular_oui,
             cellular_banner,
             cellular_interface_name,
+            usb_interface_name,
+            cellular_text,
+            modem_entity,
+            pref64,
             unsanctioned_ipv6_router,
             remote_access_banner,
             remote_access_enterprise,
@@ -138,6 +199,10 @@ impl ScoreOverrides {
             (cellular_oui, &mut scores.cellular_oui),
             (cellular_banner, &mut scores.cellular_banner),
             (cellular_interface_name, &mut scores.cellular_interface_name),
+            (usb_interface_name, &mut scores.usb_interface_name),
+            (cellular_text, &mut scores.cellular_text),
+            (modem_entity, &mut scores.modem_entity),
+            (pref64, &mut scores.pref64),
             (
                 unsanctioned_ipv6_router,
                 &mut scores.unsanctioned_ipv6_router,
@@ -178,6 +243,14 @@ pub struct Fingerprints {
     remote_access_makers: BTreeMap<u32, String>,
     /// (lower-case pattern, product).
     remote_access_banners: Vec<(String, String)>,
+    /// (lower-case part of an IEEE organisation name, maker).
+    cellular_oui_makers: Vec<(String, String)>,
+    /// (lower-case name prefix, what the link is).
+    link_names: Vec<(String, LinkKind)>,
+    /// Lower-case name prefixes a WWAN ifType does not make cellular.
+    not_cellular: Vec<String>,
+    /// (case-insensitive expression, product).
+    cellular_texts: Vec<(regex::Regex, String)>,
     pub scores: Scores,
 }
 
@@ -251,6 +324,41 @@ impl Fingerprints {
                 table.push((row.pattern.to_lowercase(), row.product));
             }
         }
+        for row in file.oui_maker {
+            if row.source.trim().is_empty() {
+                return Err(unsourced(format!("oui_maker {:?}", row.pattern)));
+            }
+            self.cellular_oui_makers
+                .push((row.pattern.to_lowercase(), row.maker));
+        }
+        for row in file.interface {
+            if row.source.trim().is_empty() {
+                return Err(unsourced(format!("interface {:?}", row.prefix)));
+            }
+            self.link_names.push((row.prefix.to_lowercase(), row.kind));
+        }
+        for row in file.not_cellular {
+            if row.source.trim().is_empty() {
+                return Err(unsourced(format!("not_cellular {:?}", row.prefix)));
+            }
+            self.not_cellular.push(row.prefix.to_lowercase());
+        }
+        for row in file.cellular_text {
+            if row.source.trim().is_empty() {
+                return Err(unsourced(format!("cellular_text {:?}", row.pattern)));
+            }
+            let expression = regex::RegexBuilder::new(&row.pattern)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| {
+                    FingerprintError(format!(
+                        "fingerprint file {name}: cellular_text {:?} is not a valid expression: {e}",
+                        row.pattern
+                    ))
+                })?;
+            self.cellular_texts.push((expression, row.product));
+        }
         for row in file.oui {
             if row.source.trim().is_empty() {
                 return Err(unsourced(format!("oui {:?}", row.prefix)));
@@ -291,11 +399,42 @@ impl Fingerprints {
         product(&self.cellular_banners, text)
     }
 
-    /// The cellular-router or module maker a MAC's prefix belongs to.
-    pub fn cellular_oui_maker(&self, mac: [u8; 6]) -> Option<&str> {
-        self.cellular_ouis
-            .get(&[mac[0], mac[1], mac[2]])
-            .map(String::as_str)
+    /// The cellular-router or module maker a MAC belongs to: by its prefix,
+    /// or by the organisation the IEEE registry names for it (`vendor`).
+    pub fn cellular_oui_maker(&self, mac: [u8; 6], vendor: Option<&str>) -> Option<&str> {
+        if let Some(maker) = self.cellular_ouis.get(&[mac[0], mac[1], mac[2]]) {
+            return Some(maker);
+        }
+        let vendor = vendor?.to_lowercase();
+        self.cellular_oui_makers
+            .iter()
+            .find(|(pattern, _)| vendor.contains(pattern.as_str()))
+            .map(|(_, maker)| maker.as_str())
+    }
+
+    /// What an interface's name says its link is, if anything.
+    pub fn link_kind(&self, name: &str) -> Option<LinkKind> {
+        let name = name.trim().to_lowercase();
+        self.link_names
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .map(|(_, kind)| *kind)
+    }
+
+    /// Whether a WWAN ifType on an interface of this name is something else.
+    pub fn not_cellular(&self, name: &str) -> bool {
+        let name = name.trim().to_lowercase();
+        self.not_cellular
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+    }
+
+    /// The cellular product a text (sysDescr, a module's name) names.
+    pub fn cellular_text(&self, text: &str) -> Option<&str> {
+        self.cellular_texts
+            .iter()
+            .find(|(expression, _)| expression.is_match(text))
+            .map(|(_, product)| product.as_str())
     }
 
     /// The cellular-router maker an enterprise number belongs to, if listed.

@@ -25,7 +25,7 @@ use daicho_report::{
 };
 use ipnet::IpNet;
 
-pub use fingerprints::{FingerprintError, Fingerprints, Scores};
+pub use fingerprints::{FingerprintError, Fingerprints, LinkKind, Scores};
 
 /// IANAifType 3GPP (243) and 3GPP2 (244): cellular WWAN interfaces.
 const WWAN_IF_TYPES: [i32; 2] = [243, 244];
@@ -69,26 +69,21 @@ fn evidence(source: Source, text: String) -> Evidence {
     Evidence { source, text }
 }
 
-/// A host whose own address table lists addresses in two or more networks,
-/// and which does not forward IP.
+/// A host whose own address table lists IPv4 addresses in two or more
+/// networks, and which does not forward IP. IPv6 addresses do not count as
+/// legs (a one-subnet host has them on tunnels and other interfaces; a
+/// hospital's second network is IPv4); nor do 0.0.0.0 (a disconnected
+/// adapter), loopback and link-local ones. When ipForwarding could not be
+/// read, a device that shows routing — next hops on two interfaces, or
+/// sysServices' layer 3 — cannot be told from a router: no finding.
 fn address_tables(report: &Report) -> Vec<Finding> {
     let mut findings = Vec::new();
     for o in &report.observations {
         let Some(snmp) = o.snmp.as_deref() else {
             continue;
         };
-        // An address of the other family on the interface we reached is
-        // dual-stack (an IPv6 address from a router advertisement, say),
-        // not a second leg.
-        let home = snmp
-            .addresses
-            .iter()
-            .find(|a| Some(a.ip) == o.ip)
-            .map(|a| (a.if_index, a.ip.is_ipv4()));
         let counted = |a: &&daicho_report::SnmpAddress| {
-            !a.ip.is_loopback()
-                && !is_link_local(&a.ip)
-                && home.is_none_or(|(index, v4)| a.if_index != index || a.ip.is_ipv4() == v4)
+            a.ip.is_ipv4() && !a.ip.is_loopback() && !a.ip.is_unspecified() && !is_link_local(&a.ip)
         };
         let networks: BTreeSet<IpNet> = snmp
             .addresses
@@ -99,7 +94,10 @@ fn address_tables(report: &Report) -> Vec<Finding> {
         if networks.len() < 2 || snmp.ip_forwarding == Some(true) {
             continue;
         }
-        let legs: Vec<Evidence> = snmp
+        if snmp.ip_forwarding.is_none() && routes_like_a_router(snmp) {
+            continue;
+        }
+        let mut legs: Vec<Evidence> = snmp
             .addresses
             .iter()
             .filter(counted)
@@ -117,9 +115,19 @@ fn address_tables(report: &Report) -> Vec<Finding> {
                 )
             })
             .collect();
+        if snmp.ip_forwarding.is_none() {
+            legs.push(evidence(
+                Source::Snmp,
+                format!(
+                    "{} did not say whether it forwards IP (ipForwarding unreadable) and shows no routing; \
+                     if it is a router or an L3 switch, declare it as network equipment",
+                    display(o.ip)
+                ),
+            ));
+        }
         findings.push(Finding {
             kind: FindingKind::DualHomed,
-            confidence: 0.9,
+            confidence: if snmp.ip_forwarding.is_some() { 0.9 } else { 0.6 },
             summary: format!(
                 "{} has addresses in {} networks and does not route: a host with a leg in another network (2枚挿し)",
                 display(o.ip),
@@ -130,6 +138,20 @@ fn address_tables(report: &Report) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// Whether a device whose ipForwarding is unknown shows routing: sysServices
+/// says it serves layer 3 (IP gateways), or it has routes with next hops
+/// out of two or more interfaces.
+fn routes_like_a_router(snmp: &SnmpFacts) -> bool {
+    const LAYER_3: u8 = 1 << 2;
+    let gateway_interfaces: BTreeSet<u32> = snmp
+        .routes
+        .iter()
+        .filter(|r| r.next_hop.is_some_and(|h| !h.is_unspecified()))
+        .filter_map(|r| r.if_index)
+        .collect();
+    snmp.sys_services.is_some_and(|s| s & LAYER_3 != 0) || gateway_interfaces.len() >= 2
 }
 
 /// The MAC an EUI-64 interface identifier was made from (…:xxff:fexx:…),
@@ -582,19 +604,22 @@ fn source_of(kind: KeyKind) -> Source {
     }
 }
 
-/// Cellular routers: a WWAN interface (strong), a gateway's own carrier-NAT
-/// or public uplink (strong), a cellular maker's enterprise number (weak,
-/// only with another sign).
+/// Cellular routers: a WWAN interface, a cellular modem module, a
+/// gateway's own carrier-NAT or public uplink (strong); a cellular maker's
+/// enterprise number or MAC, a cellular router's admin page or description,
+/// a link named like a cellular one, an unsanctioned IPv6 router or a NAT64
+/// prefix (weaker: a finding needs two kinds of them, or enough weight).
 fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
     let scores = &fingerprints.scores;
     let mut signs = Signs::default();
     for o in &report.observations {
         if o.source == Source::Arp
             && let Some(mac) = o.mac
-            && let Some(maker) = fingerprints.cellular_oui_maker(mac.0)
+            && let Some(maker) = fingerprints.cellular_oui_maker(mac.0, o.vendor.as_deref())
         {
             signs.add(
                 o,
+                Sign::CellularMac,
                 scores.cellular_oui,
                 Source::Arp,
                 format!(
@@ -609,6 +634,7 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
             {
                 signs.add(
                     o,
+                    Sign::CellularBanner,
                     scores.cellular_banner,
                     Source::Http,
                     format!(
@@ -620,93 +646,38 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
             }
         }
         if let Some(snmp) = o.snmp.as_deref() {
-            for named in snmp.interfaces.iter().filter(|i| {
-                !i.if_type.is_some_and(|t| WWAN_IF_TYPES.contains(&t))
-                    && [i.name.as_deref(), i.descr.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .any(|n| {
-                            let n = n.to_lowercase();
-                            ["wwan", "lte", "usb"].iter().any(|p| n.starts_with(p))
-                        })
-            }) {
-                // A modem link holding the default route is how a PC with a
-                // USB "HiLink" dongle becomes a router to the Internet.
-                let via = snmp
-                    .routes
-                    .iter()
-                    .any(|r| r.destination.is_unspecified() && r.if_index == Some(named.index));
-                signs.add(
-                    o,
-                    scores.cellular_interface_name * if via { 2.0 } else { 1.0 },
-                    Source::Snmp,
-                    format!(
-                        "the interface table of {} has {}, named like a cellular or USB modem link{}",
-                        display(o.ip),
-                        interface_name(snmp, Some(named.index)),
-                        if via {
-                            ", and the default route goes out through it"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
-            for wwan in snmp
-                .interfaces
-                .iter()
-                .filter(|i| i.if_type.is_some_and(|t| WWAN_IF_TYPES.contains(&t)))
-            {
-                let via = snmp
-                    .routes
-                    .iter()
-                    .any(|r| r.destination.is_unspecified() && r.if_index == Some(wwan.index));
-                signs.add(
-                    o,
-                    scores.wwan_interface,
-                    Source::Snmp,
-                    format!(
-                        "the interface table of {} has {} of ifType {} (3GPP cellular WWAN){}",
-                        display(o.ip),
-                        interface_name(snmp, Some(wwan.index)),
-                        wwan.if_type.unwrap_or_default(),
-                        if via {
-                            ", and the default route goes out through it"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
-            if let Some((number, maker)) = snmp
-                .enterprise
-                .and_then(|n| fingerprints.cellular_maker(n).map(|m| (n, m)))
-            {
-                signs.add(
-                    o,
-                    scores.cellular_enterprise,
-                    Source::Snmp,
-                    format!(
-                        "sysObjectID of {} is under enterprise {number} ({maker}), a maker of cellular routers",
-                        display(o.ip)
-                    ),
-                );
-            }
+            cellular_snmp_signs(o, snmp, fingerprints, &mut signs);
         }
         if let Some(advert) = unsanctioned_ipv6_router(o) {
+            let ip = ipv4_of(report, o).or(o.ip);
             signs.add_at(
                 &o.interface,
-                ipv4_of(report, o).or(o.ip),
+                ip,
+                Sign::Ipv6Router,
                 scores.unsanctioned_ipv6_router,
                 Source::Listen,
                 describe_advert(o, advert),
             );
+            if !advert.pref64.is_empty() {
+                signs.add_at(
+                    &o.interface,
+                    ip,
+                    Sign::Pref64,
+                    scores.pref64,
+                    Source::Listen,
+                    format!(
+                        "its router advertisement announces the NAT64 prefix {} (PREF64), as mobile carriers' IPv6-only networks do",
+                        advert.pref64.join(", ")
+                    ),
+                );
+            }
         }
         if let Some(uplink) = o.ssdp.as_deref().and_then(|s| s.uplink.as_ref())
             && matches!(uplink.kind.as_str(), "carrier_nat" | "public")
         {
             signs.add(
                 o,
+                Sign::GatewayUplink,
                 scores.gateway_uplink,
                 Source::Ssdp,
                 format!(
@@ -732,6 +703,141 @@ fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> 
     })
 }
 
+/// What a device's SNMP answers say about a cellular uplink.
+fn cellular_snmp_signs(
+    o: &Observation,
+    snmp: &SnmpFacts,
+    fingerprints: &Fingerprints,
+    signs: &mut Signs,
+) {
+    let scores = &fingerprints.scores;
+    let holds_default = |index: u32| {
+        snmp.routes
+            .iter()
+            .any(|r| r.destination.is_unspecified() && r.if_index == Some(index))
+    };
+    let via = |index: u32| {
+        if holds_default(index) {
+            ", and the default route goes out through it"
+        } else {
+            ""
+        }
+    };
+    for interface in &snmp.interfaces {
+        let names: Vec<&str> = [interface.name.as_deref(), interface.descr.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let wwan = interface
+            .if_type
+            .is_some_and(|t| WWAN_IF_TYPES.contains(&t))
+            && !names.iter().any(|n| fingerprints.not_cellular(n));
+        if wwan {
+            signs.add(
+                o,
+                Sign::WwanInterface,
+                scores.wwan_interface,
+                Source::Snmp,
+                format!(
+                    "the interface table of {} has {} of ifType {} (3GPP cellular WWAN){}",
+                    display(o.ip),
+                    interface_name(snmp, Some(interface.index)),
+                    interface.if_type.unwrap_or_default(),
+                    via(interface.index)
+                ),
+            );
+            continue;
+        }
+        let Some(kind) = names.iter().find_map(|n| fingerprints.link_kind(n)) else {
+            continue;
+        };
+        // A modem link holding the default route is how a PC with a USB
+        // "HiLink" dongle becomes a router to the Internet.
+        let (sign, weight, like) = match kind {
+            LinkKind::Cellular => (
+                Sign::CellularLinkName,
+                scores.cellular_interface_name,
+                "a cellular link",
+            ),
+            LinkKind::Usb => (
+                Sign::UsbLinkName,
+                scores.usb_interface_name,
+                "a USB network link",
+            ),
+        };
+        let weight = if holds_default(interface.index) {
+            weight * 2.0
+        } else {
+            weight
+        };
+        signs.add(
+            o,
+            sign,
+            weight,
+            Source::Snmp,
+            format!(
+                "the interface table of {} has {}, named like {like}{}",
+                display(o.ip),
+                interface_name(snmp, Some(interface.index)),
+                via(interface.index)
+            ),
+        );
+    }
+    for entity in &snmp.entities {
+        let texts = [
+            entity.model.as_deref(),
+            entity.descr.as_deref(),
+            entity.name.as_deref(),
+        ];
+        if let Some((text, product)) = texts
+            .into_iter()
+            .flatten()
+            .find_map(|t| Some((t, fingerprints.cellular_text(t)?)))
+        {
+            signs.add(
+                o,
+                Sign::ModemModule,
+                scores.modem_entity,
+                Source::Snmp,
+                format!(
+                    "the hardware inventory (ENTITY-MIB) of {} lists {text:?}: {product}, a cellular modem inside",
+                    display(o.ip)
+                ),
+            );
+        }
+    }
+    if let Some(descr) = snmp.sys_descr.as_deref()
+        && let Some(product) = fingerprints.cellular_text(descr)
+    {
+        signs.add(
+            o,
+            Sign::CellularText,
+            scores.cellular_text,
+            Source::Snmp,
+            format!(
+                "the sysDescr of {} ({:?}) is that of {product}",
+                display(o.ip),
+                descr.chars().take(120).collect::<String>()
+            ),
+        );
+    }
+    if let Some((number, maker)) = snmp
+        .enterprise
+        .and_then(|n| fingerprints.cellular_maker(n).map(|m| (n, m)))
+    {
+        signs.add(
+            o,
+            Sign::CellularEnterprise,
+            scores.cellular_enterprise,
+            Source::Snmp,
+            format!(
+                "sysObjectID of {} is under enterprise {number} ({maker}), a maker of cellular routers",
+                display(o.ip)
+            ),
+        );
+    }
+}
+
 /// VPN and remote-maintenance equipment: a banner (page title, Server
 /// header, realm, certificate name) of a VPN or remote-support product, or
 /// a VPN-gateway maker's enterprise number (weak).
@@ -745,6 +851,7 @@ fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
             {
                 signs.add(
                     o,
+                    Sign::RemoteAccessBanner,
                     scores.remote_access_banner,
                     Source::Http,
                     format!(
@@ -763,6 +870,7 @@ fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec<Finding> {
         {
             signs.add(
                 o,
+                Sign::RemoteAccessEnterprise,
                 scores.remote_access_enterprise,
                 Source::Snmp,
                 format!(
@@ -1054,35 +1162,62 @@ fn banner_match<'a>(
     })
 }
 
-/// Signs gathered per device (interface and address), scored.
+/// The kinds of sign: several of one kind (three usb* interfaces, two
+/// banners naming one product) are one piece of evidence, not several.
+/// In the order their evidence is listed: the decisive kinds first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Sign {
+    WwanInterface,
+    ModemModule,
+    GatewayUplink,
+    RemoteAccessBanner,
+    CellularText,
+    CellularBanner,
+    CellularLinkName,
+    UsbLinkName,
+    Ipv6Router,
+    Pref64,
+    CellularEnterprise,
+    RemoteAccessEnterprise,
+    CellularMac,
+}
+
+/// One device's signs: each kind at its strongest weight, with all its
+/// evidence.
+type DeviceSigns = BTreeMap<Sign, (f32, Vec<Evidence>)>;
+
+/// Signs gathered per device (interface and address), by kind.
 #[derive(Default)]
 struct Signs {
-    by_device: BTreeMap<(String, Option<IpAddr>), (Vec<Evidence>, f32)>,
+    by_device: BTreeMap<(String, Option<IpAddr>), DeviceSigns>,
 }
 
 impl Signs {
-    fn add(&mut self, o: &Observation, weight: f32, source: Source, text: String) {
-        self.add_at(&o.interface, o.ip, weight, source, text);
+    fn add(&mut self, o: &Observation, sign: Sign, weight: f32, source: Source, text: String) {
+        self.add_at(&o.interface, o.ip, sign, weight, source, text);
     }
 
     fn add_at(
         &mut self,
         interface: &str,
         ip: Option<IpAddr>,
+        sign: Sign,
         weight: f32,
         source: Source,
         text: String,
     ) {
-        let entry = self
+        let kinds = self
             .by_device
             .entry((interface.to_owned(), ip))
-            .or_insert_with(|| (Vec::new(), 0.0));
-        entry.0.push(evidence(source, text));
-        entry.1 += weight;
+            .or_default();
+        let (strongest, evidence) = kinds.entry(sign).or_insert((0.0, Vec::new()));
+        *strongest = strongest.max(weight);
+        evidence.push(self::evidence(source, text));
     }
 
-    /// A finding for each device whose signs reach the threshold or agree
-    /// (two or more): a single weak sign is not a finding.
+    /// A finding for each device whose signs reach the threshold (each kind
+    /// at its strongest) or whose signs are of two or more kinds: a single
+    /// weak sign is not a finding.
     fn findings(
         self,
         kind: FindingKind,
@@ -1091,13 +1226,15 @@ impl Signs {
     ) -> Vec<Finding> {
         self.by_device
             .into_iter()
-            .filter(|(_, (evidence, score))| *score >= scores.threshold || evidence.len() >= 2)
-            .map(|((_, ip), (evidence, score))| Finding {
-                kind,
-                confidence: score.min(0.95),
-                summary: summary(ip),
-                subjects: vec![subject(ip)],
-                evidence,
+            .filter_map(|((_, ip), kinds)| {
+                let score: f32 = kinds.values().map(|(weight, _)| weight).sum();
+                (score >= scores.threshold || kinds.len() >= 2).then(|| Finding {
+                    kind,
+                    confidence: score.min(0.95),
+                    summary: summary(ip),
+                    subjects: vec![subject(ip)],
+                    evidence: kinds.into_values().flat_map(|(_, e)| e).collect(),
+                })
             })
             .collect()
     }

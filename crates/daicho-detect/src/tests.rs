@@ -58,10 +58,60 @@ fn an_address_table_with_two_networks_is_dual_homed_unless_the_host_routes() {
     };
     let dual_stack = report("a", json!([at("snmp", "eth0", "198.18.1.41", stack(2))]));
     assert!(detect(&[&dual_stack], &Fingerprints::builtin()).is_empty());
+    // Nor is an IPv6 address on another interface (a tunnel, a second
+    // NIC with only IPv6): the hospital's other network is IPv4.
     let other_nic = report("a", json!([at("snmp", "eth0", "198.18.1.41", stack(3))]));
+    assert!(detect(&[&other_nic], &Fingerprints::builtin()).is_empty());
+}
+
+#[test]
+fn unknown_forwarding_is_unknown_a_device_that_routes_is_not_called_2_mai_zashi() {
+    let device = |extra: Value| {
+        let mut snmp = json!({"profile": "ro",
+            "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "eth1"}],
+            "addresses": [
+                {"ip": "198.18.1.40", "prefix_len": 24, "if_index": 2},
+                {"ip": "198.18.7.40", "prefix_len": 24, "if_index": 3},
+                {"ip": "0.0.0.0", "prefix_len": 0, "if_index": 9}]});
+        snmp.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        report(
+            "a",
+            json!([at("snmp", "eth0", "198.18.1.40", json!({"snmp": snmp}))]),
+        )
+    };
+    let fingerprints = Fingerprints::builtin();
+    // Nothing says it routes: a finding, softer, saying what is unknown.
+    let quiet = detect(&[&device(json!({}))], &fingerprints);
+    assert_eq!(kinds(&quiet), [(FindingKind::DualHomed, 0.6)]);
+    assert!(
+        quiet[0]
+            .evidence
+            .iter()
+            .any(|e| e.text.contains("ipForwarding unreadable"))
+    );
+    // sysServices with layer 3 (a router's 6 or 78), or next hops out of
+    // two interfaces: cannot tell it from a router, no finding.
+    for routing in [
+        json!({"sys_services": 78}),
+        json!({"routes": [
+            {"destination": "0.0.0.0", "prefix_len": 0, "next_hop": "198.18.1.1", "if_index": 2},
+            {"destination": "198.18.64.0", "prefix_len": 18, "next_hop": "198.18.7.1", "if_index": 3}]}),
+    ] {
+        assert!(
+            detect(&[&device(routing.clone())], &fingerprints).is_empty(),
+            "{routing}"
+        );
+    }
+    // A host's sysServices (net-snmp: 72, layers 4 and 7) is no routing.
     assert_eq!(
-        kinds(&detect(&[&other_nic], &Fingerprints::builtin())),
-        [(FindingKind::DualHomed, 0.9)]
+        kinds(&detect(
+            &[&device(json!({"sys_services": 72}))],
+            &fingerprints
+        ))
+        .len(),
+        1
     );
 }
 
@@ -732,4 +782,175 @@ fn a_key_two_macs_share_on_one_segment_joins_nothing_and_one_host_gives_one_find
         sources.contains(&Source::Ssh) && sources.contains(&Source::Snmp),
         "{findings:#?}"
     );
+}
+
+/// Issue #22's classes of missed and false mobile routers, as recordings of
+/// real devices show them.
+#[test]
+fn mobile_routers_real_devices_show_and_those_that_only_look_alike() {
+    let fingerprints = Fingerprints::builtin();
+    let snmp = |facts: Value| json!({"snmp": facts});
+    let arp = |mac: &str, vendor: &str| json!({"mac": mac, "vendor": vendor});
+    let default_via = |index: u32| json!([{"destination": "0.0.0.0", "prefix_len": 0, "next_hop": "100.64.0.1", "if_index": index}]);
+    let cases: Vec<(&str, Value, bool)> = vec![
+        (
+            "Teltonika's newer MAC block (20:97:27) and its model in sysDescr",
+            json!([
+                at(
+                    "arp",
+                    "eth0",
+                    "198.18.1.250",
+                    arp("20:97:27:00:00:01", "TELTONIKA NETWORKS UAB")
+                ),
+                at(
+                    "snmp",
+                    "eth0",
+                    "198.18.1.250",
+                    snmp(json!({"profile": "ro", "enterprise": 8072,
+                    "sys_descr": "Linux RUTX11 5.4.259 #0 SMP armv7l"}))
+                ),
+            ]),
+            true,
+        ),
+        (
+            "a Peplink under PePWave's enterprise number with a 'Cellular 1' link",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.249",
+                snmp(json!({"profile": "ro", "enterprise": 27662,
+                "interfaces": [{"index": 1, "name": "LAN"}, {"index": 2, "name": "Cellular 1"}]}))
+            )]),
+            true,
+        ),
+        (
+            "a Cisco IR1101 whose hardware inventory lists a P-LTEA-EA module",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.248",
+                snmp(json!({"profile": "ro", "enterprise": 9,
+                "sys_descr": "Cisco IOS XE Software, IR1101 Software",
+                "entities": [{"index": 1, "class": 3, "model": "IR1101-K9", "serial": "FCW1"},
+                             {"index": 20, "class": 9, "model": "P-LTEA-EA", "serial": "FOC2"}]}))
+            )]),
+            true,
+        ),
+        (
+            "a router with a Sierra Wireless EM7455 modem module",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.247",
+                snmp(json!({"profile": "ro",
+                "entities": [{"index": 7, "class": 9, "descr": "Sierra Wireless EM7455 LTE-A Modem", "serial": "X"}]}))
+            )]),
+            true,
+        ),
+        (
+            "a FortiGate 3G4G model",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.246",
+                snmp(json!({"profile": "ro", "enterprise": 12356,
+                "sys_descr": "FortiGate-60E-3G4G v6.4.9"}))
+            )]),
+            true,
+        ),
+        (
+            "a MikroTik whose lte1 holds the default route",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.245",
+                snmp(json!({"profile": "ro", "enterprise": 14988,
+                "interfaces": [{"index": 1, "name": "ether1"}, {"index": 7, "name": "lte1"}],
+                "routes": default_via(7)}))
+            )]),
+            true,
+        ),
+        (
+            "a Linux gateway whose rmnet_data0 holds the default route",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.244",
+                snmp(json!({"profile": "ro",
+                "interfaces": [{"index": 1, "name": "eth0"}, {"index": 9, "name": "rmnet_data0"}],
+                "routes": default_via(9)}))
+            )]),
+            true,
+        ),
+        (
+            "an IPv6 router nobody sanctioned that announces a NAT64 prefix",
+            json!([at(
+                "listen",
+                "eth0",
+                "fe80::1",
+                json!({"mac": "52:54:00:00:00:09",
+                "router_advert": {"router_lifetime": 1800, "pref64": ["64:ff9b::/96"]}})
+            )]),
+            true,
+        ),
+        (
+            "pfSense: FreeBSD's IPsec enc0 has ifType 244",
+            json!([at(
+                "snmp",
+                "eth0",
+                "198.18.1.1",
+                snmp(json!({"profile": "ro", "enterprise": 12325,
+                "ip_forwarding": true,
+                "interfaces": [{"index": 1, "name": "em0", "if_type": 6},
+                               {"index": 5, "name": "enc0", "descr": "enc0", "if_type": 244}]}))
+            )]),
+            false,
+        ),
+        (
+            "a Dell iDRAC with three usb interfaces",
+            json!([
+                at(
+                    "arp",
+                    "eth0",
+                    "198.18.1.30",
+                    arp("d0:94:66:00:00:30", "Dell Inc.")
+                ),
+                at(
+                    "snmp",
+                    "eth0",
+                    "198.18.1.30",
+                    snmp(json!({"profile": "ro", "enterprise": 674,
+                    "interfaces": [{"index": 1, "name": "eth0"}, {"index": 2, "name": "usb0"},
+                                   {"index": 3, "name": "usb1"}, {"index": 4, "name": "usb2"}]}))
+                ),
+            ]),
+            false,
+        ),
+        (
+            "an ordinary firewall and a switch",
+            json!([
+                at(
+                    "snmp",
+                    "eth0",
+                    "198.18.1.2",
+                    snmp(json!({"profile": "ro", "enterprise": 12356,
+                    "ip_forwarding": true, "sys_descr": "FortiGate-100F v7.2.5"}))
+                ),
+                at(
+                    "snmp",
+                    "eth0",
+                    "198.18.1.3",
+                    snmp(json!({"profile": "ro", "enterprise": 2011,
+                    "sys_descr": "Huawei Versatile Routing Platform Software, S5720-28X-LI-AC"}))
+                ),
+            ]),
+            false,
+        ),
+    ];
+    for (case, observations, mobile) in cases {
+        let r = report("a", observations);
+        let findings = detect(&[&r], &fingerprints);
+        let found = findings.iter().any(|f| f.kind == FindingKind::MobileRouter);
+        assert_eq!(found, mobile, "{case}: {findings:#?}");
+    }
 }
