@@ -30,7 +30,7 @@ ensure_packages() {
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables dnsmasq-base radvd busybox postgresql chromium chromium-driver fonts-ipafont-gothic)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables dnsmasq-base radvd busybox python3-venv postgresql chromium chromium-driver fonts-ipafont-gothic)
 
 # A throwaway PostgreSQL for the ledger's tests on that backend: Debian's
 # server with its own data directory, a Unix socket only (no TCP port, no
@@ -60,4 +60,28 @@ stop_test_postgres() {
     "${TEST_PG_AS[@]}" "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$TEST_PG_DIR"
     TEST_PG_DIR=""
+}
+
+# snmpsim (PyPI) serves recorded walks of real devices as SNMP agents for the
+# device lab (tests/e2e/device_lab.rs); snmpsim-data ships the recordings.
+# Not in Debian: a virtualenv beside the build output, pinned versions,
+# reused when present. Sets DAICHO_SNMPSIM to it.
+SNMPSIM_PINS=(snmpsim==1.2.2 snmpsim-data==1.0.1)
+ensure_snmpsim() {
+    [ -n "${DAICHO_SNMPSIM:-}" ] && return 0
+    local target="${CARGO_TARGET_DIR:-$PWD/target}"
+    local venv="$target/snmpsim-venv"
+    local stamp="$venv/.daicho-pins"
+    if [ ! -x "$venv/bin/snmpsim-command-responder" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${SNMPSIM_PINS[*]}" ]; then
+        echo "daicho: installing ${SNMPSIM_PINS[*]} into $venv" >&2
+        rm -rf "$venv"
+        mkdir -p "$target"
+        # Debian's interpreter: one under /root (pyenv) is out of nobody's reach.
+        /usr/bin/python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check "${SNMPSIM_PINS[@]}"
+        echo "${SNMPSIM_PINS[*]}" >"$stamp"
+    fi
+    # snmpsim drops root to nobody: it must reach its own interpreter.
+    chmod -R a+rX "$venv"
+    export DAICHO_SNMPSIM="$venv"
 }

@@ -95,9 +95,14 @@ async fn get_present(
     loop {
         match client.get_many(&asked).await {
             Ok(answer) => return Ok(answer.varbinds),
-            Err(e) if v1 && asked.len() > 1 => match missing_at(&e) {
+            Err(e) if v1 => match missing_at(&e) {
                 Some(at) if at < asked.len() => {
                     asked.remove(at);
+                    // The agent answered, and has none of them (a bridge
+                    // that serves only BRIDGE-MIB): as v2c's noSuchObject.
+                    if asked.is_empty() {
+                        return Ok(Vec::new());
+                    }
                 }
                 _ => return Err(e),
             },

@@ -669,6 +669,87 @@ impl Lab {
     }
 }
 
+/// Where snmpsim (PyPI `snmpsim`, recorded walks of real devices served as
+/// SNMP agents) is installed: a virtualenv, as `scripts/lib.sh`'s
+/// `ensure_snmpsim` makes it. Outside CI a missing one skips the tests that
+/// need it (with a visible reason); under CI it fails them.
+pub fn snmpsim_venv(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("DAICHO_SNMPSIM") {
+        Some(venv) => Some(PathBuf::from(venv)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{test}: DAICHO_SNMPSIM is not set; scripts/test installs snmpsim and sets it")
+        }
+        None => {
+            eprintln!("SKIPPED {test}: DAICHO_SNMPSIM is not set (scripts/test installs snmpsim)");
+            None
+        }
+    }
+}
+
+/// The recordings `snmpsim-data` ships (PyPI), inside an snmpsim virtualenv.
+pub fn snmpsim_data(venv: &Path) -> Result<PathBuf> {
+    let lib = venv.join("lib");
+    for entry in std::fs::read_dir(&lib).with_context(|| format!("reading {}", lib.display()))? {
+        let data = entry?.path().join("site-packages/snmpsim_data/data");
+        if data.is_dir() {
+            return Ok(data);
+        }
+    }
+    bail!("snmpsim-data is not installed in {}", venv.display())
+}
+
+impl Lab {
+    /// Serves recorded SNMP walks with snmpsim in `host` on `address`
+    /// (UDP 161): each `(community, file)` pair a recording (`.snmprec`, or
+    /// `.snmprec.bz2` as snmpsim-data ships them) answering to that
+    /// community, as it was recorded (v1, v2c). Waits until it answers.
+    pub fn snmpsim(
+        &mut self,
+        venv: &Path,
+        host: &Host,
+        address: &str,
+        recordings: &[(&str, &Path)],
+    ) -> Result<()> {
+        let base = self.dir.join(format!("snmpsim-{}", host.netns));
+        let (data, cache) = (base.join("data"), base.join("cache"));
+        std::fs::create_dir_all(&data)?;
+        std::fs::create_dir_all(&cache)?;
+        for (community, file) in recordings {
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let suffix = if name.ends_with(".bz2") { ".snmprec.bz2" } else { ".snmprec" };
+            std::fs::copy(file, data.join(format!("{community}{suffix}")))
+                .with_context(|| format!("copying {}", file.display()))?;
+        }
+        // snmpsim drops root before binding, to `nobody`: it must read the
+        // data, write its index cache, and bind port 161.
+        run(Command::new("chmod").args(["-R", "a+rwX"]).arg(&base))?;
+        host.sysctl("net.ipv4.ip_unprivileged_port_start=0")?;
+        let log = base.join("snmpsim.log");
+        let child = host
+            .command(venv.join("bin/snmpsim-command-responder"))
+            .arg(format!("--data-dir={}", data.display()))
+            .arg(format!("--cache-dir={}", cache.display()))
+            .arg(format!("--agent-udpv4-endpoint={address}:161"))
+            .args(["--process-user=nobody", "--process-group=nogroup"])
+            .arg(format!("--logging-method=file:{}", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting snmpsim-command-responder")?;
+        self.children.push(child);
+        let (community, _) = recordings.first().context("no recording to serve")?;
+        wait_for(Duration::from_secs(60), || {
+            host.exec(
+                "snmpget",
+                &["-v2c", "-c", community, "-r", "0", "-t", "1", "-On", address, "1.3.6.1.2.1.1.3.0"],
+            )
+            .is_ok()
+        })
+        .with_context(|| format!("snmpsim in {} did not answer; see {}", host.netns, log.display()))
+    }
+}
+
 /// `daicho-agent scan` arguments that turn off each of `probes`.
 pub fn skip_probes(probes: &[&'static str]) -> Vec<&'static str> {
     probes.iter().flat_map(|p| ["--skip-probe", p]).collect()
