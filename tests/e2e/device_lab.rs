@@ -31,7 +31,11 @@ fn text(oid: &'static str, value: &str) -> Row {
 }
 
 fn hex(oid: &'static str, bytes: &[u8]) -> Row {
-    (oid, "4x", bytes.iter().map(|b| format!("{b:02x}")).collect())
+    (
+        oid,
+        "4x",
+        bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    )
 }
 
 fn int(oid: &'static str, value: i64) -> Row {
@@ -73,11 +77,7 @@ fn system(descr: &str, object_id: &str, name: &str, services: i64) -> Vec<Row> {
     vec![
         text("1.3.6.1.2.1.1.1.0", descr),
         object("1.3.6.1.2.1.1.2.0", object_id),
-        (
-            "1.3.6.1.2.1.1.3.0",
-            "67",
-            "123456".to_owned(),
-        ),
+        ("1.3.6.1.2.1.1.3.0", "67", "123456".to_owned()),
         text("1.3.6.1.2.1.1.4.0", "it-desk"),
         text("1.3.6.1.2.1.1.5.0", name),
         int("1.3.6.1.2.1.1.7.0", services),
@@ -137,15 +137,26 @@ fn cases() -> Vec<Case> {
         76,
     );
     windows.extend([
-        hex("1.3.6.1.2.1.1.6.0", &encoded("３階 ナースステーション", "shift_jis")),
+        hex(
+            "1.3.6.1.2.1.1.6.0",
+            &encoded("３階 ナースステーション", "shift_jis"),
+        ),
         int("1.3.6.1.2.1.4.1.0", 2),
-        hex("1.3.6.1.2.1.25.6.3.1.2.1", &encoded("Microsoft Office 2019 日本語版", "shift_jis")),
+        hex(
+            "1.3.6.1.2.1.25.6.3.1.2.1",
+            &encoded("Microsoft Office 2019 日本語版", "shift_jis"),
+        ),
         int("1.3.6.1.2.1.25.6.3.1.4.1", 4),
         text("1.3.6.1.2.1.25.6.3.1.2.2", "Google Chrome"),
         int("1.3.6.1.2.1.25.6.3.1.4.2", 4),
     ]);
     windows.extend(interface(11, "Intel(R) Ethernet Connection", 6));
-    windows.extend(legacy_address("198.18.1.11", "198.18.1.11", 11, "255.255.255.0"));
+    windows.extend(legacy_address(
+        "198.18.1.11",
+        "198.18.1.11",
+        11,
+        "255.255.255.0",
+    ));
 
     let mut gbk = system("S5720-28X-LI-AC", "1.3.6.1.4.1.2011.2.23.300", "sw-gbk", 6);
     gbk.extend([
@@ -154,20 +165,45 @@ fn cases() -> Vec<Case> {
     ]);
 
     // A FortiGate indexes ipAddrTable with its VDOM after the address.
-    let mut fortigate = system("FortiGate-100F v7.2.5", "1.3.6.1.4.1.12356.101.1.1004", "fw-main", 78);
+    let mut fortigate = system(
+        "FortiGate-100F v7.2.5",
+        "1.3.6.1.4.1.12356.101.1.1004",
+        "fw-main",
+        78,
+    );
     fortigate.push(int("1.3.6.1.2.1.4.1.0", 1));
     fortigate.extend(interface(1, "port1", 6));
     fortigate.extend(interface(2, "port2", 6));
-    fortigate.extend(legacy_address("198.18.1.13.1", "198.18.1.13", 1, "255.255.255.0"));
-    fortigate.extend(legacy_address("198.18.77.1.2", "198.18.77.1", 2, "255.255.255.0"));
+    fortigate.extend(legacy_address(
+        "198.18.1.13.1",
+        "198.18.1.13",
+        1,
+        "255.255.255.0",
+    ));
+    fortigate.extend(legacy_address(
+        "198.18.77.1.2",
+        "198.18.77.1",
+        2,
+        "255.255.255.0",
+    ));
 
     // A printer: its idle ppp0 at 0.0.0.0 and the broadcast row of its
     // ipAddressTable are not its addresses; Printer-MIB has its serial.
-    let mut printer = system("RICOH IM C3000 1.01", "1.3.6.1.4.1.367.1.1", "printer-3f", 72);
+    let mut printer = system(
+        "RICOH IM C3000 1.01",
+        "1.3.6.1.4.1.367.1.1",
+        "printer-3f",
+        72,
+    );
     printer.push(int("1.3.6.1.2.1.4.1.0", 2));
     printer.extend(interface(1, "ncmac0", 6));
     printer.extend(interface(2, "ppp0", 23));
-    printer.extend(legacy_address("198.18.1.14", "198.18.1.14", 1, "255.255.255.0"));
+    printer.extend(legacy_address(
+        "198.18.1.14",
+        "198.18.1.14",
+        1,
+        "255.255.255.0",
+    ));
     printer.extend(legacy_address("0.0.0.0", "0.0.0.0", 2, "0.0.0.0"));
     printer.extend([
         int("1.3.6.1.2.1.4.34.1.3.1.4.198.18.1.255", 1),
@@ -182,8 +218,18 @@ fn cases() -> Vec<Case> {
     router.extend(interface(1, "eth0", 6));
     router.extend(interface(2, "eth1", 6));
     router.extend(interface(3, "eth2", 6));
-    router.extend(legacy_address("198.18.1.15", "198.18.1.15", 1, "255.255.255.0"));
-    router.extend(legacy_address("198.18.60.1", "198.18.60.1", 2, "255.255.255.0"));
+    router.extend(legacy_address(
+        "198.18.1.15",
+        "198.18.1.15",
+        1,
+        "255.255.255.0",
+    ));
+    router.extend(legacy_address(
+        "198.18.60.1",
+        "198.18.60.1",
+        2,
+        "255.255.255.0",
+    ));
     router.extend([
         route("0.0.0.0", 0, "198.18.1.1", 1),
         route("198.18.64.0", 18, "198.18.60.5", 2),
@@ -193,7 +239,12 @@ fn cases() -> Vec<Case> {
     ]);
 
     // A UPS card that speaks SNMPv1 only: no engine ID, no ipForwarding.
-    let mut ups = system("APC Web/SNMP Management Card", "1.3.6.1.4.1.318.1.3.27", "ups-1f", 72);
+    let mut ups = system(
+        "APC Web/SNMP Management Card",
+        "1.3.6.1.4.1.318.1.3.27",
+        "ups-1f",
+        72,
+    );
     ups.extend([
         text("1.3.6.1.2.1.33.1.1.1.0", "APC"),
         text("1.3.6.1.2.1.33.1.1.2.0", "Smart-UPS 1500"),
@@ -202,15 +253,35 @@ fn cases() -> Vec<Case> {
         text("1.3.6.1.2.1.33.1.1.5.0", "UPS 1F EPS"),
     ]);
 
-    let mut teltonika = system("Linux RUTX11 5.4.259 #0 SMP armv7l", "1.3.6.1.4.1.8072.3.2.10", "RUTX11", 72);
+    let mut teltonika = system(
+        "Linux RUTX11 5.4.259 #0 SMP armv7l",
+        "1.3.6.1.4.1.8072.3.2.10",
+        "RUTX11",
+        72,
+    );
     teltonika.push(int("1.3.6.1.2.1.4.1.0", 1));
     teltonika.extend(interface(2, "br-lan", 6));
     teltonika.extend(interface(7, "qmimux0", 6));
-    teltonika.extend(legacy_address("198.18.1.20", "198.18.1.20", 2, "255.255.255.0"));
-    teltonika.extend(legacy_address("100.72.10.7", "100.72.10.7", 7, "255.255.255.248"));
+    teltonika.extend(legacy_address(
+        "198.18.1.20",
+        "198.18.1.20",
+        2,
+        "255.255.255.0",
+    ));
+    teltonika.extend(legacy_address(
+        "100.72.10.7",
+        "100.72.10.7",
+        7,
+        "255.255.255.248",
+    ));
     teltonika.push(route("0.0.0.0", 0, "100.72.10.1", 7));
 
-    let mut peplink = system("Peplink MAX BR1 Mini", "1.3.6.1.4.1.27662.200.1.1.1", "br1", 72);
+    let mut peplink = system(
+        "Peplink MAX BR1 Mini",
+        "1.3.6.1.4.1.27662.200.1.1.1",
+        "br1",
+        72,
+    );
     peplink.extend(interface(1, "LAN", 6));
     peplink.extend(interface(2, "Cellular 1", 6));
 
@@ -222,7 +293,10 @@ fn cases() -> Vec<Case> {
     );
     cisco.push(int("1.3.6.1.2.1.4.1.0", 1));
     cisco.extend([
-        text("1.3.6.1.2.1.47.1.1.1.1.2.1", "Cisco IR1101 Industrial Integrated Services Router"),
+        text(
+            "1.3.6.1.2.1.47.1.1.1.1.2.1",
+            "Cisco IR1101 Industrial Integrated Services Router",
+        ),
         int("1.3.6.1.2.1.47.1.1.1.1.5.1", 3),
         text("1.3.6.1.2.1.47.1.1.1.1.11.1", "FCW2345L0AB"),
         text("1.3.6.1.2.1.47.1.1.1.1.13.1", "IR1101-K9"),
@@ -232,7 +306,12 @@ fn cases() -> Vec<Case> {
         text("1.3.6.1.2.1.47.1.1.1.1.13.20", "P-LTEA-EA"),
     ]);
 
-    let mut pfsense = system("pfSense fw.hospital 2.7.2-RELEASE FreeBSD 14.0-CURRENT amd64", "1.3.6.1.4.1.12325.1.1.2.1.1", "fw-edge", 76);
+    let mut pfsense = system(
+        "pfSense fw.hospital 2.7.2-RELEASE FreeBSD 14.0-CURRENT amd64",
+        "1.3.6.1.4.1.12325.1.1.2.1.1",
+        "fw-edge",
+        76,
+    );
     pfsense.push(int("1.3.6.1.2.1.4.1.0", 1));
     pfsense.extend(interface(1, "em0", 6));
     pfsense.extend(interface(2, "em1", 6));
@@ -246,17 +325,72 @@ fn cases() -> Vec<Case> {
     idrac.extend(interface(4, "usb2", 6));
 
     vec![
-        Case { name: "win-jp", mac: "d0:94:66:00:01:0b", ip: "198.18.1.11", rows: windows },
-        Case { name: "sw-gbk", mac: "00:e0:fc:00:01:0c", ip: "198.18.1.12", rows: gbk },
-        Case { name: "fortigate", mac: "00:09:0f:00:01:0d", ip: "198.18.1.13", rows: fortigate },
-        Case { name: "printer", mac: "58:38:79:00:01:0e", ip: "198.18.1.14", rows: printer },
-        Case { name: "router", mac: "52:54:00:00:01:0f", ip: "198.18.1.15", rows: router },
-        Case { name: "ups", mac: "00:c0:b7:00:01:10", ip: "198.18.1.16", rows: ups },
-        Case { name: "teltonika", mac: "20:97:27:00:01:14", ip: "198.18.1.20", rows: teltonika },
-        Case { name: "peplink", mac: "10:56:ca:00:01:15", ip: "198.18.1.21", rows: peplink },
-        Case { name: "cisco", mac: "00:1e:bd:00:01:16", ip: "198.18.1.22", rows: cisco },
-        Case { name: "pfsense", mac: "52:54:00:00:01:17", ip: "198.18.1.23", rows: pfsense },
-        Case { name: "idrac", mac: "d0:94:66:00:01:18", ip: "198.18.1.24", rows: idrac },
+        Case {
+            name: "win-jp",
+            mac: "d0:94:66:00:01:0b",
+            ip: "198.18.1.11",
+            rows: windows,
+        },
+        Case {
+            name: "sw-gbk",
+            mac: "00:e0:fc:00:01:0c",
+            ip: "198.18.1.12",
+            rows: gbk,
+        },
+        Case {
+            name: "fortigate",
+            mac: "00:09:0f:00:01:0d",
+            ip: "198.18.1.13",
+            rows: fortigate,
+        },
+        Case {
+            name: "printer",
+            mac: "58:38:79:00:01:0e",
+            ip: "198.18.1.14",
+            rows: printer,
+        },
+        Case {
+            name: "router",
+            mac: "52:54:00:00:01:0f",
+            ip: "198.18.1.15",
+            rows: router,
+        },
+        Case {
+            name: "ups",
+            mac: "00:c0:b7:00:01:10",
+            ip: "198.18.1.16",
+            rows: ups,
+        },
+        Case {
+            name: "teltonika",
+            mac: "20:97:27:00:01:14",
+            ip: "198.18.1.20",
+            rows: teltonika,
+        },
+        Case {
+            name: "peplink",
+            mac: "10:56:ca:00:01:15",
+            ip: "198.18.1.21",
+            rows: peplink,
+        },
+        Case {
+            name: "cisco",
+            mac: "00:1e:bd:00:01:16",
+            ip: "198.18.1.22",
+            rows: cisco,
+        },
+        Case {
+            name: "pfsense",
+            mac: "52:54:00:00:01:17",
+            ip: "198.18.1.23",
+            rows: pfsense,
+        },
+        Case {
+            name: "idrac",
+            mac: "d0:94:66:00:01:18",
+            ip: "198.18.1.24",
+            rows: idrac,
+        },
     ]
 }
 
@@ -264,8 +398,14 @@ fn lab() -> (Lab, Segment, Host) {
     let mut lab = Lab::new("devices").unwrap();
     let segment = lab.segment("lan").unwrap();
     let agent = lab.host("agent").unwrap();
-    lab.attach(&agent, &segment, "eth0", None, &[&format!("{AGENT_ADDRESS}/24")])
-        .unwrap();
+    lab.attach(
+        &agent,
+        &segment,
+        "eth0",
+        None,
+        &[&format!("{AGENT_ADDRESS}/24")],
+    )
+    .unwrap();
     (lab, segment, agent)
 }
 
@@ -286,7 +426,15 @@ fn scan(lab: &Lab, agent: &Host, version: &str, charset_profile: &str) -> Report
     let skip = daicho_lab::skip_probes(&["netbios", "mdns", "ssh", "ssdp", "http", "dhcp"]);
     let out = agent
         .command(AGENT)
-        .args(["scan", "--segment", "eth0=198.18.1.0/24", "--timeout", "300ms", "--format", "summary"])
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.1.0/24",
+            "--timeout",
+            "300ms",
+            "--format",
+            "summary",
+        ])
         .arg("--config")
         .arg(&config)
         .args(&skip)
@@ -317,7 +465,11 @@ fn flagged(report: &Report, kind: FindingKind) -> Vec<String> {
         .findings
         .iter()
         .filter(|f| f.kind == kind)
-        .flat_map(|f| f.subjects.iter().filter_map(|s| s.ip.map(|ip| ip.to_string())))
+        .flat_map(|f| {
+            f.subjects
+                .iter()
+                .filter_map(|s| s.ip.map(|ip| ip.to_string()))
+        })
         .collect();
     ips.sort();
     ips.dedup();
@@ -339,9 +491,16 @@ fn devices_as_they_really_are_over_v2c_and_v1() {
         let file = recordings.join(format!("{}.snmprec", case.name));
         std::fs::write(&file, snmprec(&case.rows)).unwrap();
         let host = lab.host(case.name).unwrap();
-        lab.attach(&host, &segment, "eth0", Some(case.mac), &[&format!("{}/24", case.ip)])
+        lab.attach(
+            &host,
+            &segment,
+            "eth0",
+            Some(case.mac),
+            &[&format!("{}/24", case.ip)],
+        )
+        .unwrap();
+        lab.snmpsim(&venv, &host, case.ip, &[("public", &file)])
             .unwrap();
-        lab.snmpsim(&venv, &host, case.ip, &[("public", &file)]).unwrap();
     }
     // The GBK switch's profile says its code page; everyone else is read
     // as the site default (CP932).
@@ -351,32 +510,74 @@ fn devices_as_they_really_are_over_v2c_and_v1() {
     for (report, version) in [(&v2c, "v2c"), (&v1, "v1")] {
         for case in cases() {
             let snmp = snmp_of(report, case.ip);
-            assert!(snmp.sys_descr.is_some(), "{version} {}: no system group", case.name);
+            assert!(
+                snmp.sys_descr.is_some(),
+                "{version} {}: no system group",
+                case.name
+            );
         }
         // CP932 in sysLocation and software names: read, with the bytes kept.
         let windows = snmp_of(report, "198.18.1.11");
-        assert_eq!(windows.sys_location.as_deref(), Some("３階 ナースステーション"), "{version}");
-        assert!(windows.software.iter().any(|s| s.name == "Microsoft Office 2019 日本語版"), "{version}");
+        assert_eq!(
+            windows.sys_location.as_deref(),
+            Some("３階 ナースステーション"),
+            "{version}"
+        );
+        assert!(
+            windows
+                .software
+                .iter()
+                .any(|s| s.name == "Microsoft Office 2019 日本語版"),
+            "{version}"
+        );
         let raw: Vec<&str> = windows.raw_text.iter().map(|r| r.field.as_str()).collect();
-        assert!(raw.contains(&"sysLocation.0") && raw.contains(&"hrSWInstalledName.1"), "{version} {raw:?}");
-        assert!(windows.raw_text.iter().all(|r| r.charset == "Shift_JIS" && !r.lossy));
+        assert!(
+            raw.contains(&"sysLocation.0") && raw.contains(&"hrSWInstalledName.1"),
+            "{version} {raw:?}"
+        );
+        assert!(
+            windows
+                .raw_text
+                .iter()
+                .all(|r| r.charset == "Shift_JIS" && !r.lossy)
+        );
         // GBK read as CP932 is said to be lossy or not, but its bytes stay.
         let gbk = snmp_of(report, "198.18.1.12");
-        let location = gbk.raw_text.iter().find(|r| r.field == "sysLocation.0").unwrap();
-        assert_eq!(location.hex, encoded("病房三楼护士站", "gbk").iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let location = gbk
+            .raw_text
+            .iter()
+            .find(|r| r.field == "sysLocation.0")
+            .unwrap();
+        assert_eq!(
+            location.hex,
+            encoded("病房三楼护士站", "gbk")
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
         // Addresses: the FortiGate's VDOM-suffixed index read from
         // ipAdEntAddr; the printer's 0.0.0.0 and broadcast row left out.
-        let fortigate: Vec<String> = snmp_of(report, "198.18.1.13").addresses.iter().map(|a| a.ip.to_string()).collect();
+        let fortigate: Vec<String> = snmp_of(report, "198.18.1.13")
+            .addresses
+            .iter()
+            .map(|a| a.ip.to_string())
+            .collect();
         assert_eq!(fortigate, ["198.18.1.13", "198.18.77.1"], "{version}");
         let printer = snmp_of(report, "198.18.1.14");
         let addresses: Vec<String> = printer.addresses.iter().map(|a| a.ip.to_string()).collect();
         assert_eq!(addresses, ["198.18.1.14"], "{version}");
-        assert_eq!(printer.printer.as_ref().and_then(|p| p.serial.as_deref()), Some("3100R123456"));
+        assert_eq!(
+            printer.printer.as_ref().and_then(|p| p.serial.as_deref()),
+            Some("3100R123456")
+        );
         // Five routes, two of them equal-cost, one network on two interfaces.
         assert_eq!(snmp_of(report, "198.18.1.15").routes.len(), 5, "{version}");
         // The v1-only UPS card: maker and model from UPS-MIB.
         let ups = snmp_of(report, "198.18.1.16").ups.clone().unwrap();
-        assert_eq!((ups.maker.as_deref(), ups.model.as_deref()), (Some("APC"), Some("Smart-UPS 1500")));
+        assert_eq!(
+            (ups.maker.as_deref(), ups.model.as_deref()),
+            (Some("APC"), Some("Smart-UPS 1500"))
+        );
 
         // Detection: the three cellular routers, and nothing else.
         assert_eq!(
@@ -387,7 +588,11 @@ fn devices_as_they_really_are_over_v2c_and_v1() {
         );
         // The router with unreadable ipForwarding is not called 2枚挿し,
         // nor the FortiGate (it forwards).
-        assert!(flagged(report, FindingKind::DualHomed).is_empty(), "{version}: {:#?}", report.findings);
+        assert!(
+            flagged(report, FindingKind::DualHomed).is_empty(),
+            "{version}: {:#?}",
+            report.findings
+        );
     }
     // Over v1 the same system group as over v2c.
     for case in cases() {
@@ -401,7 +606,10 @@ fn devices_as_they_really_are_over_v2c_and_v1() {
     }
     // A profile that names its devices' code page reads them so.
     let gbk = scan(&lab, &agent, "2c", "charset = \"gbk\"\n");
-    assert_eq!(snmp_of(&gbk, "198.18.1.12").sys_location.as_deref(), Some("病房三楼护士站"));
+    assert_eq!(
+        snmp_of(&gbk, "198.18.1.12").sys_location.as_deref(),
+        Some("病房三楼护士站")
+    );
 }
 
 /// The snmpsim-data recordings of real devices this test serves: the ones
@@ -439,7 +647,8 @@ fn every_recorded_device_that_answers_v2c_answers_v1_with_the_same_system_group(
     let (mut lab, segment, agent) = lab();
     // One simulator serves them all, each under its own community.
     let device = lab.host("recorded").unwrap();
-    lab.attach(&device, &segment, "eth0", None, &["198.18.1.50/24"]).unwrap();
+    lab.attach(&device, &segment, "eth0", None, &["198.18.1.50/24"])
+        .unwrap();
     let communities: Vec<(String, &Path)> = files
         .iter()
         .enumerate()
@@ -472,9 +681,17 @@ fn every_recorded_device_that_answers_v2c_answers_v1_with_the_same_system_group(
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             let system: Vec<&str> = text
                 .lines()
-                .filter(|l| ["  sysName:", "  sysDescr:", "  sysObjectID:", "  sysLocation:", "  sysContact:"]
+                .filter(|l| {
+                    [
+                        "  sysName:",
+                        "  sysDescr:",
+                        "  sysObjectID:",
+                        "  sysLocation:",
+                        "  sysContact:",
+                    ]
                     .iter()
-                    .any(|p| l.starts_with(p)))
+                    .any(|p| l.starts_with(p))
+                })
                 .collect();
             (out.status.success(), system.join("\n"))
         };
@@ -485,11 +702,17 @@ fn every_recorded_device_that_answers_v2c_answers_v1_with_the_same_system_group(
             (v2c_ok, v1_ok, v2c, v1),
         );
     }
-    let answering: Vec<&String> = results.iter().filter(|(_, r)| r.0).map(|(f, _)| f).collect();
+    let answering: Vec<&String> = results
+        .iter()
+        .filter(|(_, r)| r.0)
+        .map(|(f, _)| f)
+        .collect();
     let failing: Vec<String> = results
         .iter()
         .filter(|(_, (v2c_ok, v1_ok, v2c, v1))| *v2c_ok && (!v1_ok || v2c != v1))
-        .map(|(file, (_, v1_ok, v2c, v1))| format!("{file}: v1 ok {v1_ok}\n  v2c {v2c:?}\n  v1  {v1:?}"))
+        .map(|(file, (_, v1_ok, v2c, v1))| {
+            format!("{file}: v1 ok {v1_ok}\n  v2c {v2c:?}\n  v1  {v1:?}")
+        })
         .collect();
     eprintln!(
         "{} recordings served, {} answer v2c, {} differ over v1",

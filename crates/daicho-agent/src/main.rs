@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use daicho_agent::config::{AgentConfig, Probe, parse_duration};
+use daicho_agent::config::AgentConfig;
+use daicho_agent::duration::parse_duration;
+use daicho_agent::probe::Kind;
 use daicho_agent::scan::{self, ScanPlan};
 use daicho_agent::{output, upload};
-use daicho_arp::{Progress, SweepConfig};
-use daicho_scope::{Policy, parse_exclude, parse_segment_arg};
+use daicho_arp::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -151,7 +152,7 @@ struct ScanArgs {
     agent_id: Option<String>,
     /// Skip a probe for this run (repeatable) [config: [snmp] enabled = false].
     #[arg(long = "skip-probe", value_enum, value_name = "PROBE")]
-    skip_probes: Vec<Probe>,
+    skip_probes: Vec<Kind>,
     /// Where to keep what the agent learns between scans, and the spool
     /// [config: state_dir].
     #[arg(long)]
@@ -208,7 +209,7 @@ fn main() -> ExitCode {
         let stopping = Arc::new(AtomicBool::new(false));
         let on_signal = Arc::clone(&stopping);
         tokio::spawn(async move {
-            stop_signal().await;
+            daicho_process::stop_signal().await;
             eprintln!("daicho-agent: stopping; the current scan ends with what was found so far");
             on_signal.store(true, Relaxed);
         });
@@ -235,12 +236,6 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<AgentConfig> {
         Some(path) => AgentConfig::load(path)?,
         None => AgentConfig::default(),
     })
-}
-
-fn state_dir(arg: Option<&PathBuf>, config: &AgentConfig) -> PathBuf {
-    arg.or(config.state_dir.as_ref())
-        .cloned()
-        .unwrap_or_else(daicho_agent::config::default_state_dir)
 }
 
 /// The spool and the uploader, when a collector is configured.
@@ -304,7 +299,7 @@ async fn deliver(
 
 async fn flush_command(args: FlushArgs) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
-    let state_dir = state_dir(args.state_dir.as_ref(), &config);
+    let state_dir = config.state_dir(args.state_dir.as_deref());
     let Some((spool, uploader)) = delivery(args.upload.as_ref(), &state_dir, &config)? else {
         anyhow::bail!(
             "no collector to send to: give --upload URL or [upload] url in agent.toml\n\
@@ -319,97 +314,26 @@ async fn flush_command(args: FlushArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn plan_from(args: &ScanArgs, config: &AgentConfig) -> anyhow::Result<ScanPlan> {
-    let segments = if args.segments.is_empty() {
-        config.segments.clone()
-    } else {
-        args.segments
-            .iter()
-            .map(|s| parse_segment_arg(s))
-            .collect::<Result<_, _>>()?
-    };
-    let mut exclude = config.exclude.clone();
-    for text in &args.excludes {
-        exclude.push(parse_exclude(text)?);
+/// The command line's say over the configuration file.
+fn overrides(args: &ScanArgs) -> scan::Overrides {
+    scan::Overrides {
+        segments: args.segments.clone(),
+        excludes: args.excludes.clone(),
+        allow_public: args.allow_public,
+        rate: args.rate,
+        retries: args.retries,
+        timeout: args.timeout,
+        unprivileged: args.unprivileged,
+        agent_id: args.agent_id.clone(),
+        skip: args.skip_probes.clone(),
+        state_dir: args.state_dir.clone(),
     }
-    let policy = Policy {
-        allow_public: args.allow_public || config.allow_public,
-        max_addresses: config.max_addresses,
-    };
-    let sweep = SweepConfig {
-        rate: args.rate.unwrap_or(config.arp.rate),
-        attempts: args.retries.unwrap_or(config.arp.retries),
-        timeout: args.timeout.unwrap_or(config.arp.timeout),
-    };
-    let agent_id = args
-        .agent_id
-        .clone()
-        .or(config.agent_id.clone())
-        .unwrap_or_else(scan::hostname);
-    let mut plan = ScanPlan::resolve(
-        agent_id,
-        &segments,
-        &exclude,
-        &policy,
-        &scan::local_interfaces(),
-        sweep,
-        args.unprivileged || config.arp.unprivileged,
-    )?;
-    if !config.arp.flux_networks.is_empty() && !plan.unprivileged {
-        plan.flux = plan
-            .segments
-            .iter()
-            .map(|s| s.resolved.flux(&config.arp.flux_networks, &policy))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|f| !f.targets.is_empty())
-            .collect();
-    }
-    if let Some(path) = &config.fingerprints {
-        plan.fingerprints = daicho_detect::Fingerprints::with_file(path)?;
-    }
-    if !args.skip_probes.contains(&Probe::Dhcp)
-        && (config.dhcp.enabled || !config.dhcp.listen.is_zero())
-    {
-        plan.dhcp = Some(config.dhcp.plan());
-    }
-    if !args.skip_probes.contains(&Probe::Ssdp) && config.ssdp.enabled {
-        plan.ssdp = Some(config.ssdp.probe_config());
-    }
-    if !args.skip_probes.contains(&Probe::Ssh) && config.ssh.enabled {
-        plan.ssh = Some(config.ssh.plan());
-    }
-    if !args.skip_probes.contains(&Probe::Http) && config.http.enabled {
-        plan.http = Some(config.http.plan());
-    }
-    if !args.skip_probes.contains(&Probe::Mdns) && config.mdns.enabled {
-        plan.mdns = Some(config.mdns.browse_config());
-    }
-    if !args.skip_probes.contains(&Probe::Netbios) && config.netbios.enabled {
-        plan.netbios = Some(config.netbios.probe_config());
-    }
-    let snmp = &config.snmp;
-    if !args.skip_probes.contains(&Probe::Snmp) && snmp.enabled && !snmp.profiles.is_empty() {
-        for target in &snmp.targets {
-            daicho_scope::check_explicit_target(*target, &exclude, &policy)?;
-        }
-        let state_dir = state_dir(args.state_dir.as_ref(), config);
-        plan.snmp = Some(daicho_agent::snmp_probe::SnmpPlan {
-            profiles: snmp.profiles.clone(),
-            options: snmp.query_options(),
-            concurrency: snmp.concurrency,
-            read: snmp.read.clone(),
-            targets: snmp.targets.clone(),
-            memory: Some(state_dir.join("snmp-profiles.json")),
-        });
-    }
-    Ok(plan)
 }
 
 async fn scan_command(args: ScanArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
-    let plan = plan_from(&args, &config)?;
-    let state_dir = state_dir(args.state_dir.as_ref(), &config);
+    let plan = ScanPlan::from_config(&config, &overrides(&args), &scan::local_interfaces())?;
+    let state_dir = config.state_dir(args.state_dir.as_deref());
     // Checked before scanning: a wrong upload setting should not cost a scan.
     let delivery = delivery(args.upload.as_ref(), &state_dir, &config)?;
     tracing::info!(
@@ -521,7 +445,7 @@ fn check_command(path: &std::path::Path) -> anyhow::Result<()> {
 
 fn status_command(args: StatusArgs) -> anyhow::Result<()> {
     let config = load_config(args.config.as_ref())?;
-    let state_dir = state_dir(args.state_dir.as_ref(), &config);
+    let state_dir = config.state_dir(args.state_dir.as_deref());
     let status = daicho_agent::status::read(&state_dir);
     let spool_dir = state_dir.join("spool");
     let spool = spool_dir
@@ -548,16 +472,6 @@ fn status_command(args: StatusArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGTERM (systemd's stop) or Ctrl-C.
-async fn stop_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM can be watched");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 async fn snmp_test_command(args: SnmpTestArgs) -> anyhow::Result<()> {

@@ -196,32 +196,8 @@ pub fn summary(report: &Report) -> String {
 /// reader (or an upload) never sees half a report. Streamed: a /16's report
 /// is never held in memory as text.
 pub fn write_report(report: &Report, path: &Path) -> std::io::Result<()> {
-    write_atomic(path, |file| {
+    daicho_process::write_atomic(path, |file| {
         serde_json::to_writer_pretty(&mut *file, report)?;
         file.write_all(b"\n")
     })
-}
-
-/// Writes to `path.partial`, syncs it, and renames it into place: after a
-/// crash the old file or the new one is there, never half of one. Creates
-/// the directory if needed.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        write(&mut file)?;
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    // The rename itself survives a power cut only once the directory is synced.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }

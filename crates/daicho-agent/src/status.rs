@@ -49,7 +49,7 @@ pub fn read(state_dir: &Path) -> Status {
 }
 
 fn write(state_dir: &Path, status: &Status) -> std::io::Result<()> {
-    crate::output::write_atomic(&path(state_dir), |file| {
+    daicho_process::write_atomic(&path(state_dir), |file| {
         serde_json::to_writer_pretty(&mut *file, status)?;
         Ok(())
     })

@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use daicho_process::Secret;
 use daicho_report::Report;
-use daicho_snmp::Secret;
 use serde::Deserialize;
 
 /// `[upload]` in agent.toml.
@@ -33,10 +33,10 @@ pub struct UploadConfig {
     /// Tries per report in one run before leaving it in the spool.
     pub attempts: u32,
     /// Wait before the second try; doubled for each further one.
-    #[serde(deserialize_with = "crate::config::duration_text")]
+    #[serde(deserialize_with = "crate::duration::duration_text")]
     pub retry_delay: Duration,
     /// Time allowed for one upload.
-    #[serde(deserialize_with = "crate::config::duration_text")]
+    #[serde(deserialize_with = "crate::duration::duration_text")]
     pub timeout: Duration,
 }
 

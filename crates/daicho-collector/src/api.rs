@@ -14,28 +14,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::WithRejection;
 use daicho_report::{Report, ReportError};
-use daicho_store::{ApiClient, Ingested, Role, Store, StoreError};
+use daicho_store::{ApiClient, Ingested, Role, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-/// What the handlers share.
-pub struct AppState {
-    pub store: Store,
-    /// Largest report body accepted, in bytes.
-    pub max_report_bytes: usize,
-    /// The memory every report body being received shares, in KiB: an
-    /// upload waits for its whole share before its first byte is kept.
-    pub upload_memory: Arc<tokio::sync::Semaphore>,
-    /// The diff's windows, for the web pages.
-    pub missing_days: i64,
-    pub overdue_hours: i64,
-    /// Session cookies only over TLS.
-    pub secure_cookies: bool,
-    pub sign_in_guard: crate::web::SignInGuard,
-    pub reconciled: crate::web::ReconciliationCache,
-}
+use crate::state::AppState;
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// The API's routes.
+pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/reports", post(post_report))
@@ -45,23 +31,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/findings", get(findings))
         // The report handler enforces its own cap with a clear message.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .merge(crate::web::router())
-        .layer(axum::middleware::map_response_with_state(
-            Arc::clone(&state),
-            strict_transport,
-        ))
-        .with_state(state)
-}
-
-/// Under TLS, browsers are told to use nothing else for this site.
-async fn strict_transport(State(state): State<Arc<AppState>>, mut response: Response) -> Response {
-    if state.secure_cookies {
-        response.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            axum::http::HeaderValue::from_static("max-age=31536000"),
-        );
-    }
-    response
 }
 
 /// An error answer: status, English and Japanese.
@@ -447,8 +416,6 @@ async fn findings(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Role::Reader).await?;
-    let reports = state.store.latest_reports().await?;
-    let reports: Vec<&Report> = reports.iter().collect();
-    let findings = daicho_detect::detect(&reports, &daicho_detect::Fingerprints::builtin());
+    let (_, findings) = crate::reconcile::latest_findings(&state.store).await?;
     Ok(Json(json!({"findings": findings})).into_response())
 }

@@ -1,11 +1,17 @@
-//! The collector's service: the HTTP API over the ledger (`api`), the
-//! server that runs it with TLS and a clean shutdown (`serve`), and the
-//! declared ledger reconciled with the discovered one (`reconcile`), and the
-//! web pages for IT staff (`web`). The
+//! The collector's service: the HTTP API over the ledger (`api`) and the
+//! web pages for IT staff (`web`) on one router (`app`) with their shared
+//! state (`state`) and sign-in throttle (`sign_in`); the server that runs
+//! it with TLS, connection limits and a clean shutdown (`serve`,
+//! `connections`); the declared ledger reconciled with the discovered one
+//! (`reconcile`); and the text the command line prints (`print`). The
 //! `daicho-collector` binary is the command line on top.
 
 pub mod api;
+pub mod app;
 pub mod connections;
+pub mod print;
 pub mod reconcile;
 pub mod serve;
+pub mod sign_in;
+pub mod state;
 pub mod web;

@@ -2,16 +2,18 @@
 //! upload to, register the API's clients, import reports carried by hand
 //! from air-gapped segments, list the ledger and explain every merge.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use daicho_collector::print::{self, shown};
 use daicho_collector::reconcile::{ledger_from_rows, reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
 use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, SettlementAction};
-use daicho_store::{Ingested, NewVersion, Role, Store, WebRole};
+use daicho_store::{NewVersion, Role, Store, WebRole};
 
 #[derive(Parser)]
 #[command(
@@ -342,7 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             };
-            serve(store, config, stop_signal()).await?;
+            serve(store, config, daicho_process::stop_signal()).await?;
         }
         Command::Ledger(command) => ledger_command(&store, command).await?,
         Command::Diff {
@@ -355,17 +357,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             lang,
             window,
         } => report_command(&store, &output, lang, window).await?,
-        Command::Audit => {
-            for entry in store.audit_log().await? {
-                println!(
-                    "{}  {:<16} {:<14} {}",
-                    entry.at,
-                    shown(&entry.actor),
-                    entry.action,
-                    shown(&entry.detail)
-                );
-            }
-        }
+        Command::Audit => print!("{}", print::audit(&store.audit_log().await?)),
         Command::User(command) => users(&store, command).await?,
         Command::Agent(command) => clients(&store, Role::Agent, command).await?,
         Command::Reader(command) => clients(&store, Role::Reader, command).await?,
@@ -381,13 +373,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .context("cannot read the file / ファイルを読めません")),
                 };
                 match outcome {
-                    Ok(Ingested::Stored { created, joined }) => println!(
-                        "{}: stored ({created} new devices, {joined} joined known ones)",
-                        file.display()
-                    ),
-                    Ok(Ingested::AlreadyKnown) => {
-                        println!("{}: already in the ledger; nothing changed", file.display())
-                    }
+                    Ok(outcome) => println!("{}", print::imported(file, &outcome)),
                     Err(e) => {
                         failed += 1;
                         eprintln!("{}: not imported: {e:#}", file.display());
@@ -398,68 +384,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{failed} of {} files not imported", files.len());
             }
         }
-        Command::Devices => {
-            for device in store.devices().await? {
-                println!(
-                    "#{:<5} {:<28} {:<40} last seen {}",
-                    device.id,
-                    shown(device.name.as_deref().unwrap_or("-")),
-                    device.addresses.join(" "),
-                    device.last_seen
-                );
-            }
-        }
+        Command::Devices => print!("{}", print::devices(&store.devices().await?)),
         Command::Findings => {
-            let reports = store.latest_reports().await?;
-            let reports: Vec<&daicho_report::Report> = reports.iter().collect();
-            let findings = daicho_detect::detect(&reports, &daicho_detect::Fingerprints::builtin());
-            if findings.is_empty() {
-                println!(
-                    "no findings in the latest reports of {} agents",
-                    reports.len()
-                );
-            }
-            for finding in findings {
-                println!(
-                    "{:?} ({:.0}%): {}",
-                    finding.kind,
-                    finding.confidence * 100.0,
-                    shown(&finding.summary)
-                );
-                for evidence in &finding.evidence {
-                    println!("  evidence: {}", shown(&evidence.text));
-                }
-            }
+            let (reports, findings) = daicho_collector::reconcile::latest_findings(&store).await?;
+            print!("{}", print::findings(reports.len(), &findings));
         }
         Command::Explain { device } => {
             let Some(why) = store.explain(device).await? else {
                 anyhow::bail!("no device #{device} in {}", cli.ledger);
             };
-            let d = &why.device;
-            println!(
-                "device #{} {} — first seen {}, last seen {}",
-                d.id,
-                shown(d.name.as_deref().unwrap_or("-")),
-                d.first_seen,
-                d.last_seen
-            );
-            println!("identities:");
-            for (kind, value) in &why.keys {
-                println!("  {kind}: {}", shown(value));
-            }
-            println!("merges:");
-            for merge in &why.decisions {
-                let what = if merge.created { "created" } else { "joined" };
-                println!(
-                    "  scan {} {} {}: {what}",
-                    merge.scan_id,
-                    merge.interface,
-                    merge.ip.as_deref().unwrap_or("-")
-                );
-                for reason in &merge.reasons {
-                    println!("    - {}", shown(reason));
-                }
-            }
+            print!("{}", print::explain(&why));
         }
     }
     Ok(())
@@ -549,16 +483,6 @@ async fn users(store: &Store, command: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGTERM (systemd's stop) or Ctrl-C.
-async fn stop_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM can be watched");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result<()> {
@@ -677,7 +601,7 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                     },
                 )?,
             };
-            std::fs::write(&output, bytes)
+            daicho_process::write_atomic(&output, |file| file.write_all(&bytes))
                 .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
             println!(
                 "{}: {} devices",
@@ -781,23 +705,8 @@ async fn report_command(
         Lang::Ja
     };
     let html = daicho_collector::reconcile::report_html(&state, lang, window.missing_days);
-    std::fs::write(output, html)
+    daicho_process::write_atomic(output, |file| file.write_all(html.as_bytes()))
         .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
     println!("{}: report written", output.display());
     Ok(())
-}
-
-/// A device-supplied string for the terminal: control characters (escape
-/// sequences that could rewrite the screen) escaped, everything else as is.
-fn shown(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }

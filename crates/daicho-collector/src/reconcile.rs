@@ -31,6 +31,72 @@ pub struct Reconciliation {
     pub findings: Vec<daicho_report::Finding>,
 }
 
+/// Detection across these reports (each agent's latest), with the built-in
+/// fingerprint tables: the one place the API, the command line and the
+/// pages get their findings from.
+pub fn findings_of(reports: &[Report]) -> Vec<daicho_report::Finding> {
+    let reports: Vec<&Report> = reports.iter().collect();
+    daicho_detect::detect(&reports, fingerprints())
+}
+
+/// The built-in tables, read once.
+fn fingerprints() -> &'static daicho_detect::Fingerprints {
+    static TABLES: std::sync::OnceLock<daicho_detect::Fingerprints> = std::sync::OnceLock::new();
+    TABLES.get_or_init(daicho_detect::Fingerprints::builtin)
+}
+
+/// Every agent's latest report and the findings across them.
+pub async fn latest_findings(
+    store: &Store,
+) -> Result<(Vec<Report>, Vec<daicho_report::Finding>), daicho_store::StoreError> {
+    let reports = store.latest_reports().await?;
+    let findings = findings_of(&reports);
+    Ok((reports, findings))
+}
+
+/// The last reconciliation, reused while nothing it depends on changed
+/// (no report, settlement or ledger version since) for at most
+/// [`Cache::FRESH`] — "missing" and "overdue" depend on the clock. At
+/// 100,000 devices one reconciliation takes seconds.
+#[derive(Default)]
+pub struct Cache {
+    last: std::sync::Mutex<Option<Cached>>,
+}
+
+/// A reconciliation with the store generation it was made at, and when.
+type Cached = (
+    (i64, i64, i64),
+    std::time::Instant,
+    std::sync::Arc<Reconciliation>,
+);
+
+impl Cache {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// The reconciliation now: the cached one if still fresh, else a new one.
+    pub async fn get(
+        &self,
+        store: &Store,
+        missing_after_days: i64,
+        overdue_hours: i64,
+    ) -> anyhow::Result<std::sync::Arc<Reconciliation>> {
+        let generation = store.generation().await?;
+        if let Some((g, at, r)) = self.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && *g == generation
+            && at.elapsed() < Cache::FRESH
+        {
+            return Ok(std::sync::Arc::clone(r));
+        }
+        let r = std::sync::Arc::new(reconcile(store, missing_after_days, overdue_hours).await?);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+            generation,
+            std::time::Instant::now(),
+            std::sync::Arc::clone(&r),
+        ));
+        Ok(r)
+    }
+}
+
 pub async fn reconcile(
     store: &Store,
     missing_after_days: i64,
@@ -41,8 +107,7 @@ pub async fn reconcile(
         None => (None, Ledger::default()),
     };
     let reports = store.latest_reports().await?;
-    let report_refs: Vec<&Report> = reports.iter().collect();
-    let findings = daicho_detect::detect(&report_refs, &daicho_detect::Fingerprints::builtin());
+    let findings = findings_of(&reports);
     let now = jiff::Timestamp::now();
     let not_scanned = reports
         .iter()
@@ -80,7 +145,6 @@ pub async fn reconcile(
         .collect();
     // The reports are done with: at 100 agents they hold 200,000
     // observations, which need not share memory with the diff.
-    drop(report_refs);
     drop(reports);
     let discovered = discovered(store.device_facts().await?, &findings);
     let settlements: Vec<Settlement> = store

@@ -12,8 +12,9 @@ use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use daicho_store::Store;
 
-use crate::api::{AppState, router};
+use crate::app::router;
 use crate::connections::{Guard, Limits};
+use crate::state::AppState;
 
 pub struct ServeConfig {
     pub listen: SocketAddr,

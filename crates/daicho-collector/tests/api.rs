@@ -219,7 +219,7 @@ async fn the_spool_keeps_reports_until_the_collector_takes_them() {
     let token = add_client(&ledger.location, "agent", "ward-5f");
     let spool = Spool::open(&dir.join("spool")).unwrap();
     let config = UploadConfig {
-        token: Some(daicho_snmp::Secret::resolve(&token).unwrap()),
+        token: Some(daicho_process::Secret::resolve(&token).unwrap()),
         ca_file: Some(ca),
         attempts: 2,
         retry_delay: std::time::Duration::from_millis(50),
@@ -266,7 +266,9 @@ async fn the_spool_keeps_reports_until_the_collector_takes_them() {
         "max-age=31536000"
     );
     let bad_token = UploadConfig {
-        token: Some(daicho_snmp::Secret::resolve(&format!("ward-5f.{}", "1".repeat(64))).unwrap()),
+        token: Some(
+            daicho_process::Secret::resolve(&format!("ward-5f.{}", "1".repeat(64))).unwrap(),
+        ),
         ..config.clone()
     };
     let wrong = Uploader::new(&server.url, &bad_token).unwrap();

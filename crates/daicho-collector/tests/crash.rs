@@ -33,7 +33,7 @@ async fn kill_9_during_200_uploads_loses_and_duplicates_nothing() {
             let name = format!("crash-agent-{a}");
             let config = UploadConfig {
                 token: Some(
-                    daicho_snmp::Secret::resolve(&add_client(&at, "agent", &name)).unwrap(),
+                    daicho_process::Secret::resolve(&add_client(&at, "agent", &name)).unwrap(),
                 ),
                 attempts: 1,
                 timeout: Duration::from_secs(30),

@@ -528,7 +528,7 @@ async fn the_spool_empties_only_on_an_acknowledgement() {
             .put(&synthetic_report("ward-3f", uuid::Uuid::now_v7(), 256, 1))
             .unwrap();
         let config = UploadConfig {
-            token: Some(daicho_snmp::Secret::resolve("ward-3f.secret").unwrap()),
+            token: Some(daicho_process::Secret::resolve("ward-3f.secret").unwrap()),
             attempts: 1,
             ..UploadConfig::default()
         };

@@ -46,7 +46,7 @@ impl Certificate {
             name.iter_common_name()
                 .next()
                 .and_then(|cn| cn.as_str().ok())
-                .map(|cn| cn.chars().filter(|c| !c.is_control()).take(256).collect())
+                .map(crate::text::clean)
         };
         certificate.subject_cn = common_name(parsed.subject());
         certificate.issuer_cn = common_name(parsed.issuer());
@@ -61,9 +61,7 @@ impl Certificate {
         if let Ok(Some(san)) = parsed.subject_alternative_name() {
             for name in san.value.general_names.iter().take(MAX_NAMES) {
                 match name {
-                    GeneralName::DNSName(dns) => certificate
-                        .san_dns
-                        .push(dns.chars().filter(|c| !c.is_control()).take(256).collect()),
+                    GeneralName::DNSName(dns) => certificate.san_dns.push(crate::text::clean(dns)),
                     GeneralName::IPAddress(bytes) => {
                         let ip = match bytes.len() {
                             4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),

@@ -4,22 +4,12 @@
 
 use encoding_rs::Encoding;
 
-/// Longest text kept from a device.
-const MAX_TEXT: usize = 256;
 /// How far into the page to look for the title and a `<meta charset>`.
 const SEARCH_LIMIT: usize = 16 * 1024;
 
-/// Device text is untrusted: control characters dropped, whitespace
-/// collapsed, length capped.
+/// Device text is untrusted: one cleaner and cap for all of it.
 pub(crate) fn clean(text: &str) -> String {
-    let mut out = String::new();
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.extend(word.chars().filter(|c| !c.is_control()));
-    }
-    out.chars().take(MAX_TEXT).collect()
+    daicho_report::text::clean_text(text, daicho_report::text::MAX_NAME)
 }
 
 fn find_ascii_ci(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -182,7 +172,10 @@ mod tests {
             Some("a &bogus; &#xFFFFFFFF; b")
         );
         let long = format!("<title>{}</title>", "x".repeat(10_000));
-        assert_eq!(html_title(long.as_bytes(), None).unwrap().len(), MAX_TEXT);
+        assert_eq!(
+            html_title(long.as_bytes(), None).unwrap().len(),
+            daicho_report::text::MAX_NAME
+        );
         assert_eq!(
             html_title(b"<title>\x1b[2J\x07bell</title>", None).as_deref(),
             Some("[2Jbell")

@@ -22,7 +22,6 @@ const META_QUERY: &str = "_services._dns-sd._udp.local.";
 const MAX_TYPES: usize = 256;
 const MAX_INSTANCES: usize = 2048;
 const MAX_TXT_ENTRIES: usize = 64;
-const MAX_TEXT: usize = 255;
 
 /// How to listen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,12 +89,9 @@ pub fn hosts(instances: &[Instance]) -> Vec<HostRecord> {
     by_host.into_values().collect()
 }
 
-/// Device text is untrusted: control characters dropped, length capped.
+/// Device text is untrusted: one cleaner and cap for all of it.
 fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_TEXT)
-        .collect()
+    daicho_report::text::clean_text(text, daicho_report::text::MAX_NAME)
 }
 
 /// Browses on `interface` for `config.window`.
@@ -250,6 +246,9 @@ mod tests {
             clean("<script>\u{1b}[2J=HYPERLINK(\"x\")"),
             "<script>[2J=HYPERLINK(\"x\")"
         );
-        assert_eq!(clean(&"a".repeat(1000)).len(), MAX_TEXT);
+        assert_eq!(
+            clean(&"a".repeat(1000)).len(),
+            daicho_report::text::MAX_NAME
+        );
     }
 }

@@ -240,7 +240,7 @@ fn decode_name(raw: &[u8]) -> String {
             .0
             .into_owned()
     };
-    text.chars().filter(|c| !c.is_control()).collect()
+    daicho_report::text::clean_text(&text, daicho_report::text::MAX_NAME)
 }
 
 #[cfg(test)]

@@ -112,16 +112,48 @@ pub fn raw_record(
     })
 }
 
-/// Device text for a report: control characters dropped (a line break
-/// kept only where `lines` says), surrounding space trimmed, at most `max`
-/// characters.
-pub fn clean_text(text: &str, max: usize, lines: bool) -> String {
-    let kept: String = text
-        .chars()
-        .filter(|c| !c.is_control() || (lines && *c == '\n'))
-        .take(max)
-        .collect();
-    kept.trim().to_owned()
+/// The longest name or single value kept from a device, in characters: host,
+/// computer and service names, model, serial number, a page title, an HTTP
+/// header, a certificate name, a TXT record.
+pub const MAX_NAME: usize = 256;
+/// The longest protocol line kept: an SSDP header (a URL, a USN), an SSH
+/// banner.
+pub const MAX_LINE: usize = 512;
+/// The longest free description kept: a MIB string such as sysDescr, which
+/// some devices fill with several lines.
+pub const MAX_DESCRIPTION: usize = 1024;
+
+/// Device text for a report, the one cleaner every probe uses: each run of
+/// whitespace (line breaks and tabs too) becomes one space, other control
+/// characters are dropped (no terminal escapes, no NUL), the ends are
+/// trimmed, and at most `max` characters are kept ([`MAX_NAME`],
+/// [`MAX_LINE`], [`MAX_DESCRIPTION`]).
+pub fn clean_text(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    let mut kept = 0;
+    for word in text.split_whitespace() {
+        let word = word.chars().filter(|c| !c.is_control());
+        let mut word = word.peekable();
+        if word.peek().is_none() {
+            continue;
+        }
+        if kept > 0 {
+            // A space only with room for a character after it.
+            if kept + 1 >= max {
+                break;
+            }
+            out.push(' ');
+            kept += 1;
+        }
+        for c in word {
+            if kept == max {
+                break;
+            }
+            out.push(c);
+            kept += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -166,8 +198,14 @@ mod tests {
 
     #[test]
     fn clean_text_drops_controls_and_caps() {
-        assert_eq!(clean_text(" a\u{1b}[31mb\nc ", 100, false), "a[31mbc");
-        assert_eq!(clean_text("a\nb", 100, true), "a\nb");
-        assert_eq!(clean_text(&"x".repeat(50), 10, false).len(), 10);
+        assert_eq!(clean_text(" a\u{1b}[31mb\nc ", 100), "a[31mb c");
+        assert_eq!(
+            clean_text("Cisco IOS\r\n  Version 15\t(1)", 100),
+            "Cisco IOS Version 15 (1)"
+        );
+        assert_eq!(clean_text("\u{0}\u{7} x", 100), "x");
+        assert_eq!(clean_text(&"x".repeat(50), 10).len(), 10);
+        assert_eq!(clean_text("abc def", 4), "abc");
+        assert_eq!(clean_text("日本語の名前", 3), "日本語");
     }
 }

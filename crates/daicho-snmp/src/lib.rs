@@ -19,7 +19,7 @@ mod system;
 mod tables;
 mod walk;
 
-pub use credentials::{AuthProtocol, PrivProtocol, Profile, Secret, SecretError, Version};
+pub use credentials::{AuthProtocol, PrivProtocol, Profile, Version};
 pub use diagnosis::Diagnosis;
 pub use enterprise::enterprise_of;
 pub use host::{Host, Prober, QueryOptions};

@@ -17,9 +17,7 @@ use daicho_report::{
 };
 
 use crate::walk::walk_table;
-
-/// Longest device string kept, in characters.
-const MAX_TEXT: usize = 1024;
+use daicho_report::text::{MAX_DESCRIPTION, MAX_NAME, clean_text};
 
 /// How a profile reads device strings: the charset after UTF-8, and the
 /// raw bytes of every string that was not UTF-8 (see `daicho_report::text`).
@@ -44,7 +42,7 @@ impl At<'_> {
         let bytes = value.as_bytes()?;
         // Decoded whole (an SNMP message is bounded), cut after: a cut in
         // the middle of a CP932 character would make it unreadable.
-        let bytes = &bytes[..bytes.len().min(MAX_TEXT * 4)];
+        let bytes = &bytes[..bytes.len().min(MAX_DESCRIPTION * 4)];
         let decoded = daicho_report::text::decode(bytes, self.texts.charset);
         let field = || {
             let index: Vec<String> = self.index.iter().map(u32::to_string).collect();
@@ -53,11 +51,7 @@ impl At<'_> {
         if let Some(raw) = daicho_report::text::raw_record(field, bytes, &decoded) {
             self.texts.raw.borrow_mut().push(raw);
         }
-        Some(daicho_report::text::clean_text(
-            &decoded.text,
-            MAX_TEXT,
-            true,
-        ))
+        Some(clean_text(&decoded.text, MAX_DESCRIPTION))
     }
 
     fn non_empty(&self, value: &Value) -> Option<String> {
@@ -571,7 +565,7 @@ fn lldp_id(subtype: Option<i32>, is_chassis: bool, bytes: &[u8]) -> Option<Strin
         }
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) if s.chars().all(|c| !c.is_control()) => Some(s.chars().take(256).collect()),
+        Ok(s) if s.chars().all(|c| !c.is_control()) => Some(clean_text(s, MAX_NAME)),
         _ => Some(crate::host::hex(&bytes[..bytes.len().min(64)])),
     }
 }

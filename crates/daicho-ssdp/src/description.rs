@@ -9,7 +9,8 @@ use quick_xml::events::Event;
 const MAX_DEVICES: usize = 64;
 const MAX_SERVICES: usize = 64;
 const MAX_DEPTH: usize = 32;
-const MAX_TEXT: usize = 256;
+/// A text node read at most (bytes) before it is cleaned and capped.
+const MAX_TEXT_BYTES: usize = daicho_report::text::MAX_NAME * 4;
 
 /// One device of a description, root first, then embedded ones in document
 /// order.
@@ -153,17 +154,13 @@ pub fn parse(xml: &[u8]) -> Vec<Device> {
 }
 
 fn append(text: &mut String, more: &str) {
-    if text.len() < MAX_TEXT * 4 {
+    if text.len() < MAX_TEXT_BYTES {
         text.push_str(more);
     }
 }
 
 fn clean(text: &str) -> String {
-    text.trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_TEXT)
-        .collect()
+    daicho_report::text::clean_text(text, daicho_report::text::MAX_NAME)
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 /// Largest datagram read; SSDP messages are a few hundred bytes.
 pub const MAX_MESSAGE: usize = 8 * 1024;
 const MAX_HEADERS: usize = 64;
-const MAX_VALUE: usize = 512;
 
 pub const MULTICAST: std::net::Ipv4Addr = std::net::Ipv4Addr::new(239, 255, 255, 250);
 pub const PORT: u16 = 1900;
@@ -48,12 +47,7 @@ pub enum Error {
 }
 
 fn clean(value: &str) -> String {
-    value
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_VALUE)
-        .collect()
+    daicho_report::text::clean_text(value, daicho_report::text::MAX_LINE)
 }
 
 impl Message {

@@ -144,11 +144,10 @@ async fn read_banner<R: tokio::io::AsyncBufRead + Unpin>(
         if n == 0 {
             return Err(ProbeError::Protocol("closed before its banner".into()));
         }
-        let text: String = String::from_utf8_lossy(&line)
-            .trim_end()
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
+        let text = daicho_report::text::clean_text(
+            &String::from_utf8_lossy(&line),
+            daicho_report::text::MAX_LINE,
+        );
         if text.starts_with("SSH-2.0-") || text.starts_with("SSH-1.99-") {
             return Ok(text);
         }

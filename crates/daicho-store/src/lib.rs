@@ -16,6 +16,8 @@ mod ingest;
 mod ledger;
 mod read;
 mod rows;
+/// Throwaway ledgers for tests and benchmarks (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub mod scratch;
 mod users;
 

@@ -59,7 +59,10 @@ async fn a_report_is_stored_once_and_a_nic_change_keeps_the_device() {
         let devices = store.devices().await.unwrap();
         assert_eq!(devices.len(), 1);
         assert_eq!(devices[0].addresses, ["198.18.1.70", "198.18.1.71"]);
-        assert_eq!(devices[0].last_seen, format!("{}T00:00:02.000000Z", today()));
+        assert_eq!(
+            devices[0].last_seen,
+            format!("{}T00:00:02.000000Z", today())
+        );
 
         let why = store.explain(devices[0].id).await.unwrap().unwrap();
         assert!(

@@ -716,7 +716,11 @@ impl Lab {
         std::fs::create_dir_all(&cache)?;
         for (community, file) in recordings {
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let suffix = if name.ends_with(".bz2") { ".snmprec.bz2" } else { ".snmprec" };
+            let suffix = if name.ends_with(".bz2") {
+                ".snmprec.bz2"
+            } else {
+                ".snmprec"
+            };
             std::fs::copy(file, data.join(format!("{community}{suffix}")))
                 .with_context(|| format!("copying {}", file.display()))?;
         }
@@ -742,11 +746,28 @@ impl Lab {
         wait_for(Duration::from_secs(60), || {
             host.exec(
                 "snmpget",
-                &["-v2c", "-c", community, "-r", "0", "-t", "1", "-On", address, "1.3.6.1.2.1.1.3.0"],
+                &[
+                    "-v2c",
+                    "-c",
+                    community,
+                    "-r",
+                    "0",
+                    "-t",
+                    "1",
+                    "-On",
+                    address,
+                    "1.3.6.1.2.1.1.3.0",
+                ],
             )
             .is_ok()
         })
-        .with_context(|| format!("snmpsim in {} did not answer; see {}", host.netns, log.display()))
+        .with_context(|| {
+            format!(
+                "snmpsim in {} did not answer; see {}",
+                host.netns,
+                log.display()
+            )
+        })
     }
 }
 

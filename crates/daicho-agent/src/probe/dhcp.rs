@@ -1,7 +1,7 @@
-//! The DHCP step of a scan (opt-in): one DHCPDISCOVER per segment and/or
-//! listening for the DHCP replies and IPv6 router advertisements others
-//! get; each server, gateway and router checked against the sanctioned ones
-//! the configuration names (see `daicho-dhcp` and `daicho-listen`).
+//! The DHCP probe (opt-in): one DHCPDISCOVER per segment and/or listening
+//! for the DHCP replies and IPv6 router advertisements others get; each
+//! server, gateway and router checked against the sanctioned ones the
+//! configuration names (see `daicho-dhcp` and `daicho-listen`).
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -11,14 +11,99 @@ use daicho_listen::Heard;
 use daicho_report::{
     DhcpFacts, DhcpOffer, MacAddr, Observation, ProbeRun, RouterAdvertFacts, Source,
 };
+use daicho_scope::ScopeError;
 use jiff::Timestamp;
-use tokio::task::JoinSet;
+use serde::Deserialize;
 
-use crate::config::SanctionedRouter;
+use super::{Context, Kind, Outcome, Phase, Probe, Running, Section, SegmentTargets, each_segment};
+use crate::duration::duration_text;
 
-/// What the DHCP step needs.
+/// `[dhcp]`: who hands out addresses and gateways on each segment. The
+/// DISCOVER probe is opt-in (`enabled`: one DHCPDISCOVER per segment, never
+/// a request); so is listening (`listen`: DHCP replies and IPv6 router
+/// advertisements heard, optionally after one router solicitation).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DhcpConfig {
+    pub enabled: bool,
+    /// How long to collect offers.
+    #[serde(deserialize_with = "duration_text")]
+    pub wait: Duration,
+    /// How long to listen on each segment while the scan runs; 0 = not.
+    #[serde(deserialize_with = "duration_text")]
+    pub listen: Duration,
+    /// Send one IPv6 router solicitation when listening starts.
+    pub solicit_routers: bool,
+    /// The hospital's own DHCP servers; any other is a finding.
+    pub sanctioned_servers: Vec<std::net::Ipv4Addr>,
+    /// The gateways those servers should hand out; any other is a finding.
+    pub sanctioned_gateways: Vec<std::net::Ipv4Addr>,
+    /// The hospital's own IPv6 routers, by link-local address or MAC; any
+    /// other router advertising a default route is a finding.
+    pub sanctioned_ipv6_routers: Vec<SanctionedRouter>,
+}
+
+/// An IPv6 router named by its link-local address or its MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanctionedRouter {
+    Address(std::net::Ipv6Addr),
+    Mac(daicho_report::MacAddr),
+}
+
+impl<'de> Deserialize<'de> for SanctionedRouter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Ok(address) = text.parse() {
+            return Ok(SanctionedRouter::Address(address));
+        }
+        text.parse().map(SanctionedRouter::Mac).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} in sanctioned_ipv6_routers is neither an IPv6 address nor a MAC \
+                 (e.g. \"fe80::1\" or \"00:1e:42:0a:0b:0c\") / IPv6 アドレスでも MAC アドレスでもありません"
+            ))
+        })
+    }
+}
+
+impl Default for DhcpConfig {
+    fn default() -> Self {
+        DhcpConfig {
+            enabled: false,
+            // Servers ping an address before offering it (dnsmasq waits up
+            // to 3 s): offers come late.
+            wait: Duration::from_secs(5),
+            listen: Duration::ZERO,
+            solicit_routers: false,
+            sanctioned_servers: Vec::new(),
+            sanctioned_gateways: Vec::new(),
+            sanctioned_ipv6_routers: Vec::new(),
+        }
+    }
+}
+
+impl Section for DhcpConfig {
+    fn kind(&self) -> Kind {
+        Kind::Dhcp
+    }
+
+    fn probe(&self, _: &Context<'_>) -> Result<Option<Arc<dyn Probe>>, ScopeError> {
+        Ok((self.enabled || !self.listen.is_zero()).then(|| {
+            Arc::new(DhcpProbe {
+                discover: self.enabled,
+                wait: self.wait,
+                listen: self.listen,
+                solicit_routers: self.solicit_routers,
+                sanctioned_servers: self.sanctioned_servers.clone(),
+                sanctioned_gateways: self.sanctioned_gateways.clone(),
+                sanctioned_ipv6_routers: self.sanctioned_ipv6_routers.clone(),
+            }) as Arc<dyn Probe>
+        }))
+    }
+}
+
+/// What the DHCP probe needs.
 #[derive(Debug, Clone, Default)]
-pub struct DhcpPlan {
+pub struct DhcpProbe {
     /// Send one DHCPDISCOVER per segment.
     pub discover: bool,
     pub wait: Duration,
@@ -30,45 +115,71 @@ pub struct DhcpPlan {
     pub sanctioned_ipv6_routers: Vec<SanctionedRouter>,
 }
 
-/// One observation per answering server or advertising router, one run per
-/// segment and step.
-pub async fn probe(plan: DhcpPlan, interfaces: Vec<Arc<str>>) -> (Vec<Observation>, Vec<ProbeRun>) {
-    let plan = Arc::new(plan);
-    let mut tasks = JoinSet::new();
-    for (n, interface) in interfaces.into_iter().enumerate() {
-        if plan.discover {
-            tasks.spawn(discover(Arc::clone(&plan), Arc::clone(&interface), n));
-        }
-        if !plan.listen.is_zero() {
-            tasks.spawn(listen(Arc::clone(&plan), interface));
-        }
+impl Probe for DhcpProbe {
+    fn kind(&self) -> Kind {
+        Kind::Dhcp
     }
-    let (mut observations, mut runs) = (Vec::new(), Vec::new());
-    while let Some(joined) = tasks.join_next().await {
-        let (found, run) = joined.expect("a DHCP task does not panic");
-        observations.extend(found);
-        runs.push(run);
+
+    /// Offers and advertisements are collected while the sweep runs.
+    fn phase(&self) -> Phase {
+        Phase::WithSweep
     }
-    // One observation per server and segment: the DISCOVER's answer wins
-    // over the same server heard answering someone else.
-    observations.sort_by(|a, b| {
-        (&a.interface, a.ip, a.source == Source::Listen).cmp(&(
-            &b.interface,
-            b.ip,
-            b.source == Source::Listen,
-        ))
-    });
-    observations.dedup_by(|later, first| {
-        later.interface == first.interface
-            && later.ip == first.ip
-            && later.dhcp.is_some()
-            && first.dhcp.is_some()
-    });
-    (observations, runs)
+
+    /// One observation per answering server or advertising router, one run
+    /// per segment and step.
+    fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
+        let mut n = 0;
+        Box::pin(async move {
+            let (mut observations, runs) = each_segment(segments, |segment| {
+                n += 1;
+                Arc::clone(&self).asked(segment.interface, n)
+            })
+            .await;
+            // One observation per server and segment: the DISCOVER's answer
+            // wins over the same server heard answering someone else.
+            observations.sort_by(|a, b| {
+                (&a.interface, a.ip, a.source == Source::Listen).cmp(&(
+                    &b.interface,
+                    b.ip,
+                    b.source == Source::Listen,
+                ))
+            });
+            observations.dedup_by(|later, first| {
+                later.interface == first.interface
+                    && later.ip == first.ip
+                    && later.dhcp.is_some()
+                    && first.dhcp.is_some()
+            });
+            (observations, runs)
+        })
+    }
+}
+
+impl DhcpProbe {
+    async fn asked(self: Arc<Self>, interface: Arc<str>, n: usize) -> Outcome {
+        let discover = self
+            .discover
+            .then(|| discover(Arc::clone(&self), Arc::clone(&interface), n));
+        let listen = (!self.listen.is_zero()).then(|| listen(Arc::clone(&self), interface));
+        let (discovered, heard) = tokio::join!(optional(discover), optional(listen));
+        let (mut observations, mut runs) = (Vec::new(), Vec::new());
+        for (found, run) in [discovered, heard].into_iter().flatten() {
+            observations.extend(found);
+            runs.push(run);
+        }
+        (observations, runs)
+    }
+}
+
+async fn optional<F: std::future::Future>(future: Option<F>) -> Option<F::Output> {
+    match future {
+        Some(future) => Some(future.await),
+        None => None,
+    }
 }
 
 async fn discover(
-    plan: Arc<DhcpPlan>,
+    plan: Arc<DhcpProbe>,
     interface: Arc<str>,
     n: usize,
 ) -> (Vec<Observation>, ProbeRun) {
@@ -107,7 +218,7 @@ async fn discover(
     (observations, run)
 }
 
-async fn listen(plan: Arc<DhcpPlan>, interface: Arc<str>) -> (Vec<Observation>, ProbeRun) {
+async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>, ProbeRun) {
     let started_at = Timestamp::now();
     let (name, duration, solicit) = (interface.to_string(), plan.listen, plan.solicit_routers);
     let outcome =
@@ -152,8 +263,8 @@ async fn listen(plan: Arc<DhcpPlan>, interface: Arc<str>) -> (Vec<Observation>, 
 }
 
 /// What was heard, as an observation. (A server that also answered our own
-/// DISCOVER is kept once, by [`probe`].)
-fn heard_observation(plan: &DhcpPlan, interface: &Arc<str>, heard: Heard) -> Observation {
+/// DISCOVER is kept once, by [`DhcpProbe::run`].)
+fn heard_observation(plan: &DhcpProbe, interface: &Arc<str>, heard: Heard) -> Observation {
     let (ip, mac) = heard.sender();
     let mut observation = Observation {
         mac: Some(MacAddr(mac)),
@@ -201,7 +312,7 @@ fn heard_observation(plan: &DhcpPlan, interface: &Arc<str>, heard: Heard) -> Obs
 
 /// The offer as reported, with the configuration's verdict on its server
 /// and gateways.
-fn judged(plan: &DhcpPlan, offer: &daicho_dhcp::Offer) -> DhcpOffer {
+fn judged(plan: &DhcpProbe, offer: &daicho_dhcp::Offer) -> DhcpOffer {
     let server = offer.server_id.unwrap_or(offer.from);
     DhcpOffer {
         server_id: offer.server_id,

@@ -1,22 +1,101 @@
-//! The HTTP/TLS step of a scan: one `GET /` per configured port to every host
-//! the ARP sweep found in scope (never an excluded one, nor one listed in
+//! The HTTP/TLS probe: one `GET /` per configured port to every host the
+//! ARP sweep found in scope (never an excluded one, nor one listed in
 //! `[http] exclude`), a bounded number of hosts at a time, ports one after
 //! another per host.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use daicho_http::{Banner, BannerConfig, Fetcher};
 use daicho_report::{HttpBanner, HttpFacts, Observation, ProbeRun, Source, TlsCertificate};
+use daicho_scope::ScopeError;
+use ipnet::IpNet;
 use jiff::Timestamp;
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::scan::SegmentTargets;
+use super::{Context, Kind, Outcome, Probe, Running, Section, SegmentTargets, each_segment};
+use crate::duration::duration_text;
 
-/// What the HTTP step needs.
+/// `[http]`: one `GET /` per port to each host found.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    /// Plain HTTP ports.
+    pub ports: Vec<u16>,
+    /// HTTPS ports.
+    pub tls_ports: Vec<u16>,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    /// Bytes of a page read at most.
+    pub body_cap: usize,
+    /// Hosts asked at the same time on a segment.
+    pub concurrency: usize,
+    /// Hosts that get no HTTP request, on top of the global exclusions.
+    #[serde(deserialize_with = "daicho_scope::deserialize_exclusions")]
+    pub exclude: Vec<IpNet>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let banner = BannerConfig::default();
+        HttpConfig {
+            enabled: true,
+            ports: vec![80, 8080],
+            tls_ports: vec![443, 8443],
+            timeout: banner.timeout,
+            body_cap: banner.body_cap,
+            concurrency: 16,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Raw print ports would print the request on paper: refused.
+    pub fn validate(&self) -> Result<(), String> {
+        match self
+            .ports
+            .iter()
+            .chain(&self.tls_ports)
+            .find(|p| daicho_http::NEVER_PORTS.contains(p))
+        {
+            Some(port) => Err(format!(
+                "http: port {port} is a raw print port (JetDirect/LPD): a request sent there \
+                 is printed on paper; remove it / ポート {port} は印刷用ポートのため指定できません"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Section for HttpConfig {
+    fn kind(&self) -> Kind {
+        Kind::Http
+    }
+
+    fn probe(&self, _: &Context<'_>) -> Result<Option<Arc<dyn Probe>>, ScopeError> {
+        Ok(self.enabled.then(|| {
+            Arc::new(HttpProbe {
+                config: BannerConfig {
+                    timeout: self.timeout,
+                    body_cap: self.body_cap,
+                },
+                ports: self.ports.clone(),
+                tls_ports: self.tls_ports.clone(),
+                concurrency: self.concurrency,
+                exclude: self.exclude.clone(),
+            }) as Arc<dyn Probe>
+        }))
+    }
+}
+
+/// What the HTTP probe needs.
 #[derive(Debug, Clone)]
-pub struct HttpPlan {
+pub struct HttpProbe {
     pub config: BannerConfig,
     /// Plain HTTP ports, then TLS ports.
     pub ports: Vec<u16>,
@@ -24,35 +103,45 @@ pub struct HttpPlan {
     /// Hosts asked at the same time, per segment.
     pub concurrency: usize,
     /// Hosts that get no HTTP request (fragile devices whose web server hangs).
-    pub exclude: Vec<ipnet::IpNet>,
+    pub exclude: Vec<IpNet>,
 }
 
-/// Asks every segment's hosts; one observation per host whose web server
-/// answered (a TLS failure counts: the port is open), one run per segment.
-pub async fn interrogate(
-    plan: &HttpPlan,
-    segments: Vec<SegmentTargets>,
-) -> (Vec<Observation>, Vec<ProbeRun>) {
-    let mut observations = Vec::new();
-    let mut runs = Vec::new();
-    let ports: Arc<[(u16, bool)]> = plan
-        .ports
-        .iter()
-        .map(|p| (*p, false))
-        .chain(plan.tls_ports.iter().map(|p| (*p, true)))
-        .collect();
-    for segment in segments {
+impl Probe for HttpProbe {
+    fn kind(&self) -> Kind {
+        Kind::Http
+    }
+
+    fn spared(&self) -> &[IpNet] {
+        &self.exclude
+    }
+
+    /// One observation per host whose web server answered (a TLS failure
+    /// counts: the port is open), one run per segment.
+    fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
+        Box::pin(each_segment(segments, move |segment| {
+            Arc::clone(&self).asked(segment)
+        }))
+    }
+}
+
+impl HttpProbe {
+    async fn asked(self: Arc<Self>, segment: SegmentTargets) -> Outcome {
+        let ports: Arc<[(u16, bool)]> = self
+            .ports
+            .iter()
+            .map(|p| (*p, false))
+            .chain(self.tls_ports.iter().map(|p| (*p, true)))
+            .collect();
         let started_at = Timestamp::now();
         let mut run = ProbeRun::new(Source::Http, &segment.interface, started_at);
-        let fetcher = match Fetcher::new(plan.config, Some(segment.source.into())) {
+        let fetcher = match Fetcher::new(self.config, Some(segment.source.into())) {
             Ok(fetcher) => Arc::new(fetcher),
             Err(e) => {
                 run.notes.push(format!("HTTP step skipped: {e}"));
-                runs.push(run);
-                continue;
+                return (Vec::new(), vec![run]);
             }
         };
-        let limit = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+        let limit = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for ip in segment.targets.iter().copied() {
             let (fetcher, limit, ports) =
@@ -66,7 +155,7 @@ pub async fn interrogate(
                 (ip, banners)
             });
         }
-        let mut answered = 0;
+        let mut observations = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let (ip, banners) = joined.expect("an HTTP task does not panic");
             let mut raw_text = Vec::new();
@@ -81,7 +170,6 @@ pub async fn interrogate(
             if banners.is_empty() {
                 continue;
             }
-            answered += 1;
             observations.push(Observation {
                 http: Some(Box::new(HttpFacts { banners, raw_text })),
                 ..Observation::new(
@@ -93,14 +181,13 @@ pub async fn interrogate(
         }
         run.finished_at = Timestamp::now();
         run.notes.push(format!(
-            "{answered} of {} hosts answered HTTP/TLS on ports {:?}",
+            "{} of {} hosts answered HTTP/TLS on ports {:?}",
+            observations.len(),
             segment.targets.len(),
             ports.iter().map(|(p, _)| *p).collect::<Vec<_>>()
         ));
-        runs.push(run);
+        (observations, vec![run])
     }
-    observations.sort_by(|a, b| (&a.interface, a.ip).cmp(&(&b.interface, b.ip)));
-    (observations, runs)
 }
 
 /// A closed or silent port says nothing about the device.

@@ -1,65 +1,108 @@
-//! The NetBIOS step of a scan: a node status query to every host the ARP sweep
-//! found in scope, each segment from its own address, all segments at once.
+//! The NetBIOS probe: a node status query to every host the ARP sweep found
+//! in scope, each segment from its own address, all segments at once.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use daicho_netbios::{NodeStatus, ProbeConfig};
 use daicho_report::{MacAddr, NetbiosFacts, NetbiosName, Observation, ProbeRun, Source};
+use daicho_scope::ScopeError;
 use jiff::Timestamp;
-use tokio::task::JoinSet;
+use serde::Deserialize;
 
-use crate::scan::SegmentTargets;
+use super::{Context, Kind, Probe, Running, Section, SegmentTargets, each_segment};
+use crate::duration::duration_text;
 
-/// Asks every segment's targets; one observation per host that answered and
-/// one probe run per segment.
-pub async fn interrogate(
-    config: ProbeConfig,
-    segments: Vec<SegmentTargets>,
-) -> (Vec<Observation>, Vec<ProbeRun>) {
-    let mut tasks = JoinSet::new();
-    for segment in segments {
-        tasks.spawn(async move {
-            let started_at = Timestamp::now();
-            let outcome = daicho_netbios::probe(segment.source, &segment.targets, &config).await;
-            (segment, started_at, outcome)
-        });
-    }
-    let mut observations = Vec::new();
-    let mut runs = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (segment, started_at, outcome) = joined.expect("a NetBIOS task does not panic");
-        let mut run = ProbeRun {
-            send_rate: Some(f64::from(config.rate)),
-            ..ProbeRun::new(Source::Netbios, &segment.interface, started_at)
-        };
-        match outcome {
-            Ok(outcome) => {
-                run.packets_sent = outcome.sent;
-                run.packets_received = outcome.received;
-                run.notes = outcome.notes;
-                run.notes.push(format!(
-                    "{} of {} hosts answered NetBIOS node status",
-                    outcome.answers.len(),
-                    segment.targets.len()
-                ));
-                observations.extend(
-                    outcome
-                        .answers
-                        .into_iter()
-                        .map(|(ip, status)| observation(&segment.interface, ip, status)),
-                );
-            }
-            Err(e) => run.notes.push(format!(
-                "NetBIOS step skipped: cannot open a UDP socket on {}: {e}",
-                segment.source
-            )),
+/// `[netbios]`: NetBIOS node status queries (UDP 137) to the hosts found.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetbiosConfig {
+    pub enabled: bool,
+    /// Queries per second on each segment.
+    pub rate: u32,
+    /// Rounds at most; the second asks only silent hosts.
+    pub retries: u32,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+}
+
+impl Default for NetbiosConfig {
+    fn default() -> Self {
+        let probe = ProbeConfig::default();
+        NetbiosConfig {
+            enabled: true,
+            rate: probe.rate,
+            retries: probe.attempts,
+            timeout: probe.timeout,
         }
-        runs.push(run);
     }
-    observations.sort_by_key(|o| (o.interface.clone(), o.ip));
-    runs.sort_by(|a, b| a.interface.cmp(&b.interface));
-    (observations, runs)
+}
+
+impl Section for NetbiosConfig {
+    fn kind(&self) -> Kind {
+        Kind::Netbios
+    }
+
+    fn probe(&self, _: &Context<'_>) -> Result<Option<Arc<dyn Probe>>, ScopeError> {
+        Ok(self.enabled.then(|| {
+            Arc::new(NetbiosProbe(ProbeConfig {
+                rate: self.rate.max(1),
+                attempts: self.retries.max(1),
+                timeout: self.timeout,
+            })) as Arc<dyn Probe>
+        }))
+    }
+}
+
+#[derive(Debug)]
+pub struct NetbiosProbe(pub ProbeConfig);
+
+impl Probe for NetbiosProbe {
+    fn kind(&self) -> Kind {
+        Kind::Netbios
+    }
+
+    /// One observation per host that answered, one run per segment.
+    fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
+        let config = self.0;
+        Box::pin(each_segment(segments, move |segment| {
+            asked(config, segment)
+        }))
+    }
+}
+
+async fn asked(config: ProbeConfig, segment: SegmentTargets) -> super::Outcome {
+    let started_at = Timestamp::now();
+    let outcome = daicho_netbios::probe(segment.source, &segment.targets, &config).await;
+    let mut run = ProbeRun {
+        send_rate: Some(f64::from(config.rate)),
+        ..ProbeRun::new(Source::Netbios, &segment.interface, started_at)
+    };
+    let mut observations = Vec::new();
+    match outcome {
+        Ok(outcome) => {
+            run.packets_sent = outcome.sent;
+            run.packets_received = outcome.received;
+            run.notes = outcome.notes;
+            run.notes.push(format!(
+                "{} of {} hosts answered NetBIOS node status",
+                outcome.answers.len(),
+                segment.targets.len()
+            ));
+            observations.extend(
+                outcome
+                    .answers
+                    .into_iter()
+                    .map(|(ip, status)| observation(&segment.interface, ip, status)),
+            );
+        }
+        Err(e) => run.notes.push(format!(
+            "NetBIOS step skipped: cannot open a UDP socket on {}: {e}",
+            segment.source
+        )),
+    }
+    (observations, vec![run])
 }
 
 fn observation(interface: &Arc<str>, ip: Ipv4Addr, status: NodeStatus) -> Observation {

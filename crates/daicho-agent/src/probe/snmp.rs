@@ -1,4 +1,4 @@
-//! The SNMP step of a scan: every host the ARP sweep found in scope (and every
+//! The SNMP probe: every host the ARP sweep found in scope (and every
 //! explicit SNMP target) is asked with the configured profiles — the one that
 //! worked last time first — a bounded number of hosts at a time, each host
 //! paced to its rate limit.
@@ -7,16 +7,100 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use daicho_report::{Observation, ProbeRun, SnmpFacts, SnmpFailure, Source};
+use daicho_scope::ScopeError;
 use daicho_snmp::{DeviceInfo, Diagnosis, Host, Prober, Profile, QueryOptions, Table};
 use jiff::Timestamp;
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// What the SNMP step needs.
+use super::{Context, Kind, Probe, Running, Section, SegmentTargets};
+use crate::duration::duration_text;
+
+/// `[snmp]`: credential profiles, tried in order per host, and patience.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnmpConfig {
+    /// The SNMP step runs in `scan` when profiles exist and this is true.
+    pub enabled: bool,
+    /// Hosts asked at the same time.
+    pub concurrency: usize,
+    #[serde(deserialize_with = "duration_text")]
+    pub timeout: Duration,
+    pub retries: u32,
+    /// Requests per second to any one host, at most.
+    pub host_rate: f64,
+    /// Tables read after the system group.
+    pub read: Vec<daicho_snmp::Table>,
+    /// Hosts to ask beyond the ARP-found ones (e.g. a core switch in a
+    /// routed network): each one explicitly, by address.
+    pub targets: Vec<std::net::IpAddr>,
+    /// How devices' strings that are not UTF-8 are read (CP932 by default;
+    /// a profile's own `charset` wins for its devices).
+    pub charset: daicho_report::text::Charset,
+    #[serde(rename = "profile")]
+    pub profiles: Vec<daicho_snmp::Profile>,
+}
+
+impl SnmpConfig {
+    pub fn query_options(&self) -> daicho_snmp::QueryOptions {
+        daicho_snmp::QueryOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+            host_rate: self.host_rate,
+            charset: self.charset,
+        }
+    }
+}
+
+impl Default for SnmpConfig {
+    fn default() -> Self {
+        let query = daicho_snmp::QueryOptions::default();
+        SnmpConfig {
+            enabled: true,
+            concurrency: 32,
+            timeout: query.timeout,
+            retries: query.retries,
+            host_rate: query.host_rate,
+            read: daicho_snmp::Table::ALL.to_vec(),
+            targets: Vec::new(),
+            charset: query.charset,
+            profiles: Vec::new(),
+        }
+    }
+}
+
+impl Section for SnmpConfig {
+    fn kind(&self) -> Kind {
+        Kind::Snmp
+    }
+
+    /// On when profiles exist; explicit targets are checked against the
+    /// scope rules here, before any packet.
+    fn probe(&self, context: &Context<'_>) -> Result<Option<Arc<dyn Probe>>, ScopeError> {
+        if !self.enabled || self.profiles.is_empty() {
+            return Ok(None);
+        }
+        for target in &self.targets {
+            daicho_scope::check_explicit_target(*target, context.exclude, context.policy)?;
+        }
+        Ok(Some(Arc::new(SnmpProbe {
+            profiles: self.profiles.clone(),
+            options: self.query_options(),
+            concurrency: self.concurrency,
+            read: self.read.clone(),
+            targets: self.targets.clone(),
+            memory: Some(context.state_dir.join("snmp-profiles.json")),
+        })))
+    }
+}
+
+/// What the SNMP probe needs.
 #[derive(Debug, Clone)]
-pub struct SnmpPlan {
+pub struct SnmpProbe {
     pub profiles: Vec<Profile>,
     pub options: QueryOptions,
     /// Hosts asked at the same time.
@@ -28,6 +112,35 @@ pub struct SnmpPlan {
     pub targets: Vec<IpAddr>,
     /// Where the profile that worked for each host is kept between scans.
     pub memory: Option<PathBuf>,
+}
+
+impl Probe for SnmpProbe {
+    fn kind(&self) -> Kind {
+        Kind::Snmp
+    }
+
+    /// One socket and one concurrency bound for every segment (hosts are
+    /// paced one by one), and the explicit targets under the interface name
+    /// `routed`.
+    fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
+        let mut targets: Vec<Target> = segments
+            .iter()
+            .flat_map(|s| {
+                s.targets
+                    .iter()
+                    .map(|ip| (Arc::clone(&s.interface), IpAddr::V4(*ip)))
+            })
+            .collect();
+        let routed: Arc<str> = "routed".into();
+        for ip in &self.targets {
+            if !targets.iter().any(|(_, found)| found == ip) {
+                targets.push((Arc::clone(&routed), *ip));
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        Box::pin(async move { interrogate(&self, targets).await })
+    }
 }
 
 /// A host to ask, with the interface its segment is on (or `routed` for an
@@ -73,7 +186,7 @@ impl ProfileMemory {
     }
 
     fn save(&self, path: &Path) {
-        let saved = crate::output::write_atomic(path, |file| {
+        let saved = daicho_process::write_atomic(path, |file| {
             serde_json::to_writer_pretty(file, &self.0).map_err(std::io::Error::other)
         });
         if let Err(e) = saved {
@@ -88,10 +201,7 @@ impl ProfileMemory {
 
 /// Asks every target; returns one observation per host that answered (or that
 /// speaks SNMP but refused every profile) and one probe run per interface.
-pub async fn interrogate(
-    plan: &SnmpPlan,
-    targets: Vec<Target>,
-) -> (Vec<Observation>, Vec<ProbeRun>) {
+async fn interrogate(plan: &SnmpProbe, targets: Vec<Target>) -> (Vec<Observation>, Vec<ProbeRun>) {
     let started_at = Timestamp::now();
     let prober = match Prober::bind(plan.options).await {
         Ok(prober) => Arc::new(prober),

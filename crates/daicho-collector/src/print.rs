@@ -1,0 +1,134 @@
+//! What the command line prints, as text built from data (testable without
+//! a terminal). Every string a device or a person supplied passes through
+//! [`shown`], so a name cannot rewrite the terminal.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use daicho_report::Finding;
+use daicho_store::{AuditEntry, DeviceRow, Explanation, Ingested};
+
+/// A device-supplied string for the terminal: control characters (escape
+/// sequences that could rewrite the screen) escaped, everything else as is.
+pub fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// `audit`: one line per entry.
+pub fn audit(entries: &[AuditEntry]) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "{}  {:<16} {:<14} {}",
+            entry.at,
+            shown(&entry.actor),
+            entry.action,
+            shown(&entry.detail)
+        );
+    }
+    out
+}
+
+/// `import`: what became of one file.
+pub fn imported(file: &Path, outcome: &Ingested) -> String {
+    match outcome {
+        Ingested::Stored { created, joined } => format!(
+            "{}: stored ({created} new devices, {joined} joined known ones)",
+            file.display()
+        ),
+        Ingested::AlreadyKnown => {
+            format!("{}: already in the ledger; nothing changed", file.display())
+        }
+    }
+}
+
+/// `devices`: one line per device.
+pub fn devices(devices: &[DeviceRow]) -> String {
+    let mut out = String::new();
+    for device in devices {
+        let _ = writeln!(
+            out,
+            "#{:<5} {:<28} {:<40} last seen {}",
+            device.id,
+            shown(device.name.as_deref().unwrap_or("-")),
+            device.addresses.join(" "),
+            device.last_seen
+        );
+    }
+    out
+}
+
+/// `findings`: each finding with its evidence, over `agents` reports.
+pub fn findings(agents: usize, findings: &[Finding]) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        let _ = writeln!(out, "no findings in the latest reports of {agents} agents");
+    }
+    for finding in findings {
+        let _ = writeln!(
+            out,
+            "{:?} ({:.0}%): {}",
+            finding.kind,
+            finding.confidence * 100.0,
+            shown(&finding.summary)
+        );
+        for evidence in &finding.evidence {
+            let _ = writeln!(out, "  evidence: {}", shown(&evidence.text));
+        }
+    }
+    out
+}
+
+/// `explain`: a device's identities and every merge decision about it.
+pub fn explain(why: &Explanation) -> String {
+    let mut out = String::new();
+    let d = &why.device;
+    let _ = writeln!(
+        out,
+        "device #{} {} — first seen {}, last seen {}",
+        d.id,
+        shown(d.name.as_deref().unwrap_or("-")),
+        d.first_seen,
+        d.last_seen
+    );
+    out.push_str("identities:\n");
+    for (kind, value) in &why.keys {
+        let _ = writeln!(out, "  {kind}: {}", shown(value));
+    }
+    out.push_str("merges:\n");
+    for merge in &why.decisions {
+        let what = if merge.created { "created" } else { "joined" };
+        let _ = writeln!(
+            out,
+            "  scan {} {} {}: {what}",
+            merge.scan_id,
+            merge.interface,
+            merge.ip.as_deref().unwrap_or("-")
+        );
+        for reason in &merge.reasons {
+            let _ = writeln!(out, "    - {}", shown(reason));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_text_cannot_rewrite_the_terminal() {
+        assert_eq!(shown("PC\u{1b}[2J-033"), "PC\\u{1b}[2J-033");
+        assert_eq!(shown("３階 ナース"), "３階 ナース");
+    }
+}

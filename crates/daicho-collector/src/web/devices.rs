@@ -1,0 +1,302 @@
+//! The device list (/devices) with its filters, and one device's page.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use daicho_ledger::ItemKind;
+use serde::Deserialize;
+
+use super::session::Signed;
+use super::{Chrome, LIST_LIMIT, html, reconciled, store_failed};
+use crate::reconcile::Reconciliation;
+use crate::state::AppState;
+
+/// A discovered device as the list shows it.
+struct DeviceLine {
+    id: i64,
+    name: String,
+    addresses: String,
+    macs: String,
+    maker: String,
+    model: String,
+    segments: String,
+    flags: Vec<String>,
+    declared: bool,
+    /// The matched ledger row's 管理番号 and 種別 (empty when undeclared).
+    ledger_id: String,
+    kind: String,
+    last_seen: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DeviceFilter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    segment: String,
+    #[serde(default)]
+    maker: String,
+    #[serde(default)]
+    flag: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    declared: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/devices.html")]
+struct DevicesPage {
+    page: Chrome,
+    filter: DeviceFilter,
+    segments: Vec<String>,
+    makers: Vec<String>,
+    kinds: Vec<String>,
+    flag_kinds: Vec<&'static str>,
+    /// How many devices match (only the first [`LIST_LIMIT`] are shown).
+    matching: usize,
+    devices: Vec<DeviceLine>,
+}
+
+const FLAG_KINDS: [&str; 4] = ["dual_homed", "mobile_router", "remote_access", "rogue_dhcp"];
+
+/// The list's lines for every device, or only for device `only`.
+fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
+    let undeclared: std::collections::BTreeSet<i64> = r
+        .diff
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Undeclared)
+        .filter_map(|i| i.device)
+        .collect();
+    // Indexed once: a search per device was 10^10 steps at 100,000
+    // matched devices.
+    let declared_rows: std::collections::HashMap<i64, usize> = r
+        .diff
+        .matches
+        .iter()
+        .map(|(row, device, _)| (*device, *row))
+        .collect();
+    r.discovered
+        .iter()
+        .filter(|d| only.is_none_or(|id| d.id == id))
+        .map(|d| {
+            let row = declared_rows
+                .get(&d.id)
+                .and_then(|row| r.ledger.devices.get(*row));
+            let field =
+                |f: daicho_ledger::Field| row.and_then(|r| r.get(f)).unwrap_or_default().to_owned();
+            let segments: Vec<&str> = r
+                .segments
+                .iter()
+                .filter(|(_, networks)| {
+                    d.ips.iter().any(|ip| match ip {
+                        std::net::IpAddr::V4(v4) => networks.iter().any(|n| n.contains(v4)),
+                        std::net::IpAddr::V6(_) => false,
+                    })
+                })
+                .map(|(label, _)| label.as_str())
+                .collect();
+            let mut flags: Vec<String> = d.flags.iter().map(|f| f.kind.clone()).collect();
+            flags.dedup();
+            DeviceLine {
+                id: d.id,
+                name: d.name.clone().unwrap_or_default(),
+                addresses: d
+                    .ips
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                macs: d.macs.join(" "),
+                maker: d.maker.clone().unwrap_or_default(),
+                model: d.model.clone().unwrap_or_default(),
+                segments: segments.join(", "),
+                flags,
+                declared: !undeclared.contains(&d.id),
+                ledger_id: field(daicho_ledger::Field::ManagementId),
+                kind: field(daicho_ledger::Field::Kind),
+                last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
+            }
+        })
+        .collect()
+}
+
+impl DeviceFilter {
+    fn keeps(&self, d: &DeviceLine) -> bool {
+        let q = self.q.trim().to_lowercase();
+        (q.is_empty()
+            || [&d.name, &d.addresses, &d.macs, &d.maker, &d.model]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&q)))
+            && (self.segment.is_empty() || d.segments.split(", ").any(|s| s == self.segment))
+            && (self.maker.is_empty() || d.maker == self.maker)
+            && (self.flag.is_empty() || d.flags.contains(&self.flag))
+            && (self.kind.is_empty() || d.kind == self.kind)
+            && match self.declared.as_str() {
+                "yes" => d.declared,
+                "no" => !d.declared,
+                _ => true,
+            }
+    }
+}
+
+pub(super) async fn devices(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Query(filter): Query<DeviceFilter>,
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
+    let all = device_lines(&r, None);
+    let mut makers: Vec<String> = all
+        .iter()
+        .map(|d| d.maker.clone())
+        .filter(|m| !m.is_empty())
+        .collect();
+    makers.sort();
+    makers.dedup();
+    let mut kinds: Vec<String> = all
+        .iter()
+        .map(|d| d.kind.clone())
+        .filter(|k| !k.is_empty())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let segments = r.segments.iter().map(|(label, _)| label.clone()).collect();
+    let mut devices: Vec<DeviceLine> = all.into_iter().filter(|d| filter.keeps(d)).collect();
+    let matching = devices.len();
+    devices.truncate(LIST_LIMIT);
+    Ok(html(DevicesPage {
+        page: signed.page,
+        filter,
+        segments,
+        makers,
+        kinds,
+        flag_kinds: FLAG_KINDS.to_vec(),
+        matching,
+        devices,
+    }))
+}
+
+/// An observation of the device in an agent's latest report.
+struct Seen {
+    agent: String,
+    interface: String,
+    source: String,
+    ip: String,
+    mac: String,
+    at: String,
+    facts: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/device.html")]
+struct DevicePage {
+    page: Chrome,
+    line: DeviceLine,
+    keys: Vec<(String, String)>,
+    addresses: Vec<(String, String, String, String, String)>,
+    seen: Vec<Seen>,
+    flags: Vec<daicho_ledger::Flag>,
+    merges: Vec<daicho_store::MergeRecord>,
+    items: Vec<daicho_ledger::Item>,
+}
+
+/// A short, readable summary of what one probe said (names, models,
+/// banners), for the observations table.
+fn facts_of(o: &daicho_report::Observation) -> String {
+    let mut facts: Vec<String> = Vec::new();
+    if let Some(v) = &o.vendor {
+        facts.push(v.clone());
+    }
+    if let Some(s) = o.snmp.as_deref() {
+        facts.extend(s.sys_name.clone());
+        facts.extend(s.sys_descr.clone());
+    }
+    if let Some(n) = o.netbios.as_deref() {
+        facts.extend(n.computer_name.clone());
+    }
+    if let Some(m) = o.mdns.as_deref() {
+        facts.push(m.host.clone());
+    }
+    if let Some(h) = o.http.as_deref() {
+        facts.extend(h.banners.iter().filter_map(|b| b.title.clone()));
+    }
+    if let Some(s) = o.ssh.as_deref() {
+        facts.extend(s.fingerprint.clone());
+    }
+    if let Some(u) = o.ssdp.as_deref() {
+        facts.extend(u.devices.iter().filter_map(|d| d.friendly_name.clone()));
+    }
+    if let Some(d) = o.dhcp.as_deref() {
+        facts.extend(d.offers.iter().map(|offer| {
+            let routers: Vec<String> = offer.routers.iter().map(ToString::to_string).collect();
+            format!("DHCP server, gateway {}", routers.join(", "))
+        }));
+    }
+    if let Some(a) = o.router_advert.as_deref() {
+        facts.push(format!("IPv6 router, lifetime {} s", a.router_lifetime));
+    }
+    facts.join(" · ")
+}
+
+pub(super) async fn device(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(id): Path<i64>,
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
+    let Some(line) = device_lines(&r, Some(id)).pop() else {
+        return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response());
+    };
+    let (explanation, addresses, reports) = tokio::try_join!(
+        state.store.explain(id),
+        state.store.device_addresses(id),
+        state.store.latest_reports()
+    )
+    .map_err(store_failed)?;
+    let discovered = r.discovered.iter().find(|d| d.id == id);
+    let macs: Vec<String> = discovered.map(|d| d.macs.clone()).unwrap_or_default();
+    let ips: Vec<std::net::IpAddr> = discovered.map(|d| d.ips.clone()).unwrap_or_default();
+    let seen = reports
+        .iter()
+        .flat_map(|report| report.observations.iter().map(move |o| (report, o)))
+        .filter(|(_, o)| {
+            o.ip.is_some_and(|ip| ips.contains(&ip))
+                || o.mac
+                    .is_some_and(|m| macs.iter().any(|x| x.eq_ignore_ascii_case(&m.to_string())))
+        })
+        .map(|(report, o)| Seen {
+            agent: report.agent.id.clone(),
+            interface: o.interface.to_string(),
+            source: format!("{:?}", o.source).to_lowercase(),
+            ip: o.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            mac: o.mac.map(|m| m.to_string()).unwrap_or_default(),
+            at: o.at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            facts: facts_of(o),
+        })
+        .collect();
+    let items = r
+        .diff
+        .items
+        .iter()
+        .filter(|i| i.device == Some(id))
+        .cloned()
+        .collect();
+    Ok(html(DevicePage {
+        keys: explanation
+            .as_ref()
+            .map(|e| e.keys.clone())
+            .unwrap_or_default(),
+        merges: explanation.map(|e| e.decisions).unwrap_or_default(),
+        flags: discovered.map(|d| d.flags.clone()).unwrap_or_default(),
+        addresses,
+        seen,
+        items,
+        line,
+        page: signed.page,
+    }))
+}
