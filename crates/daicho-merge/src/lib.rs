@@ -11,11 +11,22 @@
 //! nothing. Devices already in the ledger are never merged behind anyone's
 //! back: when a candidate's strong keys point at two devices, it joins the
 //! oldest and the conflict is stated.
+//!
+//! One physical device is one device however many legs it has (issue #15):
+//! a host that shows another segment's address as its own — it answered ARP
+//! for it (the ARP-flux probe), its SNMP address table, mDNS records or TLS
+//! certificate list it — is the device seen at that address there, within
+//! a day ([`Claim`], [`KnownAddresses`]). Placeholder identities (a
+//! default UDN, a serial `00000000`) and identities two devices with
+//! different MACs show on one segment join nothing ([`placeholder`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use daicho_report::{Flag, Report};
+use daicho_report::{Flag, MacAddr, Report};
+
+mod placeholder;
+pub use placeholder::{Unusable, placeholder};
 
 /// What a key says about identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,10 +152,92 @@ pub struct Candidate {
     pub interface: String,
     pub ip: Option<IpAddr>,
     pub keys: BTreeSet<Key>,
+    /// Keys it carries that identify nothing, and why.
+    pub unusable: Vec<(Key, Unusable)>,
+    /// Addresses it shows to be its own on other segments.
+    pub claims: BTreeSet<Claim>,
     /// The best name any probe gave, for people.
     pub name: Option<String>,
     /// What the ledger's columns want to know, as far as the probes said.
     pub facts: Facts,
+}
+
+/// An address a host shows to be its own: the device seen at that address
+/// on another segment is this host's other leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Claim {
+    pub ip: IpAddr,
+    pub source: ClaimSource,
+}
+
+/// How a host showed an address to be its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClaimSource {
+    /// It answered ARP for the address on this segment (the ARP-flux probe).
+    ArpFlux,
+    /// Its SNMP address table lists it.
+    SnmpAddressTable,
+    /// Its mDNS records announce it.
+    MdnsAddress,
+    /// Its TLS certificate names it (subject alternative name).
+    TlsSan,
+}
+
+impl ClaimSource {
+    const ALL: [ClaimSource; 4] = [
+        ClaimSource::ArpFlux,
+        ClaimSource::SnmpAddressTable,
+        ClaimSource::MdnsAddress,
+        ClaimSource::TlsSan,
+    ];
+
+    /// The name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimSource::ArpFlux => "arp_flux",
+            ClaimSource::SnmpAddressTable => "snmp_addresses",
+            ClaimSource::MdnsAddress => "mdns_addresses",
+            ClaimSource::TlsSan => "tls_san",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ClaimSource> {
+        ClaimSource::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ClaimSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClaimSource::ArpFlux => "ARP answer",
+            ClaimSource::SnmpAddressTable => "SNMP address table",
+            ClaimSource::MdnsAddress => "mDNS address record",
+            ClaimSource::TlsSan => "TLS certificate",
+        })
+    }
+}
+
+/// A certificate naming more addresses than this is a cluster's or a load
+/// balancer's, not one host's: its addresses are no claim.
+const MAX_SAN_CLAIMS: usize = 4;
+/// A MAC answering ARP for more flux addresses than this is proxy ARP (a
+/// router answering for a range), not a host with a leg there.
+const MAX_FLUX_CLAIMS: usize = 2;
+
+/// An address that can be one host's own: not unspecified, loopback,
+/// link-local, multicast or broadcast (IPv6 legs are not claimed: a
+/// hospital's second network is IPv4).
+fn claimable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(_) => false,
+    }
 }
 
 /// A device's maker, model, serial number, OS and MAC, from the best source
@@ -249,11 +342,26 @@ fn facts(o: &daicho_report::Observation) -> Facts {
     facts
 }
 
+/// One candidate's place in a report: its interface and address.
+type Group = (String, Option<IpAddr>);
+
 /// Groups a report's observations by (interface, IP) and reads their keys.
 pub fn candidates(report: &Report) -> Vec<Candidate> {
-    let mut groups: BTreeMap<(String, Option<IpAddr>), Candidate> = BTreeMap::new();
-    let mut vendors: BTreeMap<(String, Option<IpAddr>), String> = BTreeMap::new();
+    let mut groups: BTreeMap<Group, Candidate> = BTreeMap::new();
+    let mut vendors: BTreeMap<Group, String> = BTreeMap::new();
+    // ARP-flux answers are no devices of their own: they say that the MAC
+    // that gave them has a leg where the address is.
+    let mut flux: BTreeMap<(String, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut forwarding: BTreeSet<Group> = BTreeSet::new();
     for o in &report.observations {
+        if o.flags.contains(&Flag::ArpFlux) {
+            if let (Some(mac), Some(ip)) = (o.mac, o.ip) {
+                flux.entry((o.interface.to_string(), mac))
+                    .or_default()
+                    .insert(ip);
+            }
+            continue;
+        }
         if let Some(vendor) = &o.vendor {
             vendors
                 .entry((o.interface.to_string(), o.ip))
@@ -265,6 +373,8 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                 interface: o.interface.to_string(),
                 ip: o.ip,
                 keys: BTreeSet::new(),
+                unusable: Vec::new(),
+                claims: BTreeSet::new(),
                 name: None,
                 facts: Facts::default(),
             });
@@ -286,6 +396,14 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
         if let Some(http) = o.http.as_deref() {
             for certificate in http.banners.iter().filter_map(|b| b.certificate.as_ref()) {
                 add(KeyKind::TlsCertificate, &certificate.sha256);
+                if certificate.san_ip.len() <= MAX_SAN_CLAIMS {
+                    candidate
+                        .claims
+                        .extend(certificate.san_ip.iter().map(|ip| Claim {
+                            ip: *ip,
+                            source: ClaimSource::TlsSan,
+                        }));
+                }
             }
         }
         if let Some(snmp) = o.snmp.as_deref() {
@@ -315,6 +433,15 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                     add(KeyKind::Mac, &mac.to_string());
                 }
             }
+            candidate
+                .claims
+                .extend(snmp.addresses.iter().map(|a| Claim {
+                    ip: a.ip,
+                    source: ClaimSource::SnmpAddressTable,
+                }));
+            if snmp.ip_forwarding == Some(true) {
+                forwarding.insert((o.interface.to_string(), o.ip));
+            }
         }
         if let Some(netbios) = o.netbios.as_deref()
             && let Some(name) = &netbios.computer_name
@@ -324,6 +451,12 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
         }
         if let Some(mdns) = o.mdns.as_deref() {
             add(KeyKind::MdnsHost, &mdns.host);
+            candidate
+                .claims
+                .extend(mdns.addresses.iter().map(|ip| Claim {
+                    ip: *ip,
+                    source: ClaimSource::MdnsAddress,
+                }));
             candidate
                 .name
                 .get_or_insert_with(|| mdns.host.trim_end_matches('.').to_owned());
@@ -345,12 +478,75 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
             candidate.facts.maker.get_or_insert(vendor);
         }
     }
-    groups.into_values().collect()
+    // A host that answered ARP for one or two other networks' addresses
+    // has legs there; a router answering for them routes (proxy ARP).
+    let mut owners: BTreeMap<(String, Key), Vec<Group>> = BTreeMap::new();
+    for (group, candidate) in &groups {
+        for key in candidate.keys.iter().filter(|k| k.kind == KeyKind::Mac) {
+            owners
+                .entry((group.0.clone(), key.clone()))
+                .or_default()
+                .push(group.clone());
+        }
+    }
+    for ((interface, mac), ips) in flux {
+        if ips.len() > MAX_FLUX_CLAIMS {
+            continue;
+        }
+        let Some(mac) = Key::new(KeyKind::Mac, &mac.to_string()) else {
+            continue;
+        };
+        for group in owners.get(&(interface, mac)).into_iter().flatten() {
+            if forwarding.contains(group) {
+                continue;
+            }
+            if let Some(candidate) = groups.get_mut(group) {
+                candidate.claims.extend(ips.iter().map(|ip| Claim {
+                    ip: *ip,
+                    source: ClaimSource::ArpFlux,
+                }));
+            }
+        }
+    }
+    let mut candidates: Vec<Candidate> = groups.into_values().collect();
+    for candidate in &mut candidates {
+        let own = candidate.ip;
+        candidate
+            .claims
+            .retain(|claim| Some(claim.ip) != own && claimable(claim.ip));
+    }
+    placeholder::set_aside(&mut candidates);
+    candidates
 }
 
 /// What the ledger holds that matters to a merge: for each key already
 /// known, the device it belongs to.
 pub type KnownKeys = BTreeMap<Key, DeviceId>;
+
+/// Where a device was seen: one agent's segment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    pub agent: String,
+    pub interface: String,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.agent, self.interface)
+    }
+}
+
+/// What the ledger holds about the addresses a report's candidates have
+/// and claim, as seen within a day of the report: enough to join the legs
+/// of one host that two agents (or two nights) saw apart.
+#[derive(Debug, Clone, Default)]
+pub struct KnownAddresses {
+    /// Devices seen at each address, and where.
+    pub held: BTreeMap<IpAddr, Vec<(DeviceId, Place)>>,
+    /// Devices that showed each address to be their own, where they were
+    /// seen, and how.
+    pub claimed: BTreeMap<IpAddr, Vec<(DeviceId, Place, ClaimSource)>>,
+}
 
 /// A device in the ledger.
 pub type DeviceId = i64;
@@ -375,13 +571,26 @@ pub struct Decision {
 
 /// Decides, candidate by candidate, where each goes. Devices created by
 /// earlier candidates of the same report are joinable by later ones (one
-/// agent seeing a dual-homed host on two segments).
-pub fn merge(known: &KnownKeys, candidates: &[Candidate]) -> Vec<Decision> {
+/// agent seeing a dual-homed host on two segments). `agent` is the report's.
+pub fn merge(
+    known: &KnownKeys,
+    addresses: &KnownAddresses,
+    agent: &str,
+    candidates: &[Candidate],
+) -> Vec<Decision> {
     // Keys of the devices this report creates, as it goes.
     let mut fresh: BTreeMap<Key, usize> = BTreeMap::new();
+    // Addresses held and claimed by this report's candidates, as it goes.
+    let mut held: BTreeMap<IpAddr, Vec<(Target, Place)>> = BTreeMap::new();
+    let mut claimed: BTreeMap<IpAddr, Vec<(Target, Place, ClaimSource)>> = BTreeMap::new();
     let mut created = 0;
     let mut decisions = Vec::with_capacity(candidates.len());
     for (index, candidate) in candidates.iter().enumerate() {
+        let here = Place {
+            agent: agent.to_owned(),
+            interface: candidate.interface.clone(),
+        };
+        let same_host = same_host(candidate, &here, addresses, &held, &claimed);
         let owner = |key: &Key| -> Option<Target> {
             known
                 .get(key)
@@ -401,7 +610,11 @@ pub fn merge(known: &KnownKeys, candidates: &[Candidate]) -> Vec<Decision> {
                 map.entry(target).or_default().push(key);
             }
         }
-        let mut reasons = Vec::new();
+        let mut reasons: Vec<String> = candidate
+            .unusable
+            .iter()
+            .map(|(key, why)| format!("{key} is {why}: not used to join"))
+            .collect();
         let target = if let Some((first, keys)) = strong.iter().next() {
             reasons.extend(
                 keys.iter()
@@ -414,6 +627,27 @@ pub fn merge(known: &KnownKeys, candidates: &[Candidate]) -> Vec<Decision> {
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(", "),
+                    describe(other)
+                ));
+            }
+            for (other, why) in same_host.iter().filter(|(t, _)| *t != first) {
+                reasons.push(format!(
+                    "conflict: {} says it is {}; not merged automatically",
+                    why.join("; "),
+                    describe(other)
+                ));
+            }
+            Some(first.clone())
+        } else if let Some((first, why)) = same_host.iter().next() {
+            reasons.push(format!(
+                "the same host as {}: {}",
+                describe(first),
+                why.join("; ")
+            ));
+            for (other, why) in same_host.iter().skip(1) {
+                reasons.push(format!(
+                    "conflict: {} says it is {}; not merged automatically",
+                    why.join("; "),
                     describe(other)
                 ));
             }
@@ -461,6 +695,17 @@ pub fn merge(known: &KnownKeys, candidates: &[Candidate]) -> Vec<Decision> {
                 }
             }
         }
+        if let Some(ip) = candidate.ip {
+            held.entry(ip)
+                .or_default()
+                .push((target.clone(), here.clone()));
+        }
+        for claim in &candidate.claims {
+            claimed
+                .entry(claim.ip)
+                .or_default()
+                .push((target.clone(), here.clone(), claim.source));
+        }
         decisions.push(Decision {
             candidate: index,
             target,
@@ -468,6 +713,60 @@ pub fn merge(known: &KnownKeys, candidates: &[Candidate]) -> Vec<Decision> {
         });
     }
     decisions
+}
+
+/// The devices of other segments that are this candidate's host: one that
+/// showed this candidate's address to be its own, or one seen at an
+/// address this candidate shows to be its own — in the ledger (`known`)
+/// or earlier in this report.
+fn same_host(
+    candidate: &Candidate,
+    here: &Place,
+    known: &KnownAddresses,
+    held: &BTreeMap<IpAddr, Vec<(Target, Place)>>,
+    claimed: &BTreeMap<IpAddr, Vec<(Target, Place, ClaimSource)>>,
+) -> BTreeMap<Target, Vec<String>> {
+    let mut found: BTreeMap<Target, Vec<String>> = BTreeMap::new();
+    let mut add = |target: Target, why: String| {
+        let reasons = found.entry(target).or_default();
+        if !reasons.contains(&why) {
+            reasons.push(why);
+        }
+    };
+    if let Some(ip) = candidate.ip {
+        let ledger = known.claimed.get(&ip).into_iter().flatten();
+        let ledger = ledger.map(|(id, place, source)| (Target::Existing(*id), place, source));
+        let report = claimed.get(&ip).into_iter().flatten();
+        let report = report.map(|(target, place, source)| (target.clone(), place, source));
+        for (target, place, source) in ledger.chain(report) {
+            if place != here {
+                let owner = describe(&target);
+                add(
+                    target,
+                    format!("the {source} of {owner} on {place} shows {ip} as its own"),
+                );
+            }
+        }
+    }
+    for claim in &candidate.claims {
+        let ledger = known.held.get(&claim.ip).into_iter().flatten();
+        let ledger = ledger.map(|(id, place)| (Target::Existing(*id), place));
+        let report = held.get(&claim.ip).into_iter().flatten();
+        let report = report.map(|(target, place)| (target.clone(), place));
+        for (target, place) in ledger.chain(report) {
+            if place != here {
+                let owner = describe(&target);
+                add(
+                    target,
+                    format!(
+                        "its {} shows {} as its own, where {owner} was seen on {place}",
+                        claim.source, claim.ip
+                    ),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// Existing devices (oldest first) before new ones.

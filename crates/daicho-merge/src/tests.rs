@@ -58,11 +58,15 @@ fn names(interface: &str, ip: &str, netbios: &str, mdns: &str) -> Vec<Observatio
 }
 
 fn report(observations: Vec<Observation>) -> Report {
+    report_from("agent-1", observations)
+}
+
+fn report_from(agent: &str, observations: Vec<Observation>) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         scan_id: uuid::Uuid::nil(),
         agent: AgentInfo {
-            id: "agent-1".into(),
+            id: agent.into(),
             version: "0.1.0".into(),
             hostname: "agent".into(),
         },
@@ -80,11 +84,12 @@ fn report(observations: Vec<Observation>) -> Report {
 /// device of each candidate (by IP) and the ledger's device count.
 fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
     let mut known = KnownKeys::new();
+    let mut addresses = KnownAddresses::default();
     let mut next_id = 1;
     let mut per_report = Vec::new();
     for report in reports {
         let found = candidates(report);
-        let decisions = merge(&known, &found);
+        let decisions = merge(&known, &addresses, &report.agent.id, &found);
         let mut created: BTreeMap<usize, DeviceId> = BTreeMap::new();
         let mut where_ = BTreeMap::new();
         for decision in decisions {
@@ -99,7 +104,21 @@ fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
             for key in &candidate.keys {
                 known.entry(key.clone()).or_insert(id);
             }
-            where_.insert(candidate.ip.unwrap().to_string(), id);
+            let place = Place {
+                agent: report.agent.id.clone(),
+                interface: candidate.interface.clone(),
+            };
+            let ip = candidate.ip.unwrap();
+            addresses
+                .held
+                .entry(ip)
+                .or_default()
+                .push((id, place.clone()));
+            for claim in &candidate.claims {
+                let claims = addresses.claimed.entry(claim.ip).or_default();
+                claims.push((id, place.clone(), claim.source));
+            }
+            where_.insert(ip.to_string(), id);
         }
         per_report.push(where_);
     }
@@ -148,7 +167,12 @@ fn one_name_alone_does_not_join_and_says_so() {
     let mut b = names("eth0", "198.18.1.62", "PC-7", "other.local.");
     b.truncate(1);
     let found = candidates(&report(vec![a.remove(0), b.remove(0)]));
-    let decisions = merge(&KnownKeys::new(), &found);
+    let decisions = merge(
+        &KnownKeys::new(),
+        &KnownAddresses::default(),
+        "agent-1",
+        &found,
+    );
     assert_eq!(decisions[1].target, Target::New(1));
     assert!(
         decisions[1].reasons[0].contains("a name alone does not join"),
@@ -179,7 +203,12 @@ fn a_dual_homed_host_seen_on_two_segments_in_one_report_is_one_device() {
         arp("eth2", "198.18.2.33", "00:1b:21:00:01:34"),
         ssh("eth2", "198.18.2.33", "SHA256:dual"),
     ]));
-    let decisions = merge(&KnownKeys::new(), &found);
+    let decisions = merge(
+        &KnownKeys::new(),
+        &KnownAddresses::default(),
+        "agent-1",
+        &found,
+    );
     assert_eq!(decisions[0].target, Target::New(0));
     assert_eq!(decisions[1].target, Target::New(0));
     assert!(
@@ -198,7 +227,7 @@ fn strong_keys_pointing_at_two_devices_join_the_oldest_and_state_the_conflict() 
         arp("eth0", "198.18.1.5", "00:1b:21:00:00:01"),
         ssh("eth0", "198.18.1.5", "SHA256:x"),
     ]));
-    let decisions = merge(&known, &found);
+    let decisions = merge(&known, &KnownAddresses::default(), "agent-1", &found);
     assert_eq!(decisions[0].target, Target::Existing(3));
     assert!(
         decisions[0]
@@ -269,5 +298,290 @@ fn printers_and_upses_give_their_own_tables_and_platform_enterprises_no_maker() 
     assert_eq!(
         found[0].facts.maker.as_deref(),
         Some("TELTONIKA NETWORKS UAB")
+    );
+}
+
+/// An answer to the ARP-flux probe: on `interface`, `mac` answered for
+/// `ip`, an address of another network.
+fn flux(interface: &str, ip: &str, mac: &str) -> Observation {
+    let mut o = arp(interface, ip, mac);
+    o.flags.push(Flag::ArpFlux);
+    o
+}
+
+fn snmp_addresses(interface: &str, ip: &str, addresses: &[&str], forwarding: bool) -> Observation {
+    let mut o = observation(Source::Snmp, interface, ip);
+    o.snmp = Some(Box::new(SnmpFacts {
+        profile: Some("ro".into()),
+        ip_forwarding: Some(forwarding),
+        addresses: addresses
+            .iter()
+            .map(|a| daicho_report::SnmpAddress {
+                ip: a.parse().unwrap(),
+                prefix_len: Some(24),
+                if_index: None,
+            })
+            .collect(),
+        ..SnmpFacts::default()
+    }));
+    o
+}
+
+fn upnp(interface: &str, ip: &str, udn: &str, serial: &str) -> Observation {
+    let mut o = observation(Source::Ssdp, interface, ip);
+    o.ssdp = Some(Box::new(daicho_report::SsdpFacts {
+        devices: vec![daicho_report::UpnpDevice {
+            manufacturer: Some("Acme".into()),
+            serial_number: Some(serial.into()),
+            udn: Some(udn.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    o
+}
+
+fn tls(interface: &str, ip: &str, sha256: &str) -> Observation {
+    let mut o = observation(Source::Http, interface, ip);
+    o.http = Some(Box::new(daicho_report::HttpFacts {
+        banners: vec![daicho_report::HttpBanner {
+            port: 443,
+            tls: true,
+            certificate: Some(daicho_report::TlsCertificate {
+                sha256: sha256.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    o
+}
+
+/// The merge corpus (issue #15): the legs of one host join, whatever says
+/// so; what only looks alike stays apart.
+#[test]
+fn the_legs_of_one_host_join_and_lookalikes_stay_apart() {
+    struct Case {
+        name: &'static str,
+        reports: Vec<Report>,
+        /// Devices the ledger ends with.
+        devices: usize,
+        /// Addresses that must be one device.
+        together: &'static [&'static str],
+    }
+    let pc_leg1 = || arp("eth1", "198.18.1.33", "00:1b:21:00:01:33");
+    let pc_leg2 = || arp("eth2", "198.18.2.33", "00:1b:21:00:02:33");
+    let cases = vec![
+        Case {
+            name: "two-NIC PC answering ARP for its other leg (one agent, two segments)",
+            reports: vec![report(vec![
+                pc_leg1(),
+                pc_leg2(),
+                flux("eth1", "198.18.2.33", "00:1b:21:00:01:33"),
+            ])],
+            devices: 1,
+            together: &["198.18.1.33", "198.18.2.33"],
+        },
+        Case {
+            name: "the same, the other leg seen first by another agent",
+            reports: vec![
+                report_from(
+                    "ward-2",
+                    vec![arp("eth0", "198.18.2.33", "00:1b:21:00:02:33")],
+                ),
+                report_from(
+                    "ward-1",
+                    vec![pc_leg1(), flux("eth1", "198.18.2.33", "00:1b:21:00:01:33")],
+                ),
+            ],
+            devices: 1,
+            together: &["198.18.1.33", "198.18.2.33"],
+        },
+        Case {
+            name: "the same, the flux answer reported first",
+            reports: vec![
+                report_from(
+                    "ward-1",
+                    vec![pc_leg1(), flux("eth1", "198.18.2.33", "00:1b:21:00:01:33")],
+                ),
+                report_from(
+                    "ward-2",
+                    vec![arp("eth0", "198.18.2.33", "00:1b:21:00:02:33")],
+                ),
+            ],
+            devices: 1,
+            together: &["198.18.1.33", "198.18.2.33"],
+        },
+        Case {
+            name: "a host whose SNMP address table lists its other leg",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.40", "00:1b:21:00:01:40"),
+                snmp_addresses(
+                    "eth1",
+                    "198.18.1.40",
+                    &["198.18.1.40", "198.18.2.40"],
+                    false,
+                ),
+                arp("eth2", "198.18.2.40", "00:1b:21:00:02:40"),
+            ])],
+            devices: 1,
+            together: &["198.18.1.40", "198.18.2.40"],
+        },
+        Case {
+            name: "one SSH host key on two segments",
+            reports: vec![report(vec![
+                pc_leg1(),
+                ssh("eth1", "198.18.1.33", "SHA256:pc033"),
+                pc_leg2(),
+                ssh("eth2", "198.18.2.33", "SHA256:pc033"),
+            ])],
+            devices: 1,
+            together: &["198.18.1.33", "198.18.2.33"],
+        },
+        Case {
+            name: "two routers with miniupnpd's default UDN and serial 00000000",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.1", "00:1a:eb:00:00:01"),
+                upnp(
+                    "eth1",
+                    "198.18.1.1",
+                    "uuid:00000000-0000-0000-0000-000000000000",
+                    "00000000",
+                ),
+                arp("eth2", "198.18.2.1", "00:1a:eb:00:00:02"),
+                upnp(
+                    "eth2",
+                    "198.18.2.1",
+                    "uuid:00000000-0000-0000-0000-000000000000",
+                    "00000000",
+                ),
+            ])],
+            devices: 2,
+            together: &[],
+        },
+        Case {
+            name: "two cloned VMs with one SSH host key on one segment",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.81", "00:50:56:00:00:81"),
+                ssh("eth1", "198.18.1.81", "SHA256:golden-image"),
+                arp("eth1", "198.18.1.82", "00:50:56:00:00:82"),
+                ssh("eth1", "198.18.1.82", "SHA256:golden-image"),
+            ])],
+            devices: 2,
+            together: &[],
+        },
+        Case {
+            name: "two printers with one factory certificate",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.91", "00:00:74:00:00:91"),
+                tls("eth1", "198.18.1.91", "f00d"),
+                arp("eth1", "198.18.1.92", "00:00:74:00:00:92"),
+                tls("eth1", "198.18.1.92", "f00d"),
+            ])],
+            devices: 2,
+            together: &[],
+        },
+        Case {
+            name: "a proxy-ARP router answering for a range claims none of it",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.1", "00:1a:eb:00:00:01"),
+                flux("eth1", "198.18.2.10", "00:1a:eb:00:00:01"),
+                flux("eth1", "198.18.2.11", "00:1a:eb:00:00:01"),
+                flux("eth1", "198.18.2.12", "00:1a:eb:00:00:01"),
+                arp("eth2", "198.18.2.10", "00:1b:21:00:02:10"),
+                arp("eth2", "198.18.2.11", "00:1b:21:00:02:11"),
+            ])],
+            devices: 3,
+            together: &[],
+        },
+        Case {
+            name: "a router that forwards is not claimed by its flux answer",
+            reports: vec![report(vec![
+                arp("eth1", "198.18.1.1", "00:1a:eb:00:00:01"),
+                snmp_addresses("eth1", "198.18.1.1", &["198.18.1.1"], true),
+                flux("eth1", "198.18.2.10", "00:1a:eb:00:00:01"),
+                arp("eth2", "198.18.2.10", "00:1b:21:00:02:10"),
+            ])],
+            devices: 2,
+            together: &[],
+        },
+        Case {
+            name: "an address reused by DHCP the next night",
+            reports: vec![
+                report(vec![arp("eth0", "198.18.1.50", "00:1b:21:00:00:01")]),
+                report(vec![arp("eth0", "198.18.1.50", "00:1b:21:00:00:02")]),
+            ],
+            devices: 2,
+            together: &[],
+        },
+    ];
+    for case in cases {
+        let (seen, devices) = ingest(&case.reports);
+        assert_eq!(devices, case.devices, "{}: {seen:?}", case.name);
+        let ids: BTreeSet<DeviceId> = case
+            .together
+            .iter()
+            .map(|ip| {
+                seen.iter()
+                    .find_map(|r| r.get(*ip))
+                    .copied()
+                    .unwrap_or_else(|| panic!("{}: {ip} not seen", case.name))
+            })
+            .collect();
+        assert!(ids.len() <= 1, "{}: {seen:?}", case.name);
+    }
+}
+
+#[test]
+fn a_flux_answer_is_no_device_and_the_join_says_why() {
+    let found = candidates(&report(vec![
+        arp("eth1", "198.18.1.33", "00:1b:21:00:01:33"),
+        flux("eth1", "198.18.2.33", "00:1b:21:00:01:33"),
+        arp("eth2", "198.18.2.33", "00:1b:21:00:02:33"),
+    ]));
+    assert_eq!(found.len(), 2, "{found:?}");
+    let decisions = merge(
+        &KnownKeys::new(),
+        &KnownAddresses::default(),
+        "agent-1",
+        &found,
+    );
+    assert_eq!(decisions[1].target, Target::New(0));
+    assert!(
+        decisions[1].reasons[0].contains("ARP answer")
+            && decisions[1].reasons[0].contains("198.18.2.33"),
+        "{decisions:?}"
+    );
+}
+
+#[test]
+fn placeholders_are_kept_aside_with_the_reason() {
+    let found = candidates(&report(vec![
+        arp("eth1", "198.18.1.1", "00:1a:eb:00:00:01"),
+        upnp(
+            "eth1",
+            "198.18.1.1",
+            "uuid:00000000-0000-0000-0000-000000000000",
+            "00000000",
+        ),
+    ]));
+    assert!(
+        found[0].keys.iter().all(|k| k.kind == KeyKind::Mac),
+        "{found:?}"
+    );
+    assert_eq!(found[0].unusable.len(), 2);
+    let decisions = merge(
+        &KnownKeys::new(),
+        &KnownAddresses::default(),
+        "agent-1",
+        &found,
+    );
+    assert!(
+        decisions[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("default value") && r.contains("not used to join")),
+        "{decisions:?}"
     );
 }

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use daicho_merge::{Candidate, DeviceId, Facts, Key, KnownKeys, Target};
+use daicho_merge::{
+    Candidate, ClaimSource, DeviceId, Facts, Key, KnownAddresses, KnownKeys, Place, Target,
+};
 use daicho_report::Report;
 use sqlx::{AnyConnection, Row};
 
@@ -102,7 +104,9 @@ impl Store {
 
         let candidates = daicho_merge::candidates(report);
         let known = known_keys(&mut tx, self.backend, &candidates).await?;
-        let decisions = daicho_merge::merge(&known, &candidates);
+        let since = stamp(report.finished_at - SAME_HOST_WINDOW);
+        let addresses = known_addresses(&mut tx, self.backend, &candidates, &since).await?;
+        let decisions = daicho_merge::merge(&known, &addresses, &report.agent.id, &candidates);
         let next_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM devices")
             .fetch_one(&mut *tx)
             .await?
@@ -155,6 +159,11 @@ impl Store {
         })
     }
 }
+
+/// How close in time a host's address and another segment's sighting of
+/// it must be to join them: DHCP hands an address to the next device, but
+/// not within the night both were seen.
+const SAME_HOST_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// How far ahead of the collector's clock a report may end: agents' clocks
 /// drift, but a report from tomorrow would stay its agent's latest.
@@ -232,6 +241,8 @@ struct Writes {
     /// the conflict); the first claim in a report wins within it.
     keys: BTreeMap<Key, DeviceId>,
     addresses: BTreeSet<(DeviceId, String, String)>,
+    /// (device, address, how, interface): addresses shown as its own.
+    claims: BTreeSet<(DeviceId, String, &'static str, String)>,
     decisions: Vec<Cell>,
 }
 
@@ -243,6 +254,14 @@ impl Writes {
         if let Some(ip) = candidate.ip {
             self.addresses
                 .insert((device, ip.to_string(), candidate.interface.clone()));
+        }
+        for claim in &candidate.claims {
+            self.claims.insert((
+                device,
+                claim.ip.to_string(),
+                claim.source.as_str(),
+                candidate.interface.clone(),
+            ));
         }
         self.decisions.extend([
             Cell::Int(device),
@@ -364,6 +383,34 @@ impl Writes {
         )
         .await?;
 
+        let claims: Vec<Cell> = self
+            .claims
+            .into_iter()
+            .flat_map(|(device, ip, source, interface)| {
+                [
+                    Cell::Int(device),
+                    ip.into(),
+                    source.into(),
+                    agent_id.into(),
+                    interface.into(),
+                    seen.into(),
+                    seen.into(),
+                ]
+            })
+            .collect();
+        execute_rows(
+            conn,
+            backend,
+            "INSERT INTO address_claims (device_id, ip, source, agent_id, interface, first_seen, last_seen)",
+            &format!(
+                "ON CONFLICT (device_id, ip, source, agent_id, interface) DO UPDATE SET {}",
+                seen_range_upsert("address_claims")
+            ),
+            7,
+            &claims,
+        )
+        .await?;
+
         let decisions: Vec<Cell> = self
             .decisions
             .chunks(5)
@@ -433,6 +480,82 @@ async fn known_keys(
             },
             row.get(2),
         );
+    }
+    Ok(known)
+}
+
+/// Who in the ledger, seen since `since`, holds the addresses the
+/// candidates claim, and who claims the addresses the candidates have.
+async fn known_addresses(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    candidates: &[Candidate],
+    since: &str,
+) -> Result<KnownAddresses, StoreError> {
+    let mut known = KnownAddresses::default();
+    let cells = |ips: BTreeSet<String>| -> Vec<Cell> { ips.into_iter().map(Cell::from).collect() };
+    let claimed: BTreeSet<String> = candidates
+        .iter()
+        .flat_map(|c| c.claims.iter().map(|claim| claim.ip.to_string()))
+        .collect();
+    if !claimed.is_empty() {
+        let rows = execute_rows(
+            conn,
+            backend,
+            "SELECT device_id, ip, agent_id, interface, last_seen FROM device_addresses WHERE ip IN (",
+            ")",
+            1,
+            &cells(claimed),
+        )
+        .await?;
+        for row in rows {
+            let (Ok(ip), true) = (
+                row.get::<String, _>(1).parse(),
+                row.get::<String, _>(4).as_str() >= since,
+            ) else {
+                continue;
+            };
+            let place = Place {
+                agent: row.get(2),
+                interface: row.get(3),
+            };
+            known.held.entry(ip).or_default().push((row.get(0), place));
+        }
+    }
+    let held: BTreeSet<String> = candidates
+        .iter()
+        .filter_map(|c| c.ip.map(|ip| ip.to_string()))
+        .collect();
+    if !held.is_empty() {
+        let rows = execute_rows(
+            conn,
+            backend,
+            "SELECT device_id, ip, agent_id, interface, last_seen, source FROM address_claims WHERE ip IN (",
+            ")",
+            1,
+            &cells(held),
+        )
+        .await?;
+        for row in rows {
+            let (Ok(ip), true) = (
+                row.get::<String, _>(1).parse(),
+                row.get::<String, _>(4).as_str() >= since,
+            ) else {
+                continue;
+            };
+            let Some(source) = ClaimSource::from_name(&row.get::<String, _>(5)) else {
+                continue;
+            };
+            let place = Place {
+                agent: row.get(2),
+                interface: row.get(3),
+            };
+            known
+                .claimed
+                .entry(ip)
+                .or_default()
+                .push((row.get(0), place, source));
+        }
     }
     Ok(known)
 }
