@@ -493,69 +493,54 @@ async fn known_addresses(
     since: &str,
 ) -> Result<KnownAddresses, StoreError> {
     let mut known = KnownAddresses::default();
-    let cells = |ips: BTreeSet<String>| -> Vec<Cell> { ips.into_iter().map(Cell::from).collect() };
-    let claimed: BTreeSet<String> = candidates
+    let claimed = candidates
         .iter()
-        .flat_map(|c| c.claims.iter().map(|claim| claim.ip.to_string()))
-        .collect();
-    if !claimed.is_empty() {
-        let rows = execute_rows(
-            conn,
-            backend,
-            "SELECT device_id, ip, agent_id, interface, last_seen FROM device_addresses WHERE ip IN (",
-            ")",
-            1,
-            &cells(claimed),
-        )
-        .await?;
-        for row in rows {
-            let (Ok(ip), true) = (
-                row.get::<String, _>(1).parse(),
-                row.get::<String, _>(4).as_str() >= since,
-            ) else {
-                continue;
-            };
-            let place = Place {
-                agent: row.get(2),
-                interface: row.get(3),
-            };
-            known.held.entry(ip).or_default().push((row.get(0), place));
-        }
+        .flat_map(|c| c.claims.iter().map(|claim| claim.ip));
+    let query =
+        "SELECT device_id, ip, agent_id, interface, last_seen FROM device_addresses WHERE ip IN (";
+    for (ip, device, place, _) in recent(conn, backend, query, claimed, since).await? {
+        known.held.entry(ip).or_default().push((device, place));
     }
-    let held: BTreeSet<String> = candidates
-        .iter()
-        .filter_map(|c| c.ip.map(|ip| ip.to_string()))
-        .collect();
-    if !held.is_empty() {
-        let rows = execute_rows(
-            conn,
-            backend,
-            "SELECT device_id, ip, agent_id, interface, last_seen, source FROM address_claims WHERE ip IN (",
-            ")",
-            1,
-            &cells(held),
-        )
-        .await?;
-        for row in rows {
-            let (Ok(ip), true) = (
-                row.get::<String, _>(1).parse(),
-                row.get::<String, _>(4).as_str() >= since,
-            ) else {
-                continue;
-            };
-            let Some(source) = ClaimSource::from_name(&row.get::<String, _>(5)) else {
-                continue;
-            };
-            let place = Place {
-                agent: row.get(2),
-                interface: row.get(3),
-            };
+    let held = candidates.iter().filter_map(|c| c.ip);
+    let query = "SELECT device_id, ip, agent_id, interface, last_seen, source FROM address_claims WHERE ip IN (";
+    for (ip, device, place, source) in recent(conn, backend, query, held, since).await? {
+        if let Some(source) = source.as_deref().and_then(ClaimSource::from_name) {
             known
                 .claimed
                 .entry(ip)
                 .or_default()
-                .push((row.get(0), place, source));
+                .push((device, place, source));
         }
     }
     Ok(known)
+}
+
+/// The rows of `query` (device, ip, agent, interface, last seen, and a
+/// sixth column if it has one) for `ips`, last seen since `since`.
+async fn recent(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: &str,
+    ips: impl Iterator<Item = std::net::IpAddr>,
+    since: &str,
+) -> Result<Vec<(std::net::IpAddr, DeviceId, Place, Option<String>)>, StoreError> {
+    let ips: BTreeSet<String> = ips.map(|ip| ip.to_string()).collect();
+    if ips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cells: Vec<Cell> = ips.into_iter().map(Cell::from).collect();
+    let rows = execute_rows(conn, backend, query, ")", 1, &cells).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.get::<String, _>(4).as_str() >= since)
+        .filter_map(|row| {
+            let ip = row.get::<String, _>(1).parse().ok()?;
+            let place = Place {
+                agent: row.get(2),
+                interface: row.get(3),
+            };
+            let extra = (row.columns().len() > 5).then(|| row.get::<String, _>(5));
+            Some((ip, row.get(0), place, extra))
+        })
+        .collect())
 }

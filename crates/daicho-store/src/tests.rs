@@ -8,10 +8,14 @@ fn today() -> String {
 }
 
 fn report(scan: u128, observations: serde_json::Value) -> Vec<u8> {
+    report_from("ward-agent", scan, observations)
+}
+
+fn report_from(agent: &str, scan: u128, observations: serde_json::Value) -> Vec<u8> {
     let day = today();
     let report = json!({
         "schema_version": daicho_report::SCHEMA_VERSION,
-        "agent": {"id": "ward-agent", "hostname": "agent", "version": "0.1.0"},
+        "agent": {"id": agent, "hostname": "agent", "version": "0.1.0"},
         "scan_id": uuid::Uuid::from_u128(scan).to_string(),
         "started_at": format!("{day}T00:00:00Z"),
         "finished_at": format!("{day}T00:00:{scan:02}Z"),
@@ -147,6 +151,58 @@ async fn latest_reports_gives_one_per_agent_even_when_two_finished_at_once() {
         }
         let latest = store.latest_reports().await.unwrap();
         assert_eq!(latest.len(), 1, "one report per agent");
+        ledger.remove().await;
+    }
+}
+
+#[tokio::test]
+async fn two_agents_seeing_the_legs_of_one_host_make_one_device() {
+    for ledger in scratch::ledgers("store").await {
+        let store = ledger.open().await;
+        // The ward agent sees the PC's second leg first ...
+        let ward = report_from(
+            "ward",
+            10,
+            json!([{"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:00Z",
+                    "ip": "198.18.2.33", "mac": "00:1b:21:00:02:33"}]),
+        );
+        store.ingest(&ward, "test").await.unwrap();
+        // ... then the outpatient agent hears the first leg answer for it.
+        let outpatient = report_from(
+            "outpatient",
+            11,
+            json!([
+                {"source": "arp", "interface": "eth1", "at": "2026-11-28T00:00:00Z",
+                 "ip": "198.18.1.33", "mac": "00:1b:21:00:01:33"},
+                {"source": "arp", "interface": "eth1", "at": "2026-11-28T00:00:00Z",
+                 "ip": "198.18.2.33", "mac": "00:1b:21:00:01:33", "flags": ["arp_flux"]},
+            ]),
+        );
+        assert_eq!(
+            store.ingest(&outpatient, "test").await.unwrap(),
+            Ingested::Stored {
+                created: 0,
+                joined: 1
+            }
+        );
+        let devices = store.devices().await.unwrap();
+        assert_eq!(devices.len(), 1, "{devices:?}");
+        assert_eq!(devices[0].addresses, ["198.18.1.33", "198.18.2.33"]);
+        let why = store.explain(devices[0].id).await.unwrap().unwrap();
+        assert!(
+            why.decisions[1].reasons[0].contains("the same host as device #1"),
+            "{why:?}"
+        );
+        // The next night, the claim made first: still one device.
+        let again = report_from(
+            "ward",
+            12,
+            json!([{"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:00Z",
+                    "ip": "198.18.2.33", "mac": "00:1b:21:00:02:33"}]),
+        );
+        store.ingest(&again, "test").await.unwrap();
+        assert_eq!(store.devices().await.unwrap().len(), 1);
+        store.close().await;
         ledger.remove().await;
     }
 }
