@@ -493,15 +493,21 @@ async fn known_addresses(
     since: &str,
 ) -> Result<KnownAddresses, StoreError> {
     let mut known = KnownAddresses::default();
-    let claimed = candidates
+    // Collected before the queries: a borrowing iterator held across an
+    // await would make the ingest future not `Send` for the API's handler.
+    let claimed: BTreeSet<String> = candidates
         .iter()
-        .flat_map(|c| c.claims.iter().map(|claim| claim.ip));
+        .flat_map(|c| c.claims.iter().map(|claim| claim.ip.to_string()))
+        .collect();
     let query =
         "SELECT device_id, ip, agent_id, interface, last_seen FROM device_addresses WHERE ip IN (";
     for (ip, device, place, _) in recent(conn, backend, query, claimed, since).await? {
         known.held.entry(ip).or_default().push((device, place));
     }
-    let held = candidates.iter().filter_map(|c| c.ip);
+    let held: BTreeSet<String> = candidates
+        .iter()
+        .filter_map(|c| c.ip.map(|ip| ip.to_string()))
+        .collect();
     let query = "SELECT device_id, ip, agent_id, interface, last_seen, source FROM address_claims WHERE ip IN (";
     for (ip, device, place, source) in recent(conn, backend, query, held, since).await? {
         if let Some(source) = source.as_deref().and_then(ClaimSource::from_name) {
@@ -521,10 +527,9 @@ async fn recent(
     conn: &mut AnyConnection,
     backend: Backend,
     query: &str,
-    ips: impl Iterator<Item = std::net::IpAddr>,
+    ips: BTreeSet<String>,
     since: &str,
 ) -> Result<Vec<(std::net::IpAddr, DeviceId, Place, Option<String>)>, StoreError> {
-    let ips: BTreeSet<String> = ips.map(|ip| ip.to_string()).collect();
     if ips.is_empty() {
         return Ok(Vec::new());
     }
