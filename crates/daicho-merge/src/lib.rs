@@ -19,6 +19,11 @@
 //! a day ([`Claim`], [`KnownAddresses`]). Placeholder identities (a
 //! default UDN, a serial `00000000`) and identities two devices with
 //! different MACs show on one segment join nothing ([`placeholder`]).
+//!
+//! Weak evidence joins nothing either: a name shared with a device on
+//! another segment, or a name and a MAC next to that device's (one maker's
+//! adjacent NICs), is a [`Link`] — "probably the same host" — that a person
+//! confirms (the collector then merges the two) or rejects.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -546,6 +551,16 @@ pub struct KnownAddresses {
     /// Devices that showed each address to be their own, where they were
     /// seen, and how.
     pub claimed: BTreeMap<IpAddr, Vec<(DeviceId, Place, ClaimSource)>>,
+    /// The MACs and places of the devices the candidates' names point at:
+    /// whether a name's device is a neighbour NIC on another segment.
+    pub named: BTreeMap<DeviceId, NamedDevice>,
+}
+
+/// What a link needs to know of a device a name points at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedDevice {
+    pub macs: Vec<MacAddr>,
+    pub places: Vec<Place>,
 }
 
 /// A device in the ledger.
@@ -567,6 +582,46 @@ pub struct Decision {
     pub candidate: usize,
     pub target: Target,
     pub reasons: Vec<String>,
+    /// Devices it is probably the same host as, on weak evidence.
+    pub links: Vec<Link>,
+}
+
+/// "Probably the same host": weak evidence, for a person to confirm or
+/// reject; never a join by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub to: Target,
+    pub confidence: Confidence,
+    pub evidence: Vec<String>,
+}
+
+/// How likely a link is one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    /// One name, on another segment.
+    Low,
+    /// One name and a MAC next to the other device's, of one maker.
+    Medium,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+        }
+    }
+}
+
+/// NICs of one maker whose MACs differ by at most this are one board's
+/// ports (makers number a machine's NICs consecutively).
+const ADJACENT_MACS: u32 = 8;
+
+/// Whether two MACs are one maker's (same OUI) and nearly consecutive.
+fn adjacent(a: MacAddr, b: MacAddr) -> bool {
+    let (a, b) = (a.0, b.0);
+    let nic = |m: [u8; 6]| u32::from_be_bytes([0, m[3], m[4], m[5]]);
+    a[..3] == b[..3] && a != b && nic(a).abs_diff(nic(b)) <= ADJACENT_MACS
 }
 
 /// Decides, candidate by candidate, where each goes. Devices created by
@@ -580,6 +635,8 @@ pub fn merge(
 ) -> Vec<Decision> {
     // Keys of the devices this report creates, as it goes.
     let mut fresh: BTreeMap<Key, usize> = BTreeMap::new();
+    // MACs and places of the devices this report creates, for links.
+    let mut fresh_named: BTreeMap<usize, NamedDevice> = BTreeMap::new();
     // Addresses held and claimed by this report's candidates, as it goes.
     let mut held: BTreeMap<IpAddr, Vec<(Target, Place)>> = BTreeMap::new();
     let mut claimed: BTreeMap<IpAddr, Vec<(Target, Place, ClaimSource)>> = BTreeMap::new();
@@ -672,6 +729,19 @@ pub fn merge(
             }
             None
         };
+        let links = match target {
+            Some(_) => Vec::new(),
+            None => weak
+                .iter()
+                .filter_map(|(to, keys)| {
+                    let named = match to {
+                        Target::Existing(id) => addresses.named.get(id),
+                        Target::New(n) => fresh_named.get(n),
+                    }?;
+                    link(candidate, &here, to, keys[0], named)
+                })
+                .collect(),
+        };
         let target = target.unwrap_or_else(|| {
             let strong_keys: Vec<String> = candidate
                 .keys
@@ -694,6 +764,9 @@ pub fn merge(
                     fresh.entry(key.clone()).or_insert(n);
                 }
             }
+            let named = fresh_named.entry(n).or_default();
+            named.macs.extend(macs_of(candidate));
+            named.places.push(here.clone());
         }
         if let Some(ip) = candidate.ip {
             held.entry(ip)
@@ -710,6 +783,7 @@ pub fn merge(
             candidate: index,
             target,
             reasons,
+            links,
         });
     }
     decisions
@@ -767,6 +841,55 @@ fn same_host(
         }
     }
     found
+}
+
+/// The link a shared name makes: on another segment than every place the
+/// named device was seen (on one segment, two devices of one name are a
+/// NIC swap or a reimaged PC, not two legs), stronger with adjacent MACs.
+fn link(
+    candidate: &Candidate,
+    here: &Place,
+    to: &Target,
+    name: &Key,
+    named: &NamedDevice,
+) -> Option<Link> {
+    if named.places.iter().any(|p| p == here) {
+        return None;
+    }
+    let other = describe(to);
+    let mut evidence = vec![format!(
+        "{name} also names {other}, seen on another segment"
+    )];
+    let other = other.as_str();
+    let neighbours: Vec<String> = macs_of(candidate)
+        .flat_map(|mine| {
+            named
+                .macs
+                .iter()
+                .filter(move |theirs| adjacent(mine, **theirs))
+                .map(move |theirs| format!("its MAC {mine} is next to {other}'s {theirs}"))
+        })
+        .collect();
+    let confidence = if neighbours.is_empty() {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    evidence.extend(neighbours);
+    Some(Link {
+        to: to.clone(),
+        confidence,
+        evidence,
+    })
+}
+
+/// A candidate's MACs (globally administered ones: its MAC keys).
+fn macs_of(candidate: &Candidate) -> impl Iterator<Item = MacAddr> + '_ {
+    candidate
+        .keys
+        .iter()
+        .filter(|k| k.kind == KeyKind::Mac)
+        .filter_map(|k| k.value.parse().ok())
 }
 
 /// Existing devices (oldest first) before new ones.

@@ -83,7 +83,18 @@ fn report_from(agent: &str, observations: Vec<Observation>) -> Report {
 /// decisions to a ledger as the collector does; returns, per report, the
 /// device of each candidate (by IP) and the ledger's device count.
 fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
+    let (seen, devices, _) = ingest_with_links(reports);
+    (seen, devices)
+}
+
+/// A link: (the linked candidate's address, the device it links to, how
+/// sure).
+type Linked = (String, DeviceId, Confidence);
+
+/// [`ingest`], with the links each report's decisions made.
+fn ingest_with_links(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize, Vec<Linked>) {
     let mut known = KnownKeys::new();
+    let mut links = Vec::new();
     let mut addresses = KnownAddresses::default();
     let mut next_id = 1;
     let mut per_report = Vec::new();
@@ -109,6 +120,22 @@ fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
                 interface: candidate.interface.clone(),
             };
             let ip = candidate.ip.unwrap();
+            let named = addresses.named.entry(id).or_default();
+            named.places.push(place.clone());
+            named.macs.extend(
+                candidate
+                    .keys
+                    .iter()
+                    .filter(|k| k.kind == KeyKind::Mac)
+                    .map(|k| k.value.parse::<daicho_report::MacAddr>().unwrap()),
+            );
+            for link in &decision.links {
+                let to = match link.to {
+                    Target::Existing(id) => id,
+                    Target::New(n) => created[&n],
+                };
+                links.push((ip.to_string(), to, link.confidence));
+            }
             addresses
                 .held
                 .entry(ip)
@@ -122,7 +149,7 @@ fn ingest(reports: &[Report]) -> (Vec<BTreeMap<String, DeviceId>>, usize) {
         }
         per_report.push(where_);
     }
-    (per_report, (next_id - 1) as usize)
+    (per_report, (next_id - 1) as usize, links)
 }
 
 #[test]
@@ -531,6 +558,35 @@ fn the_legs_of_one_host_join_and_lookalikes_stay_apart() {
             .collect();
         assert!(ids.len() <= 1, "{}: {seen:?}", case.name);
     }
+}
+
+/// Weak evidence links, never joins: a name and an adjacent MAC of one
+/// maker on another segment is a likely link, a name alone there an
+/// unlikely one, and on one segment (a NIC swap) no link at all.
+#[test]
+fn a_shared_name_on_another_segment_links_and_adjacent_macs_make_it_likelier() {
+    let mut leg1 = names("eth1", "198.18.1.60", "WS-60", "ws-60");
+    leg1.push(arp("eth1", "198.18.1.60", "00:1b:21:00:00:60"));
+    let mut leg2 = names("eth2", "198.18.2.60", "WS-60", "ws-other");
+    leg2.push(arp("eth2", "198.18.2.60", "00:1b:21:00:00:61"));
+    let (_, devices, links) = ingest_with_links(&[report(leg1.clone()), report(leg2)]);
+    assert_eq!(devices, 2, "a link is not a join");
+    assert_eq!(
+        links,
+        vec![("198.18.2.60".to_owned(), 1, Confidence::Medium)]
+    );
+
+    let mut far = names("eth2", "198.18.2.70", "WS-60", "ws-70");
+    far.push(arp("eth2", "198.18.2.70", "3c:22:fb:00:00:70"));
+    let (_, devices, links) = ingest_with_links(&[report(leg1.clone()), report(far)]);
+    assert_eq!(devices, 2);
+    assert_eq!(links, vec![("198.18.2.70".to_owned(), 1, Confidence::Low)]);
+
+    let mut swapped = names("eth1", "198.18.1.61", "WS-60", "ws-61");
+    swapped.push(arp("eth1", "198.18.1.61", "00:1b:21:00:00:62"));
+    let (_, devices, links) = ingest_with_links(&[report(leg1), report(swapped)]);
+    assert_eq!(devices, 2);
+    assert!(links.is_empty(), "{links:?}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use daicho_merge::{
-    Candidate, ClaimSource, DeviceId, Facts, Key, KnownAddresses, KnownKeys, Place, Target,
+    Candidate, ClaimSource, DeviceId, Facts, Key, KnownAddresses, KnownKeys, NamedDevice, Place,
+    Target,
 };
 use daicho_report::Report;
 use sqlx::{AnyConnection, Row};
@@ -105,7 +106,8 @@ impl Store {
         let candidates = daicho_merge::candidates(report);
         let known = known_keys(&mut tx, self.backend, &candidates).await?;
         let since = stamp(report.finished_at - SAME_HOST_WINDOW);
-        let addresses = known_addresses(&mut tx, self.backend, &candidates, &since).await?;
+        let mut addresses = known_addresses(&mut tx, self.backend, &candidates, &since).await?;
+        addresses.named = named_devices(&mut tx, self.backend, &known).await?;
         let decisions = daicho_merge::merge(&known, &addresses, &report.agent.id, &candidates);
         let next_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM devices")
             .fetch_one(&mut *tx)
@@ -141,12 +143,25 @@ impl Store {
                 },
             };
             writes.add(device, is_new, candidate, &decision.reasons);
+            for link in &decision.links {
+                let other = match link.to {
+                    Target::Existing(id) => Some(id),
+                    Target::New(n) => created.get(&n).copied(),
+                };
+                if let Some(other) = other.filter(|other| *other != device) {
+                    let pair = (other.min(device), other.max(device));
+                    writes
+                        .links
+                        .insert(pair, (link.confidence.as_str(), link.evidence.clone()));
+                }
+            }
         }
+        let linked = writes.links.len();
         writes
             .apply(&mut tx, self.backend, &scan_id, &report.agent.id, &seen)
             .await?;
         let detail = format!(
-            "scan {scan_id} from agent {}: {} observations, {} devices created, {joined} joined",
+            "scan {scan_id} from agent {}: {} observations, {} devices created, {joined} joined, {linked} links",
             report.agent.id,
             report.observations.len(),
             created.len()
@@ -240,7 +255,10 @@ struct Writes {
     /// A key already owned by another device stays with it (the merge stated
     /// the conflict); the first claim in a report wins within it.
     keys: BTreeMap<Key, DeviceId>,
-    addresses: BTreeSet<(DeviceId, String, String)>,
+    /// (device, address, interface, MAC seen with it).
+    addresses: BTreeSet<(DeviceId, String, String, Option<String>)>,
+    /// (older device, newer device) → (confidence, evidence): links.
+    links: BTreeMap<(DeviceId, DeviceId), (&'static str, Vec<String>)>,
     /// (device, address, how, interface): addresses shown as its own.
     claims: BTreeSet<(DeviceId, String, &'static str, String)>,
     decisions: Vec<Cell>,
@@ -252,8 +270,12 @@ impl Writes {
             self.keys.entry(key.clone()).or_insert(device);
         }
         if let Some(ip) = candidate.ip {
-            self.addresses
-                .insert((device, ip.to_string(), candidate.interface.clone()));
+            self.addresses.insert((
+                device,
+                ip.to_string(),
+                candidate.interface.clone(),
+                candidate.facts.mac.clone(),
+            ));
         }
         for claim in &candidate.claims {
             self.claims.insert((
@@ -359,12 +381,43 @@ impl Writes {
         let addresses: Vec<Cell> = self
             .addresses
             .into_iter()
-            .flat_map(|(device, ip, interface)| {
+            .flat_map(|(device, ip, interface, mac)| {
                 [
                     Cell::Int(device),
                     ip.into(),
                     agent_id.into(),
                     interface.into(),
+                    seen.into(),
+                    seen.into(),
+                    mac.into(),
+                ]
+            })
+            .collect();
+        execute_rows(
+            conn,
+            backend,
+            "INSERT INTO device_addresses (device_id, ip, agent_id, interface, first_seen, last_seen, mac)",
+            &format!(
+                "ON CONFLICT (device_id, ip, agent_id, interface) DO UPDATE SET {}, \
+                 mac = COALESCE(excluded.mac, device_addresses.mac)",
+                seen_range_upsert("device_addresses")
+            ),
+            7,
+            &addresses,
+        )
+        .await?;
+
+        // A link's evidence is the latest report's; its state (a person's
+        // decision) stays.
+        let links: Vec<Cell> = self
+            .links
+            .into_iter()
+            .flat_map(|((a, b), (confidence, evidence))| {
+                [
+                    Cell::Int(a),
+                    Cell::Int(b),
+                    confidence.into(),
+                    serde_json::to_string(&evidence).unwrap_or_default().into(),
                     seen.into(),
                     seen.into(),
                 ]
@@ -373,13 +426,14 @@ impl Writes {
         execute_rows(
             conn,
             backend,
-            "INSERT INTO device_addresses (device_id, ip, agent_id, interface, first_seen, last_seen)",
+            "INSERT INTO device_links (device_a, device_b, confidence, evidence, first_seen, last_seen)",
             &format!(
-                "ON CONFLICT (device_id, ip, agent_id, interface) DO UPDATE SET {}",
-                seen_range_upsert("device_addresses")
+                "ON CONFLICT (device_a, device_b) DO UPDATE SET {}, \
+                 confidence = excluded.confidence, evidence = excluded.evidence",
+                seen_range_upsert("device_links")
             ),
             6,
-            &addresses,
+            &links,
         )
         .await?;
 
@@ -519,6 +573,55 @@ async fn known_addresses(
         }
     }
     Ok(known)
+}
+
+/// The MACs and places of the devices that own the candidates' names:
+/// what a link on a shared name looks at.
+async fn named_devices(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    known: &KnownKeys,
+) -> Result<BTreeMap<DeviceId, NamedDevice>, StoreError> {
+    let ids: BTreeSet<DeviceId> = known
+        .iter()
+        .filter(|(key, _)| !key.kind.is_strong())
+        .map(|(_, id)| *id)
+        .collect();
+    let mut named: BTreeMap<DeviceId, NamedDevice> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(named);
+    }
+    let cells: Vec<Cell> = ids.into_iter().map(Cell::Int).collect();
+    let macs = execute_rows(
+        conn,
+        backend,
+        "SELECT device_id, value FROM device_keys WHERE kind = 'mac' AND device_id IN (",
+        ")",
+        1,
+        &cells,
+    )
+    .await?;
+    for row in macs {
+        if let Ok(mac) = row.get::<String, _>(1).parse() {
+            named.entry(row.get(0)).or_default().macs.push(mac);
+        }
+    }
+    let places = execute_rows(
+        conn,
+        backend,
+        "SELECT DISTINCT device_id, agent_id, interface FROM device_addresses WHERE device_id IN (",
+        ")",
+        1,
+        &cells,
+    )
+    .await?;
+    for row in places {
+        named.entry(row.get(0)).or_default().places.push(Place {
+            agent: row.get(1),
+            interface: row.get(2),
+        });
+    }
+    Ok(named)
 }
 
 /// The rows of `query` (device, ip, agent, interface, last seen, and a

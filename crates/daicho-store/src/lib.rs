@@ -14,6 +14,7 @@
 mod clients;
 mod ingest;
 mod ledger;
+mod links;
 mod read;
 mod rows;
 /// Throwaway ledgers for tests and benchmarks (feature `testing`).
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 pub use clients::{ApiClient, Role, Token, random_token};
 pub use ingest::Ingested;
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
+pub use links::{LinkRow, LinkState, parse_link_id};
 pub use read::{DeviceRow, Explanation, MergeRecord, ScanRow};
 pub use users::{WebRole, WebSession, hash_password, password_matches};
 
@@ -73,6 +75,11 @@ pub enum StoreError {
          読み込んだ後に台帳が更新されました。差分を確認し直してから、もう一度操作してください"
     )]
     Conflict(String),
+    #[error(
+        "no open link {0:?}: `daicho-collector links` lists them (a link is decided once)\n\
+         未判断のリンク {0:?} はありません（`daicho-collector links` で一覧できます）"
+    )]
+    NoOpenLink(String),
     #[error("ledger database error: {0}\n台帳データベースのエラー")]
     Database(#[from] sqlx::Error),
 }

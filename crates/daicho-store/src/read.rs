@@ -27,6 +27,8 @@ pub struct Explanation {
     /// (kind, value) of each identity.
     pub keys: Vec<(String, String)>,
     pub decisions: Vec<MergeRecord>,
+    /// Links to other devices: open, confirmed or rejected.
+    pub links: Vec<crate::LinkRow>,
 }
 
 /// One stored merge decision about a device.
@@ -180,10 +182,17 @@ impl Store {
             }
         })
         .collect();
+        let links = self
+            .links()
+            .await?
+            .into_iter()
+            .filter(|l| l.involves(id))
+            .collect();
         Ok(Some(Explanation {
             device,
             keys,
             decisions,
+            links,
         }))
     }
 

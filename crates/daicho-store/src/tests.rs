@@ -206,3 +206,122 @@ async fn two_agents_seeing_the_legs_of_one_host_make_one_device() {
         ledger.remove().await;
     }
 }
+
+/// A PC seen by two agents with one NetBIOS name and MACs one apart.
+fn named_leg(agent: &str, scan: u128, ip: &str, mac: &str) -> Vec<u8> {
+    report_from(
+        agent,
+        scan,
+        json!([
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:00Z",
+             "ip": ip, "mac": mac},
+            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:00Z",
+             "ip": ip, "netbios": {"computer_name": "WS-60"}},
+        ]),
+    )
+}
+
+#[tokio::test]
+async fn a_link_is_confirmed_into_one_device_or_rejected_for_good_and_both_are_audited() {
+    for ledger in scratch::ledgers("links").await {
+        let store = ledger.open().await;
+        store
+            .ingest(
+                &named_leg("ward-1", 20, "198.18.1.60", "00:1b:21:00:00:60"),
+                "test",
+            )
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &named_leg("ward-2", 21, "198.18.2.60", "00:1b:21:00:00:61"),
+                "test",
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.devices().await.unwrap().len(), 2, "a link is no join");
+        let links = store.links().await.unwrap();
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(
+            (
+                links[0].id().as_str(),
+                links[0].confidence.as_str(),
+                links[0].state
+            ),
+            ("L1-2", "medium", LinkState::Open)
+        );
+        assert!(links[0].evidence.iter().any(|e| e.contains("next to")));
+        // The interfaces keep their MACs.
+        let facts = store.device_facts().await.unwrap();
+        assert_eq!(facts.len(), 2);
+
+        // Confirmed: one device with both legs; the link says who and why.
+        let decided = store
+            .decide_link("L1-2", true, "suzuki", "same workstation, two NICs")
+            .await
+            .unwrap();
+        assert_eq!(decided.state, LinkState::Confirmed);
+        let devices = store.devices().await.unwrap();
+        assert_eq!(devices.len(), 1, "{devices:?}");
+        assert_eq!(devices[0].addresses, ["198.18.1.60", "198.18.2.60"]);
+        let why = store.explain(1).await.unwrap().unwrap();
+        assert_eq!(why.decisions.len(), 2, "both legs' decisions stay");
+        assert!(why.links.iter().any(|l| l.state == LinkState::Confirmed));
+        // Decided once: a second decision is refused and says what to do.
+        let again = store.decide_link("L1-2", false, "suzuki", "x").await;
+        assert!(matches!(again, Err(StoreError::NoOpenLink(_))), "{again:?}");
+        // The next report of the second leg joins the kept device.
+        store
+            .ingest(
+                &named_leg("ward-2", 22, "198.18.2.60", "00:1b:21:00:00:61"),
+                "test",
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.devices().await.unwrap().len(), 1);
+        let audit = store.audit_log().await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "link-confirm"
+            && a.actor == "suzuki"
+            && a.detail.contains("device #2 merged into #1")));
+        store.close().await;
+        ledger.remove().await;
+    }
+    for ledger in scratch::ledgers("links-reject").await {
+        let store = ledger.open().await;
+        for (scan, agent, ip, mac) in [
+            (30, "ward-1", "198.18.1.60", "00:1b:21:00:00:60"),
+            (31, "ward-2", "198.18.2.60", "00:1b:21:00:00:61"),
+        ] {
+            store
+                .ingest(&named_leg(agent, scan, ip, mac), "test")
+                .await
+                .unwrap();
+        }
+        store
+            .decide_link("L1-2", false, "suzuki", "two PCs of one model, one image")
+            .await
+            .unwrap();
+        // Later reports bring the same evidence: the link stays rejected.
+        store
+            .ingest(
+                &named_leg("ward-2", 32, "198.18.2.60", "00:1b:21:00:00:61"),
+                "test",
+            )
+            .await
+            .unwrap();
+        let links = store.links().await.unwrap();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].state, LinkState::Rejected);
+        assert_eq!(store.devices().await.unwrap().len(), 2);
+        assert!(
+            store
+                .audit_log()
+                .await
+                .unwrap()
+                .iter()
+                .any(|a| a.action == "link-reject")
+        );
+        store.close().await;
+        ledger.remove().await;
+    }
+}
