@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/health", get(health))
         .route("/api/v1/reports", post(post_report))
         .route("/api/v1/devices", get(list_devices))
+        .route("/api/v1/inventory", get(inventory))
         .route("/api/v1/devices/{id}", get(device))
         .route("/api/v1/scans", get(list_scans))
         .route("/api/v1/findings", get(findings))
@@ -47,6 +48,21 @@ impl ApiError {
             status,
             message: message.into(),
             message_ja: message_ja.into(),
+        }
+    }
+
+    /// A reconciliation's failure: the ledger's, as a store error says.
+    fn internal(err: anyhow::Error) -> Self {
+        match err.downcast::<StoreError>() {
+            Ok(store) => store.into(),
+            Err(other) => {
+                tracing::error!("ledger: {other:#}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the ledger could not be read; see the collector's log",
+                    "台帳を読み込めませんでした。コレクタのログを確認してください",
+                )
+            }
         }
     }
 }
@@ -383,6 +399,24 @@ async fn list_devices(
     let devices = state.store.devices_page(page.after, limit).await?;
     let next = (devices.len() as i64 == limit).then(|| devices.last().map(|d| d.id));
     Ok(Json(json!({"devices": devices, "next_after": next.flatten()})).into_response())
+}
+
+/// Every device with its interfaces, identities, links and findings: the
+/// documented machine-readable view (`devices --format json`).
+async fn inventory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Role::Reader).await?;
+    let reconciliation = state
+        .reconciled
+        .get(&state.store, state.missing_days, state.overdue_hours)
+        .await
+        .map_err(ApiError::internal)?;
+    let view = crate::inventory::inventory(&state.store, &reconciliation)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(view).into_response())
 }
 
 /// One device with its identities and merge reasons.

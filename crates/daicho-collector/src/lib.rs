@@ -3,12 +3,14 @@
 //! state (`state`) and sign-in throttle (`sign_in`); the server that runs
 //! it with TLS, connection limits and a clean shutdown (`serve`,
 //! `connections`); the declared ledger reconciled with the discovered one
-//! (`reconcile`); and the text the command line prints (`print`). The
+//! (`reconcile`); the devices as one machine-readable view (`inventory`);
+//! and the text the command line prints (`print`). The
 //! `daicho-collector` binary is the command line on top.
 
 pub mod api;
 pub mod app;
 pub mod connections;
+pub mod inventory;
 pub mod print;
 pub mod reconcile;
 pub mod serve;

@@ -96,8 +96,22 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// List the devices of the ledger.
-    Devices,
+    /// List the devices of the ledger; `--format json` is the documented
+    /// machine-readable view (interfaces, identities, links, findings).
+    Devices {
+        #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+        format: DiffFormat,
+        #[command(flatten)]
+        window: Window,
+    },
+    /// Devices that are probably one host on weak evidence (a shared name,
+    /// adjacent MACs): list them, or confirm (merge) or reject one with
+    /// `links confirm|reject L3-7 --by NAME --note "…"`.
+    #[command(args_conflicts_with_subcommands = true)]
+    Links {
+        #[command(subcommand)]
+        decide: Option<LinkCommand>,
+    },
     /// Say why a device is what it is: its identities and every merge.
     Explain { device: i64 },
     /// Dual-homed hosts and mobile routers across every agent's latest
@@ -211,6 +225,64 @@ enum SettleCommand {
     Accept(SettleArgs),
     /// Ignore an item, with the reason; it comes back if its facts change.
     Ignore(SettleArgs),
+    /// A flag (F…): the device is used for remote maintenance, knowingly.
+    /// Its ledger row (added if it has none) says 有 and names the
+    /// maintainer; it is listed in the remote-maintenance register.
+    Sanctioned {
+        #[command(flatten)]
+        settle: SettleArgs,
+        /// 保守事業者: who maintains the device.
+        #[arg(long)]
+        maintainer: String,
+        /// 接続方法: how they connect.
+        #[arg(long, value_enum)]
+        method: MethodArg,
+    },
+    /// A flag (F…): the device was removed or disconnected; the item stays
+    /// open until a scan no longer sees it.
+    Removed(SettleArgs),
+    /// A flag (F…): the finding is wrong; it comes back if its evidence
+    /// changes.
+    FalseFinding(SettleArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MethodArg {
+    Vpn,
+    LeasedLine,
+    MobileRouter,
+    Other,
+}
+
+impl From<MethodArg> for daicho_ledger::ConnectionMethod {
+    fn from(method: MethodArg) -> Self {
+        match method {
+            MethodArg::Vpn => daicho_ledger::ConnectionMethod::Vpn,
+            MethodArg::LeasedLine => daicho_ledger::ConnectionMethod::LeasedLine,
+            MethodArg::MobileRouter => daicho_ledger::ConnectionMethod::MobileRouter,
+            MethodArg::Other => daicho_ledger::ConnectionMethod::Other,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum LinkCommand {
+    /// The two devices are one host: the newer merges into the older.
+    Confirm(LinkArgs),
+    /// The two devices are different: they stay apart for good.
+    Reject(LinkArgs),
+}
+
+#[derive(clap::Args)]
+struct LinkArgs {
+    /// The link's id as `links` lists it (L3-7).
+    link: String,
+    /// Who decides.
+    #[arg(long)]
+    by: String,
+    /// Why (kept in the audit log).
+    #[arg(long)]
+    note: String,
 }
 
 #[derive(clap::Args)]
@@ -384,7 +456,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{failed} of {} files not imported", files.len());
             }
         }
-        Command::Devices => print!("{}", print::devices(&store.devices().await?)),
+        Command::Devices { format, window } => match format {
+            DiffFormat::Table => print!("{}", print::devices(&store.devices().await?)),
+            DiffFormat::Json => {
+                let state = reconcile(&store, window.missing_days, window.overdue_hours).await?;
+                let view = daicho_collector::inventory::inventory(&store, &state).await?;
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            }
+        },
+        Command::Links { decide } => links_command(&store, decide).await?,
         Command::Findings => {
             let (reports, findings) = daicho_collector::reconcile::latest_findings(&store).await?;
             print!("{}", print::findings(reports.len(), &findings));
@@ -632,15 +712,36 @@ async fn diff_command(
     window: Window,
 ) -> anyhow::Result<()> {
     if let Some(command) = settle_command {
-        let (action, args) = match command {
-            SettleCommand::Accept(args) => (SettlementAction::Accept, args),
-            SettleCommand::Ignore(args) => (SettlementAction::Ignore, args),
+        let (action, args, maintenance) = match command {
+            SettleCommand::Accept(args) => (SettlementAction::Accept, args, None),
+            SettleCommand::Ignore(args) => (SettlementAction::Ignore, args, None),
+            SettleCommand::Sanctioned {
+                settle,
+                maintainer,
+                method,
+            } => (
+                SettlementAction::Sanctioned,
+                settle,
+                Some(daicho_ledger::RemoteMaintenance {
+                    maintainer,
+                    method: method.into(),
+                }),
+            ),
+            SettleCommand::Removed(args) => (SettlementAction::Removed, args, None),
+            SettleCommand::FalseFinding(args) => (SettlementAction::FalseFinding, args, None),
         };
         let state = reconcile(store, args.window.missing_days, args.window.overdue_hours).await?;
-        println!(
-            "{}",
-            settle(store, &state, &args.item, action, &args.by, &args.note).await?
-        );
+        let done = settle(
+            store,
+            &state,
+            &args.item,
+            action,
+            &args.by,
+            &args.note,
+            maintenance,
+        )
+        .await?;
+        println!("{done}");
         return Ok(());
     }
     let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
@@ -680,6 +781,56 @@ async fn diff_command(
     if !state.diff.ignored.is_empty() {
         println!("({} ignored items hidden)", state.diff.ignored.len());
     }
+    if !state.diff.sanctioned.is_empty() {
+        println!(
+            "Sanctioned remote maintenance / 承認済みのリモートメンテナンス ({}):",
+            state.diff.sanctioned.len()
+        );
+        for item in &state.diff.sanctioned {
+            let by = item
+                .settlement
+                .as_ref()
+                .and_then(|s| s.maintenance.as_ref());
+            println!(
+                "  {:<20} {}{}",
+                item.id,
+                shown(&item.detail),
+                by.map_or_else(String::new, |m| format!(
+                    " — {} ({})",
+                    shown(&m.maintainer),
+                    m.method.english()
+                ))
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn links_command(store: &Store, decide: Option<LinkCommand>) -> anyhow::Result<()> {
+    let (args, confirm) = match decide {
+        None => {
+            print!("{}", print::links(&store.links().await?));
+            return Ok(());
+        }
+        Some(LinkCommand::Confirm(args)) => (args, true),
+        Some(LinkCommand::Reject(args)) => (args, false),
+    };
+    anyhow::ensure!(
+        !args.note.trim().is_empty(),
+        "give a reason with --note (it goes to the audit log) / --note で理由を記入してください"
+    );
+    let link = store
+        .decide_link(&args.link, confirm, &args.by, args.note.trim())
+        .await?;
+    println!(
+        "{}: {}",
+        link.id(),
+        if confirm {
+            format!("device #{} merged into #{}", link.newer, link.older)
+        } else {
+            format!("devices #{} and #{} kept apart", link.older, link.newer)
+        }
+    );
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use daicho_report::Finding;
-use daicho_store::{AuditEntry, DeviceRow, Explanation, Ingested};
+use daicho_store::{AuditEntry, DeviceRow, Explanation, Ingested, LinkRow};
 
 /// A device-supplied string for the terminal: control characters (escape
 /// sequences that could rewrite the screen) escaped, everything else as is.
@@ -117,6 +117,37 @@ pub fn explain(why: &Explanation) -> String {
         );
         for reason in &merge.reasons {
             let _ = writeln!(out, "    - {}", shown(reason));
+        }
+    }
+    if !why.links.is_empty() {
+        out.push_str("links:\n");
+        out.push_str(&links(&why.links));
+    }
+    out
+}
+
+/// `links`: each link with its state and evidence.
+pub fn links(links: &[LinkRow]) -> String {
+    let mut out = String::new();
+    if links.is_empty() {
+        out.push_str("no links: no two devices look like one host on weak evidence alone\n");
+    }
+    for link in links {
+        let _ = writeln!(
+            out,
+            "{:<12} #{} ~ #{}  {} confidence, {}",
+            link.id(),
+            link.older,
+            link.newer,
+            link.confidence,
+            link.state.as_str()
+        );
+        for evidence in &link.evidence {
+            let _ = writeln!(out, "  evidence: {}", shown(evidence));
+        }
+        if let (Some(by), Some(at)) = (&link.decided_by, &link.decided_at) {
+            let note = link.note.as_deref().unwrap_or("");
+            let _ = writeln!(out, "  decided by {} at {at}: {}", shown(by), shown(note));
         }
     }
     out

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use anyhow::Context;
 use daicho_ledger::{
-    Coverage, Diff, DiffOptions, Discovered, Flag, Item, Ledger, Settlement, SettlementAction,
+    Coverage, Diff, DiffOptions, Discovered, Flag, Interface, Item, Ledger, RemoteMaintenance,
+    Settlement, SettlementAction,
 };
 use daicho_report::{FindingKind, Report};
 use daicho_store::{LedgerVersion, NewVersion, SettlementRow, Store};
@@ -202,8 +203,10 @@ pub fn report_html(
     )
 }
 
-/// Records staff's decision on an item; an accept also stores the ledger it
-/// makes. Returns what was done, for the terminal.
+/// Records staff's decision on an item; an accept or a sanctioned flag
+/// also stores the ledger it makes. Returns what was done, for the
+/// terminal. A flag is settled only as sanctioned (with `maintenance`),
+/// removed or a false finding; anything else only by accept or ignore.
 pub async fn settle(
     store: &Store,
     state: &Reconciliation,
@@ -211,6 +214,7 @@ pub async fn settle(
     action: SettlementAction,
     actor: &str,
     note: &str,
+    maintenance: Option<RemoteMaintenance>,
 ) -> anyhow::Result<String> {
     let item: &Item = state
         .diff
@@ -223,49 +227,91 @@ pub async fn settle(
                  未対応の項目 {item_id:?} はありません"
             )
         })?;
+    let allowed = SettlementAction::allowed(item.kind);
+    anyhow::ensure!(
+        allowed.contains(&action),
+        "{} cannot be settled with {}: use {} / {} は {} では処理できません（{} のいずれか）",
+        item.id,
+        action.as_str(),
+        names(allowed),
+        item.id,
+        action.as_str(),
+        names(allowed)
+    );
     anyhow::ensure!(
         !note.trim().is_empty(),
         "give a reason with --note (it goes to the audit log) / --note で理由を記入してください"
     );
+    let maintenance = match (action, maintenance) {
+        (SettlementAction::Sanctioned, Some(m)) if !m.maintainer.trim().is_empty() => Some(m),
+        (SettlementAction::Sanctioned, _) => anyhow::bail!(
+            "sanctioned remote maintenance needs the maintainer and the connection method \
+             (--maintainer NAME --method vpn|leased-line|mobile-router|other)\n\
+             承認済みのリモートメンテナンスには保守事業者と接続方法が必要です"
+        ),
+        _ => None,
+    };
     let row = SettlementRow {
         item: item.id.clone(),
-        action: match action {
-            SettlementAction::Accept => "accept".into(),
-            SettlementAction::Ignore => "ignore".into(),
-        },
+        action: action.as_str().into(),
         fingerprint: item.fingerprint.clone(),
         actor: actor.to_owned(),
         note: note.to_owned(),
         at: jiff::Timestamp::now()
             .strftime("%Y-%m-%d %H:%M:%S UTC")
             .to_string(),
+        detail: serde_json::json!({ "maintenance": maintenance }).to_string(),
     };
-    match action {
-        SettlementAction::Ignore => {
-            store.settle(&row, None).await?;
-            Ok(format!("{} ignored until its facts change", item.id))
-        }
-        SettlementAction::Accept => {
-            let today = jiff::Zoned::now().date();
-            let updated =
-                daicho_ledger::accept(&state.ledger, item, &state.discovered, actor, today);
-            let rows = rows_from_ledger(&updated);
-            let source = format!("accept {}", item.id);
-            store
-                .settle(
-                    &row,
-                    Some(NewVersion {
-                        actor,
-                        source: &source,
-                        note,
-                        rows: &rows,
-                        based_on: state.version.as_ref().map(|v| v.id),
-                    }),
-                )
-                .await?;
-            Ok(format!("{} accepted; the ledger was updated", item.id))
-        }
-    }
+    let today = jiff::Zoned::now().date();
+    let updated = match (action, &maintenance) {
+        (SettlementAction::Accept, _) => Some(daicho_ledger::accept(
+            &state.ledger,
+            item,
+            &state.discovered,
+            actor,
+            today,
+        )),
+        (SettlementAction::Sanctioned, Some(m)) => Some(daicho_ledger::sanction(
+            &state.ledger,
+            item,
+            &state.discovered,
+            m,
+            actor,
+            today,
+        )),
+        _ => None,
+    };
+    let Some(updated) = updated else {
+        store.settle(&row, None).await?;
+        return Ok(format!("{}: {}", item.id, action.english()));
+    };
+    let rows = rows_from_ledger(&updated);
+    let source = format!("{} {}", action.as_str(), item.id);
+    store
+        .settle(
+            &row,
+            Some(NewVersion {
+                actor,
+                source: &source,
+                note,
+                rows: &rows,
+                based_on: state.version.as_ref().map(|v| v.id),
+            }),
+        )
+        .await?;
+    Ok(format!(
+        "{}: {}; the ledger was updated",
+        item.id,
+        action.english()
+    ))
+}
+
+fn names(actions: &[SettlementAction]) -> String {
+    actions
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The store's rows (sheet, JSON) as a ledger.
@@ -298,17 +344,19 @@ pub fn rows_from_ledger(ledger: &Ledger) -> Vec<(String, String)> {
 }
 
 fn settlement(row: SettlementRow) -> Settlement {
+    #[derive(serde::Deserialize, Default)]
+    struct Detail {
+        maintenance: Option<RemoteMaintenance>,
+    }
+    let detail: Detail = serde_json::from_str(&row.detail).unwrap_or_default();
     Settlement {
         item: row.item,
-        action: if row.action == "accept" {
-            SettlementAction::Accept
-        } else {
-            SettlementAction::Ignore
-        },
+        action: SettlementAction::from_name(&row.action).unwrap_or(SettlementAction::Ignore),
         fingerprint: row.fingerprint,
         actor: row.actor,
         note: row.note,
         at: row.at,
+        maintenance: detail.maintenance,
     }
 }
 
@@ -376,12 +424,25 @@ fn discovered(
                     }),
                 }
             }
+            let interfaces = d
+                .interfaces
+                .iter()
+                .filter(|a| current(&a.last_seen))
+                .filter_map(|a| {
+                    Some(Interface {
+                        ip: a.ip.parse().ok()?,
+                        mac: a.mac.clone(),
+                        segment: format!("{} {}", a.agent, a.interface),
+                    })
+                })
+                .collect();
             Discovered {
                 id: d.id,
                 name: d.name,
                 names,
                 macs,
                 ips,
+                interfaces,
                 maker: d.maker,
                 model: d.model,
                 serial: d.serial,

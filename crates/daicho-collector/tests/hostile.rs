@@ -589,13 +589,29 @@ async fn two_settlements_on_one_version_do_not_undo_each_other() {
             .collect();
         assert!(undeclared.len() >= 2, "{undeclared:?}");
         let accept = daicho_ledger::SettlementAction::Accept;
-        settle(&store, &state, &undeclared[0], accept, "sato", "first")
-            .await
-            .unwrap();
-        let second = settle(&store, &state, &undeclared[1], accept, "tanaka", "second")
-            .await
-            .unwrap_err()
-            .to_string();
+        settle(
+            &store,
+            &state,
+            &undeclared[0],
+            accept,
+            "sato",
+            "first",
+            None,
+        )
+        .await
+        .unwrap();
+        let second = settle(
+            &store,
+            &state,
+            &undeclared[1],
+            accept,
+            "tanaka",
+            "second",
+            None,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
         assert!(
             second.contains("changed since") && second.contains("sato"),
             "{second}"

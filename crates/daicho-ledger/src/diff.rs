@@ -3,9 +3,15 @@
 //! A row matches a device by MAC address, else serial number, else computer
 //! name; the IP address is the weakest key (DHCP moves it), used last and
 //! said so. Each difference is an item with a short stable id (`U12`,
-//! `M001`, `C12-ip`, `F12-dual_homed`) that staff settle with accept or
-//! ignore; an ignored item stays hidden while its facts stay the same (its
-//! fingerprint).
+//! `M001`, `C12-ip`, `C12-leg-198.18.2.33`, `F12-dual_homed`) that staff
+//! settle with accept or ignore; an ignored item stays hidden while its
+//! facts stay the same (its fingerprint).
+//!
+//! A flag (2-(2)) is never accepted or ignored: it is settled as
+//! sanctioned remote maintenance (maintainer and connection method; the
+//! row says リモートメンテナンス 有), as removed (it stays open until a scan no
+//! longer sees it), or as a false finding (hidden until its evidence
+//! changes).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -24,6 +30,9 @@ pub struct Discovered {
     pub names: Vec<String>,
     pub macs: Vec<String>,
     pub ips: Vec<IpAddr>,
+    /// Its current interfaces, newest first.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
     pub maker: Option<String>,
     pub model: Option<String>,
     pub serial: Option<String>,
@@ -31,6 +40,15 @@ pub struct Discovered {
     pub last_seen: jiff::Timestamp,
     /// Findings (dual-homed, mobile router, remote access) about it.
     pub flags: Vec<Flag>,
+}
+
+/// One interface of a device: an address, the MAC it answered with, and
+/// the segment (agent and interface) it was seen on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub ip: IpAddr,
+    pub mac: Option<String>,
+    pub segment: String,
 }
 
 /// A finding about a device, for the diff and the report.
@@ -84,6 +102,11 @@ pub struct Item {
     pub flag: Option<String>,
     /// For flagged items: whether the ledger declares remote maintenance.
     pub remote_maintenance_declared: Option<bool>,
+    /// The decision that settled it, or (removed) that it waits on.
+    pub settlement: Option<Settlement>,
+    /// For a changed item about an interface the row lacks: that interface
+    /// (accepting adds its address and MAC to the row).
+    pub leg: Option<Interface>,
     pub detail: String,
     pub detail_ja: String,
     pub evidence: Vec<String>,
@@ -106,8 +129,11 @@ pub struct DiffOptions {
 pub struct Diff {
     /// Open items (not settled).
     pub items: Vec<Item>,
-    /// Items an `ignore` hides while their facts stay the same.
+    /// Items an `ignore` (or a flag's false finding) hides while their
+    /// facts stay the same.
     pub ignored: Vec<Item>,
+    /// Flags settled as sanctioned remote maintenance (the 2-② register).
+    pub sanctioned: Vec<Item>,
     /// (row index, device id, how).
     pub matches: Vec<(usize, i64, MatchedBy)>,
 }
@@ -117,6 +143,134 @@ pub struct Diff {
 pub enum SettlementAction {
     Accept,
     Ignore,
+    /// A flag: the device is used for remote maintenance, knowingly.
+    Sanctioned,
+    /// A flag: the device was removed or disconnected; the item stays open
+    /// until a scan no longer sees it.
+    Removed,
+    /// A flag: the finding is wrong; it comes back if the evidence changes.
+    FalseFinding,
+}
+
+impl SettlementAction {
+    /// The actions an item of this kind is settled with: a flag never by
+    /// accept or ignore (accepting must not silently sanction it).
+    pub fn allowed(kind: ItemKind) -> &'static [SettlementAction] {
+        match kind {
+            ItemKind::Flagged => &[
+                SettlementAction::Sanctioned,
+                SettlementAction::Removed,
+                SettlementAction::FalseFinding,
+            ],
+            _ => &[SettlementAction::Accept, SettlementAction::Ignore],
+        }
+    }
+
+    /// The name stored and used on the command line and in forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettlementAction::Accept => "accept",
+            SettlementAction::Ignore => "ignore",
+            SettlementAction::Sanctioned => "sanctioned",
+            SettlementAction::Removed => "removed",
+            SettlementAction::FalseFinding => "false_finding",
+        }
+    }
+
+    /// What the decision did, for people.
+    pub fn japanese(self) -> &'static str {
+        match self {
+            SettlementAction::Accept => "承認（台帳を更新）",
+            SettlementAction::Ignore => "対象外として記録",
+            SettlementAction::Sanctioned => "承認済みのリモートメンテナンス",
+            SettlementAction::Removed => "撤去・切断済み（次のスキャンで確認）",
+            SettlementAction::FalseFinding => "誤検知",
+        }
+    }
+
+    pub fn english(self) -> &'static str {
+        match self {
+            SettlementAction::Accept => "accepted (ledger updated)",
+            SettlementAction::Ignore => "ignored",
+            SettlementAction::Sanctioned => "sanctioned remote maintenance",
+            SettlementAction::Removed => "removed or disconnected (checked by the next scan)",
+            SettlementAction::FalseFinding => "false finding",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SettlementAction> {
+        [
+            SettlementAction::Accept,
+            SettlementAction::Ignore,
+            SettlementAction::Sanctioned,
+            SettlementAction::Removed,
+            SettlementAction::FalseFinding,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == name.replace('-', "_"))
+    }
+}
+
+/// What sanctioned remote maintenance is: who maintains, how they connect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteMaintenance {
+    /// 保守事業者.
+    pub maintainer: String,
+    /// 接続方法.
+    pub method: ConnectionMethod,
+}
+
+/// 接続方法: how a maintainer reaches the device (the checklist's 2-②).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionMethod {
+    Vpn,
+    LeasedLine,
+    MobileRouter,
+    Other,
+}
+
+impl ConnectionMethod {
+    pub const ALL: [ConnectionMethod; 4] = [
+        ConnectionMethod::Vpn,
+        ConnectionMethod::LeasedLine,
+        ConnectionMethod::MobileRouter,
+        ConnectionMethod::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionMethod::Vpn => "vpn",
+            ConnectionMethod::LeasedLine => "leased_line",
+            ConnectionMethod::MobileRouter => "mobile_router",
+            ConnectionMethod::Other => "other",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ConnectionMethod> {
+        ConnectionMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name.replace('-', "_"))
+    }
+
+    /// As the ledger's 説明 and the register write it.
+    pub fn japanese(self) -> &'static str {
+        match self {
+            ConnectionMethod::Vpn => "VPN",
+            ConnectionMethod::LeasedLine => "専用線",
+            ConnectionMethod::MobileRouter => "LTE・5G ルータ",
+            ConnectionMethod::Other => "その他",
+        }
+    }
+
+    pub fn english(self) -> &'static str {
+        match self {
+            ConnectionMethod::Vpn => "VPN",
+            ConnectionMethod::LeasedLine => "leased line",
+            ConnectionMethod::MobileRouter => "LTE/5G router",
+            ConnectionMethod::Other => "other",
+        }
+    }
 }
 
 /// A decision staff recorded about an item.
@@ -128,6 +282,9 @@ pub struct Settlement {
     pub actor: String,
     pub note: String,
     pub at: String,
+    /// For a sanctioned flag: who maintains and how.
+    #[serde(default)]
+    pub maintenance: Option<RemoteMaintenance>,
 }
 
 /// Matches the ledger's device rows to the discovered devices and lists the
@@ -196,6 +353,33 @@ pub fn diff(
                 changed.discovered = Some(discovered_value);
                 items.push(changed);
             }
+            for leg in legs(row, device) {
+                let mac = leg.mac.as_deref().unwrap_or("-");
+                let mut changed = item(
+                    format!("C{}-leg-{}", device.id, leg.ip),
+                    ItemKind::Changed,
+                    Some((*r, row)),
+                    Some(device),
+                    Some(*how),
+                    format!(
+                        "{}: IP {} / MAC {mac} (seen on {}) is not in the ledger: another interface of this device",
+                        row.label(),
+                        leg.ip,
+                        leg.segment
+                    ),
+                    format!(
+                        "{}: IP {} / MAC {mac}（{} で検出）が台帳にありません（この機器の別のインタフェース）",
+                        row.label(),
+                        leg.ip,
+                        leg.segment
+                    ),
+                );
+                changed.field = Some(Field::Ip);
+                changed.declared = row.get(Field::Ip).map(str::to_owned);
+                changed.discovered = Some(leg.ip.to_string());
+                changed.leg = Some(leg.clone());
+                items.push(changed);
+            }
         }
         for flag in &device.flags {
             let declared_remote = row.and_then(DeclaredRow::remote_maintenance);
@@ -225,6 +409,7 @@ pub fn diff(
             flagged.flag = Some(flag.kind.clone());
             flagged.remote_maintenance_declared = declared_remote;
             flagged.evidence = flag.evidence.clone();
+            flagged.fingerprint = fingerprint(&flagged);
             items.push(flagged);
         }
     }
@@ -268,19 +453,45 @@ pub fn diff(
         }
     }
 
-    let ignored_fingerprints: BTreeSet<(&str, &str)> = settlements
-        .iter()
-        .filter(|s| s.action == SettlementAction::Ignore)
-        .map(|s| (s.item.as_str(), s.fingerprint.as_str()))
-        .collect();
-    let (ignored, items): (Vec<Item>, Vec<Item>) = items
-        .into_iter()
-        .partition(|i| ignored_fingerprints.contains(&(i.id.as_str(), i.fingerprint.as_str())));
-    Diff {
-        items,
-        ignored,
+    settle_items(items, settlements, matches)
+}
+
+/// Sets settled items apart: the latest decision on each item counts. An
+/// ignore or a false finding hides an item while its fingerprint is the
+/// same; a sanctioned flag goes to the register; a flag reported removed
+/// stays open, with the report, until a scan no longer sees it.
+fn settle_items(
+    items: Vec<Item>,
+    settlements: &[Settlement],
+    matches: Vec<(usize, i64, MatchedBy)>,
+) -> Diff {
+    let latest: BTreeMap<&str, &Settlement> =
+        settlements.iter().map(|s| (s.item.as_str(), s)).collect();
+    let mut diff = Diff {
         matches,
+        ..Diff::default()
+    };
+    for mut item in items {
+        let Some(settlement) = latest.get(item.id.as_str()).copied() else {
+            diff.items.push(item);
+            continue;
+        };
+        let same_facts = settlement.fingerprint == item.fingerprint;
+        let flagged = item.kind == ItemKind::Flagged;
+        item.settlement = Some(settlement.clone());
+        match settlement.action {
+            SettlementAction::Sanctioned if flagged => diff.sanctioned.push(item),
+            SettlementAction::Ignore | SettlementAction::FalseFinding if same_facts => {
+                diff.ignored.push(item)
+            }
+            SettlementAction::Removed if flagged => diff.items.push(item),
+            _ => {
+                item.settlement = None;
+                diff.items.push(item);
+            }
+        }
     }
+    diff
 }
 
 fn item(
@@ -305,6 +516,8 @@ fn item(
         discovered: None,
         flag: None,
         remote_maintenance_declared: None,
+        settlement: None,
+        leg: None,
         detail,
         detail_ja,
         evidence: Vec::new(),
@@ -320,9 +533,16 @@ fn item(
     item
 }
 
-/// The facts an item rests on, hashed: the detail text names them all.
+/// The facts an item rests on, hashed: the detail text and a flag's
+/// evidence (in any order) name them all.
 fn fingerprint(item: &Item) -> String {
-    let digest = Sha256::digest(format!("{}\n{}", item.id, item.detail).as_bytes());
+    let mut text = format!("{}\n{}", item.id, item.detail);
+    let evidence: BTreeSet<&String> = item.evidence.iter().collect();
+    for line in evidence {
+        text.push('\n');
+        text.push_str(line);
+    }
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -352,7 +572,7 @@ fn match_rows(rows: &[DeclaredRow], devices: &[Discovered]) -> Vec<(usize, i64, 
         (
             MatchedBy::Mac,
             Box::new(|d| d.macs.clone()),
-            Box::new(|r| r.get(Field::Mac).map(str::to_owned).into_iter().collect()),
+            Box::new(DeclaredRow::macs),
         ),
         (
             MatchedBy::Serial,
@@ -496,11 +716,16 @@ fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field
             device.names.join(", "),
         ));
     }
-    if let Some(mac) = row.get(Field::Mac)
+    let declared_macs = row.macs();
+    if !declared_macs.is_empty()
         && !device.macs.is_empty()
-        && !device.macs.iter().any(|m| m == mac)
+        && !device.macs.iter().any(|m| declared_macs.contains(m))
     {
-        changed.push((Field::Mac, mac.to_owned(), device.macs.join(", ")));
+        changed.push((
+            Field::Mac,
+            row.get(Field::Mac).unwrap_or_default().to_owned(),
+            device.macs.join(", "),
+        ));
     }
     for (field, discovered) in [
         (Field::Os, &device.os),
@@ -517,10 +742,34 @@ fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field
     changed
 }
 
+/// The interfaces of a matched device the row does not list: on each
+/// segment where none of the row's addresses was seen, the newest address
+/// (an older one there is DHCP's history, not another leg). Only when the
+/// row lists one of the device's addresses — else the IP column changed.
+fn legs<'a>(row: &DeclaredRow, device: &'a Discovered) -> Vec<&'a Interface> {
+    let declared = row.ips();
+    let listed: BTreeSet<&str> = device
+        .interfaces
+        .iter()
+        .filter(|i| declared.contains(&i.ip))
+        .map(|i| i.segment.as_str())
+        .collect();
+    if listed.is_empty() {
+        return Vec::new();
+    }
+    let mut segments = BTreeSet::new();
+    device
+        .interfaces
+        .iter()
+        .filter(|i| !listed.contains(i.segment.as_str()) && segments.insert(i.segment.as_str()))
+        .collect()
+}
+
 /// The ledger after accepting `item`: a changed column takes the discovered
-/// value; an undeclared device gets a row; a missing one is marked 停止; a
-/// flagged one is declared as used for remote maintenance (有). Each
-/// touched row's 説明 notes who accepted what.
+/// value, an interface the row lacks is added to it, an undeclared device
+/// gets a row, a missing one is marked 停止. A flag is not accepted
+/// ([`sanction`] records remote maintenance). Each touched row's 説明 notes
+/// who accepted what.
 pub fn accept(
     ledger: &Ledger,
     item: &Item,
@@ -528,12 +777,65 @@ pub fn accept(
     actor: &str,
     today: jiff::civil::Date,
 ) -> Ledger {
-    let mut ledger = ledger.clone();
     let note = format!(
         "daicho {}: {} ({actor})",
         today.strftime("%Y/%m/%d"),
         item.id
     );
+    edit_row(ledger, item, discovered, today, note, |row| {
+        match item.kind {
+            ItemKind::Changed => {
+                if let Some(leg) = &item.leg {
+                    row.add_to_list(Field::Ip, &leg.ip.to_string());
+                    if let Some(mac) = &leg.mac {
+                        row.add_to_list(Field::Mac, mac);
+                    }
+                } else if let (Some(field), Some(value)) = (item.field, &item.discovered) {
+                    row.set(field, value.clone());
+                }
+            }
+            ItemKind::Missing => row.set(Field::Status, "停止"),
+            ItemKind::Flagged | ItemKind::Undeclared => {}
+        }
+    })
+}
+
+/// The ledger after settling the flag `item` as sanctioned remote
+/// maintenance: its row (added if the device has none) says
+/// リモートメンテナンス 有 and names the maintainer; 説明 notes how they
+/// connect, who settled it and when.
+pub fn sanction(
+    ledger: &Ledger,
+    item: &Item,
+    discovered: &[Discovered],
+    maintenance: &RemoteMaintenance,
+    actor: &str,
+    today: jiff::civil::Date,
+) -> Ledger {
+    let note = format!(
+        "daicho {}: {} リモートメンテナンス（{}、{}）({actor})",
+        today.strftime("%Y/%m/%d"),
+        item.id,
+        maintenance.maintainer,
+        maintenance.method.japanese()
+    );
+    edit_row(ledger, item, discovered, today, note, |row| {
+        row.set(Field::RemoteMaintenance, "有");
+        row.set(Field::Maintainer, maintenance.maintainer.clone());
+    })
+}
+
+/// The ledger with `edit` applied to the item's row (a new row for a
+/// device the ledger lacks) and `note` added to the row's 説明.
+fn edit_row(
+    ledger: &Ledger,
+    item: &Item,
+    discovered: &[Discovered],
+    today: jiff::civil::Date,
+    note: String,
+    edit: impl FnOnce(&mut DeclaredRow),
+) -> Ledger {
+    let mut ledger = ledger.clone();
     let device = item
         .device
         .and_then(|id| discovered.iter().find(|d| d.id == id));
@@ -545,16 +847,7 @@ pub fn accept(
         }
         (None, None) => return ledger,
     };
-    match item.kind {
-        ItemKind::Changed => {
-            if let (Some(field), Some(value)) = (item.field, &item.discovered) {
-                row.set(field, value.clone());
-            }
-        }
-        ItemKind::Missing => row.set(Field::Status, "停止"),
-        ItemKind::Flagged => row.set(Field::RemoteMaintenance, "有"),
-        ItemKind::Undeclared => {}
-    }
+    edit(row);
     let description = match row.get(Field::Description) {
         Some(old) => format!("{old}\n{note}"),
         None => note,
@@ -583,7 +876,7 @@ fn row_for(device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
                 .join(", "),
         ),
     );
-    set(Field::Mac, device.macs.first().cloned());
+    set(Field::Mac, Some(device.macs.join(", ")));
     set(Field::Maker, device.maker.clone());
     set(Field::Model, device.model.clone());
     set(Field::Serial, device.serial.clone());

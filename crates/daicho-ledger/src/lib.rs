@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 pub use changes::{ImportChanges, compare};
 pub use columns::{CLOUD_COLUMNS, DEVICE_COLUMNS, Field};
 pub use diff::{
-    Diff, DiffOptions, Discovered, Flag, Item, ItemKind, MatchedBy, Settlement, SettlementAction,
-    accept, diff,
+    ConnectionMethod, Diff, DiffOptions, Discovered, Flag, Interface, Item, ItemKind, MatchedBy,
+    RemoteMaintenance, Settlement, SettlementAction, accept, diff, sanction,
 };
 pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx};
 pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
@@ -62,6 +62,28 @@ impl DeclaredRow {
         self.get(Field::Ip)
             .map(|v| split_list(v).filter_map(|s| s.parse().ok()).collect())
             .unwrap_or_default()
+    }
+
+    /// The MACs in the MAC column (it may list several), as normalized.
+    pub fn macs(&self) -> Vec<String> {
+        self.get(Field::Mac)
+            .map(|v| split_list(v).map(str::to_lowercase).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds `value` to a list column (IP, MAC) unless it is there already.
+    pub fn add_to_list(&mut self, field: Field, value: &str) {
+        let present = self
+            .get(field)
+            .is_some_and(|v| split_list(v).any(|item| item.eq_ignore_ascii_case(value)));
+        if present {
+            return;
+        }
+        let list = match self.get(field) {
+            Some(old) => format!("{old}, {value}"),
+            None => value.to_owned(),
+        };
+        self.set(field, list);
     }
 
     /// Whether the row says the device is in use (稼働; an empty status too).

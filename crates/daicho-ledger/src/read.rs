@@ -507,12 +507,19 @@ fn check(field: Field, value: &str) -> Result<String, (String, String)> {
             }
             Ok(split_list(value).collect::<Vec<_>>().join(", "))
         }
-        Field::Mac => normalize_mac(value).ok_or_else(|| {
-            (
-                format!("{value:?} is not a MAC address (e.g. 00:1b:21:3a:4f:5c)"),
-                format!("{value:?} は MAC アドレスではありません"),
-            )
-        }),
+        // One MAC, or a list (a device with several interfaces); one MAC
+        // may be written with spaces ("00 1b 21 3a 4f 5c").
+        Field::Mac => normalize_mac(value)
+            .or_else(|| {
+                let macs: Option<Vec<String>> = split_list(value).map(normalize_mac).collect();
+                macs.map(|m| m.join(", "))
+            })
+            .ok_or_else(|| {
+                (
+                    format!("{value:?} is not a MAC address (e.g. 00:1b:21:3a:4f:5c)"),
+                    format!("{value:?} は MAC アドレスではありません"),
+                )
+            }),
         Field::Registered => normalize_date(value).ok_or_else(|| {
             (
                 format!("{value:?} is not a date (e.g. 2020/12/1)"),

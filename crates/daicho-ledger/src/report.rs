@@ -4,7 +4,7 @@
 
 use askama::Template;
 
-use crate::{Diff, Item, ItemKind, Settlement, SettlementAction};
+use crate::{Diff, Item, ItemKind, Settlement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -63,18 +63,34 @@ impl Page<'_> {
     }
 
     fn action(&self, settlement: &Settlement) -> &'static str {
-        match settlement.action {
-            SettlementAction::Accept => self.t.accepted,
-            SettlementAction::Ignore => self.t.ignored,
+        if self.ja {
+            settlement.action.japanese()
+        } else {
+            settlement.action.english()
         }
     }
 
-    fn remote_said(&self, item: &Item) -> &'static str {
-        match item.remote_maintenance_declared {
+    fn remote_said(&self, item: &Item) -> String {
+        let said = match item.remote_maintenance_declared {
             Some(true) => self.t.remote_yes,
             Some(false) => self.t.remote_no,
             None => self.t.remote_unsaid,
-        }
+        };
+        let Some(settlement) = &item.settlement else {
+            return said.to_owned();
+        };
+        let maintenance = settlement
+            .maintenance
+            .as_ref()
+            .map_or_else(String::new, |m| {
+                let method = if self.ja {
+                    m.method.japanese()
+                } else {
+                    m.method.english()
+                };
+                format!(" — {}（{method}）", m.maintainer)
+            });
+        format!("{said} / {}{maintenance}", self.action(settlement))
     }
 }
 
@@ -109,8 +125,6 @@ struct Labels {
     who: &'static str,
     action: &'static str,
     note: &'static str,
-    accepted: &'static str,
-    ignored: &'static str,
 }
 
 static JA: Labels = Labels {
@@ -158,8 +172,6 @@ static JA: Labels = Labels {
     who: "担当者",
     action: "対応",
     note: "理由・メモ",
-    accepted: "承認（台帳を更新）",
-    ignored: "対象外として記録",
 };
 
 static EN: Labels = Labels {
@@ -210,8 +222,6 @@ static EN: Labels = Labels {
     who: "Who",
     action: "Action",
     note: "Reason / note",
-    accepted: "accepted (ledger updated)",
-    ignored: "ignored",
 };
 
 /// The report as one HTML document.
@@ -245,6 +255,7 @@ pub fn render_html(input: &ReportInput<'_>, lang: Lang) -> String {
         .diff
         .items
         .iter()
+        .chain(&input.diff.sanctioned)
         .chain(&input.diff.ignored)
         .filter(|i| i.kind == ItemKind::Flagged)
         .collect();

@@ -276,6 +276,7 @@ fn ignore_hides_an_item_until_its_facts_change_and_accept_updates_the_ledger() {
     let ignore = Settlement {
         item: item.id.clone(),
         action: SettlementAction::Ignore,
+        maintenance: None,
         fingerprint: item.fingerprint.clone(),
         actor: "suzuki".into(),
         note: "DHCP 予約の変更待ち".into(),
@@ -450,6 +451,7 @@ fn the_report_matches_its_snapshot() {
     let settled = [Settlement {
         item: "C1-ip".into(),
         action: SettlementAction::Ignore,
+        maintenance: None,
         fingerprint: "x".into(),
         actor: "鈴木一郎".into(),
         note: "DHCP 予約の変更待ち".into(),
@@ -668,4 +670,198 @@ fn full_width_and_indented_formulas_are_neutralized() {
     for cell in ["PC-1", "198.18.1.1", "a=b"] {
         assert_eq!(neutralize(cell), cell);
     }
+}
+
+/// A device with its interfaces: (ip, mac, segment), newest first.
+fn multi_homed(id: i64, name: &str, legs: &[(&str, &str, &str)]) -> Discovered {
+    let interfaces: Vec<Interface> = legs
+        .iter()
+        .map(|(ip, mac, segment)| Interface {
+            ip: ip.parse().unwrap(),
+            mac: Some((*mac).into()),
+            segment: (*segment).into(),
+        })
+        .collect();
+    Discovered {
+        macs: legs.iter().map(|(_, mac, _)| (*mac).into()).collect(),
+        ips: interfaces.iter().map(|i| i.ip).collect(),
+        interfaces,
+        ..device(id, name, legs[0].0, legs[0].1)
+    }
+}
+
+#[test]
+fn a_leg_the_ledger_lacks_is_a_change_on_its_row_and_accepting_adds_it() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let pc = multi_homed(
+        1,
+        "ROOM1-PC1",
+        &[
+            ("198.18.1.11", "00:1b:21:00:01:0b", "outpatient eth1"),
+            ("198.18.2.11", "00:1b:21:00:02:0b", "outpatient eth2"),
+            // The first segment's older DHCP address is no leg.
+            ("198.18.1.99", "00:1b:21:00:01:0b", "outpatient eth1"),
+        ],
+    );
+    let found = diff(&ledger, std::slice::from_ref(&pc), &[], &options());
+    let ids: Vec<&str> = found
+        .items
+        .iter()
+        .filter(|i| i.device == Some(1))
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(ids, ["C1-leg-198.18.2.11"], "{:#?}", found.items);
+    let leg = &found.items[0];
+    assert_eq!(leg.kind, ItemKind::Changed);
+    assert_eq!(leg.row, Some(0), "on the declared row, not undeclared");
+    assert!(leg.detail.contains("198.18.2.11 / MAC 00:1b:21:00:02:0b"));
+    assert!(leg.detail_ja.contains("別のインタフェース"));
+    let today = jiff::civil::date(2026, 11, 28);
+    let updated = accept(&ledger, leg, std::slice::from_ref(&pc), "suzuki", today);
+    let row = &updated.devices[0];
+    assert_eq!(row.get(Field::Ip), Some("198.18.1.11, 198.18.2.11"));
+    assert_eq!(row.macs(), ["00:1b:21:00:01:0b", "00:1b:21:00:02:0b"]);
+    // Settled: the next diff has nothing about the PC.
+    let again = diff(&updated, &[pc], &[], &options());
+    assert!(
+        again.items.iter().all(|i| i.device != Some(1)),
+        "{:#?}",
+        again.items
+    );
+    // The row's MAC list survives an export and an import.
+    let csv = to_csv(&updated, CsvEncoding::Utf8Bom).unwrap();
+    let back = read("ledger.csv", &csv);
+    assert!(back.errors.is_empty(), "{:?}", back.errors);
+    assert_eq!(back.ledger.devices[0].macs(), row.macs());
+}
+
+fn settlement(item: &Item, action: SettlementAction) -> Settlement {
+    Settlement {
+        item: item.id.clone(),
+        action,
+        fingerprint: item.fingerprint.clone(),
+        actor: "suzuki".into(),
+        note: "確認済み".into(),
+        at: "2026-11-28 12:00:00 UTC".into(),
+        maintenance: None,
+    }
+}
+
+#[test]
+fn a_flag_settles_as_sanctioned_removed_or_false_and_accepting_never_sanctions() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    let mut router = device(7, "lte-gw", "198.18.1.60", "00:1e:42:00:00:60");
+    router.flags = vec![Flag {
+        kind: "mobile_router".into(),
+        summary: "a mobile router".into(),
+        evidence: vec!["ifType 243 on wwan0".into()],
+    }];
+    let found = diff(&ledger, std::slice::from_ref(&router), &[], &options());
+    let flag = found
+        .items
+        .iter()
+        .find(|i| i.id == "F7-mobile_router")
+        .unwrap();
+    let undeclared = found.items.iter().find(|i| i.id == "U7").unwrap();
+    assert_eq!(
+        SettlementAction::allowed(flag.kind),
+        [
+            SettlementAction::Sanctioned,
+            SettlementAction::Removed,
+            SettlementAction::FalseFinding
+        ]
+    );
+    let today = jiff::civil::date(2026, 11, 28);
+
+    // Accepting the undeclared device adds its row, and says nothing of
+    // remote maintenance: the flag stays open.
+    let added = accept(
+        &ledger,
+        undeclared,
+        std::slice::from_ref(&router),
+        "suzuki",
+        today,
+    );
+    assert_eq!(added.devices[4].get(Field::RemoteMaintenance), None);
+    let after = diff(&added, std::slice::from_ref(&router), &[], &options());
+    assert!(after.items.iter().any(|i| i.id == "F7-mobile_router"));
+
+    // Sanctioned: the row says 有 and names the maintainer; the flag moves
+    // to the register.
+    let maintenance = RemoteMaintenance {
+        maintainer: "○○メディカル保守".into(),
+        method: ConnectionMethod::MobileRouter,
+    };
+    let sanctioned = sanction(
+        &ledger,
+        flag,
+        std::slice::from_ref(&router),
+        &maintenance,
+        "suzuki",
+        today,
+    );
+    let row = &sanctioned.devices[4];
+    assert_eq!(row.get(Field::RemoteMaintenance), Some("有"));
+    assert_eq!(row.get(Field::Maintainer), Some("○○メディカル保守"));
+    assert!(
+        row.get(Field::Description)
+            .unwrap()
+            .contains("LTE・5G ルータ")
+    );
+    let decision = Settlement {
+        maintenance: Some(maintenance),
+        ..settlement(flag, SettlementAction::Sanctioned)
+    };
+    let after = diff(
+        &sanctioned,
+        std::slice::from_ref(&router),
+        &[decision],
+        &options(),
+    );
+    assert!(
+        after.items.iter().all(|i| i.device != Some(7)),
+        "{:#?}",
+        after.items
+    );
+    assert_eq!(after.sanctioned.len(), 1);
+    assert!(
+        after.sanctioned[0]
+            .settlement
+            .as_ref()
+            .unwrap()
+            .maintenance
+            .is_some()
+    );
+
+    // Removed: still open, with the report, while scans see it.
+    let removed = [settlement(flag, SettlementAction::Removed)];
+    let after = diff(&ledger, std::slice::from_ref(&router), &removed, &options());
+    let open = after
+        .items
+        .iter()
+        .find(|i| i.id == "F7-mobile_router")
+        .unwrap();
+    assert_eq!(
+        open.settlement.as_ref().unwrap().action,
+        SettlementAction::Removed
+    );
+
+    // A false finding hides it until the evidence changes.
+    let false_finding = [settlement(flag, SettlementAction::FalseFinding)];
+    let after = diff(
+        &ledger,
+        std::slice::from_ref(&router),
+        &false_finding,
+        &options(),
+    );
+    assert!(after.items.iter().all(|i| i.id != "F7-mobile_router"));
+    assert_eq!(after.ignored.len(), 1);
+    router.flags[0]
+        .evidence
+        .push("APN internet.example on wwan0".into());
+    let after = diff(&ledger, &[router], &false_finding, &options());
+    assert!(
+        after.items.iter().any(|i| i.id == "F7-mobile_router"),
+        "new evidence, shown again"
+    );
 }

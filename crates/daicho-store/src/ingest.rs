@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use daicho_merge::{
     Candidate, ClaimSource, DeviceId, Facts, Key, KnownAddresses, KnownKeys, NamedDevice, Place,
-    Target,
+    Target, Unusable,
 };
 use daicho_report::Report;
 use sqlx::{AnyConnection, Row};
@@ -257,6 +257,8 @@ struct Writes {
     keys: BTreeMap<Key, DeviceId>,
     /// (device, address, interface, MAC seen with it).
     addresses: BTreeSet<(DeviceId, String, String, Option<String>)>,
+    /// (device, kind, value) → (why, detail): identities that join nothing.
+    shared: BTreeMap<(DeviceId, &'static str, String), (&'static str, String)>,
     /// (older device, newer device) → (confidence, evidence): links.
     links: BTreeMap<(DeviceId, DeviceId), (&'static str, Vec<String>)>,
     /// (device, address, how, interface): addresses shown as its own.
@@ -276,6 +278,14 @@ impl Writes {
                 candidate.interface.clone(),
                 candidate.facts.mac.clone(),
             ));
+        }
+        for (key, why) in &candidate.unusable {
+            let why = match why {
+                Unusable::Placeholder(source) => ("placeholder", (*source).to_owned()),
+                Unusable::Shared { interface, .. } => ("shared", interface.clone()),
+            };
+            self.shared
+                .insert((device, key.kind.as_str(), key.value.clone()), why);
         }
         for claim in &candidate.claims {
             self.claims.insert((
@@ -404,6 +414,34 @@ impl Writes {
             ),
             7,
             &addresses,
+        )
+        .await?;
+
+        let shared: Vec<Cell> = self
+            .shared
+            .into_iter()
+            .flat_map(|((device, kind, value), (why, detail))| {
+                [
+                    Cell::Int(device),
+                    kind.into(),
+                    value.into(),
+                    why.into(),
+                    detail.into(),
+                    seen.into(),
+                    seen.into(),
+                ]
+            })
+            .collect();
+        execute_rows(
+            conn,
+            backend,
+            "INSERT INTO shared_identities (device_id, kind, value, why, detail, first_seen, last_seen)",
+            &format!(
+                "ON CONFLICT (device_id, kind, value) DO UPDATE SET {}, why = excluded.why, detail = excluded.detail",
+                seen_range_upsert("shared_identities")
+            ),
+            7,
+            &shared,
         )
         .await?;
 

@@ -31,6 +31,9 @@ pub struct SettlementRow {
     pub actor: String,
     pub note: String,
     pub at: String,
+    /// What the decision records beyond its note, as JSON (a sanctioned
+    /// flag's maintainer and connection method); `{}` if nothing.
+    pub detail: String,
 }
 
 /// A new ledger version: (sheet, row as JSON) in order.
@@ -59,6 +62,8 @@ pub struct DeviceFacts {
     pub last_seen: String,
     /// (ip, last seen), newest first.
     pub addresses: Vec<(String, String)>,
+    /// Each interface, newest first.
+    pub interfaces: Vec<crate::AddressRow>,
     /// Identity keys (kind, value): MACs and names among them.
     pub keys: Vec<(String, String)>,
 }
@@ -132,12 +137,15 @@ impl Store {
             "{} {}: {}",
             settlement.action, settlement.item, settlement.note
         );
+        if settlement.detail != "{}" {
+            detail.push_str(&format!(" {}", settlement.detail));
+        }
         if let Some(version) = &new_version {
             let id = insert_version(&mut tx, self.backend, version).await?;
             detail.push_str(&format!(" (ledger version {id})"));
         }
         sqlx::query(
-            "INSERT INTO settlements (item, action, fingerprint, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO settlements (item, action, fingerprint, actor, note, at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(crate::storable(&settlement.item))
         .bind(&settlement.action)
@@ -145,6 +153,7 @@ impl Store {
         .bind(crate::storable(&settlement.actor))
         .bind(crate::storable(&settlement.note))
         .bind(&settlement.at)
+        .bind(crate::storable(&settlement.detail))
         .execute(&mut *tx)
         .await?;
         self.audit(&mut tx, &settlement.actor, "diff-settle", &detail)
@@ -156,7 +165,7 @@ impl Store {
     /// Every settlement, oldest first.
     pub async fn settlements(&self) -> Result<Vec<SettlementRow>, StoreError> {
         Ok(sqlx::query(
-            "SELECT item, action, fingerprint, actor, note, at FROM settlements ORDER BY id",
+            "SELECT item, action, fingerprint, actor, note, at, detail FROM settlements ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?
@@ -168,6 +177,7 @@ impl Store {
             actor: r.get(3),
             note: r.get(4),
             at: r.get(5),
+            detail: r.get(6),
         })
         .collect())
     }
@@ -187,6 +197,26 @@ impl Store {
                 .entry(r.get(0))
                 .or_default()
                 .push((r.get(1), r.get(2)));
+        }
+        drop(rows);
+        let mut interfaces: BTreeMap<i64, Vec<crate::AddressRow>> = BTreeMap::new();
+        let mut rows = sqlx::query(
+            "SELECT device_id, ip, mac, agent_id, interface, first_seen, last_seen FROM device_addresses \
+             ORDER BY device_id, last_seen DESC, ip",
+        )
+        .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            interfaces
+                .entry(r.get(0))
+                .or_default()
+                .push(crate::AddressRow {
+                    ip: r.get(1),
+                    mac: r.get(2),
+                    agent: r.get(3),
+                    interface: r.get(4),
+                    first_seen: r.get(5),
+                    last_seen: r.get(6),
+                });
         }
         drop(rows);
         let mut keys: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
@@ -216,6 +246,7 @@ impl Store {
                 first_seen: r.get(7),
                 last_seen: r.get(8),
                 addresses: addresses.remove(&id).unwrap_or_default(),
+                interfaces: interfaces.remove(&id).unwrap_or_default(),
                 keys: keys.remove(&id).unwrap_or_default(),
             });
         }

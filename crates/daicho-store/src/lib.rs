@@ -31,7 +31,7 @@ pub use clients::{ApiClient, Role, Token, random_token};
 pub use ingest::Ingested;
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use links::{LinkRow, LinkState, parse_link_id};
-pub use read::{DeviceRow, Explanation, MergeRecord, ScanRow};
+pub use read::{AddressRow, DeviceRow, Explanation, MergeRecord, ScanRow, SharedIdentity};
 pub use users::{WebRole, WebSession, hash_password, password_matches};
 
 /// Why the ledger could not do what was asked. Messages name the file or

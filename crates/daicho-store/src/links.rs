@@ -185,7 +185,7 @@ async fn merge_devices(
     };
     // (statement, its parameters): $1 the kept device, $2 the other; a
     // statement naming only the removed one has it as $1.
-    let statements: [(String, &[DeviceId]); 9] = [
+    let statements: [(String, &[DeviceId]); 11] = [
         (
             "UPDATE device_keys SET device_id = $1 WHERE device_id = $2".into(),
             &[a, b],
@@ -219,6 +219,19 @@ async fn merge_devices(
         (
             "UPDATE merge_decisions SET device_id = $1 WHERE device_id = $2".into(),
             &[a, b],
+        ),
+        (
+            format!(
+                "INSERT INTO shared_identities (device_id, kind, value, why, detail, first_seen, last_seen) \
+                 SELECT $1, kind, value, why, detail, first_seen, last_seen FROM shared_identities WHERE device_id = $2 \
+                 ON CONFLICT (device_id, kind, value) DO UPDATE SET {}",
+                seen_range("shared_identities")
+            ),
+            &[a, b],
+        ),
+        (
+            "DELETE FROM shared_identities WHERE device_id = $1".into(),
+            &[b],
         ),
         // The kept device spans both; a fact it lacks comes from the other.
         (

@@ -42,6 +42,29 @@ pub struct MergeRecord {
     pub reasons: Vec<String>,
 }
 
+/// One address of a device, with the MAC it was seen with and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressRow {
+    pub ip: String,
+    pub mac: Option<String>,
+    pub agent: String,
+    pub interface: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// An identity that joins nothing: `placeholder` (a known default value;
+/// `detail` is the table's source) or `shared` (several devices with
+/// different MACs showed it on one segment; `detail` is the segment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedIdentity {
+    pub device: DeviceId,
+    pub kind: String,
+    pub value: String,
+    pub why: String,
+    pub detail: String,
+}
+
 /// A stored report, without its body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScanRow {
@@ -122,7 +145,8 @@ impl Store {
     /// ledger version saved: what a cached reconciliation depends on.
     pub async fn generation(&self) -> Result<(i64, i64, i64), StoreError> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM scans), (SELECT COUNT(*) FROM settlements), \
+            "SELECT (SELECT COUNT(*) FROM scans), \
+             (SELECT COUNT(*) FROM settlements) + (SELECT COUNT(*) FROM device_links WHERE state <> 'open'), \
              (SELECT COALESCE(MAX(id), 0) FROM ledger_versions)",
         )
         .fetch_one(&self.pool)
@@ -130,21 +154,43 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
     }
 
-    /// A device's addresses: (ip, agent, interface, first seen, last seen),
-    /// newest first.
-    pub async fn device_addresses(
-        &self,
-        id: DeviceId,
-    ) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
+    /// A device's interfaces, newest first.
+    pub async fn device_addresses(&self, id: DeviceId) -> Result<Vec<AddressRow>, StoreError> {
         Ok(sqlx::query(
-            "SELECT ip, agent_id, interface, first_seen, last_seen FROM device_addresses \
+            "SELECT ip, mac, agent_id, interface, first_seen, last_seen FROM device_addresses \
              WHERE device_id = $1 ORDER BY last_seen DESC, ip",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .map(|r| AddressRow {
+            ip: r.get(0),
+            mac: r.get(1),
+            agent: r.get(2),
+            interface: r.get(3),
+            first_seen: r.get(4),
+            last_seen: r.get(5),
+        })
+        .collect())
+    }
+
+    /// Identities devices showed that join nothing, by device.
+    pub async fn shared_identities(&self) -> Result<Vec<SharedIdentity>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT device_id, kind, value, why, detail FROM shared_identities \
+             ORDER BY device_id, kind, value",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| SharedIdentity {
+            device: r.get(0),
+            kind: r.get(1),
+            value: r.get(2),
+            why: r.get(3),
+            detail: r.get(4),
+        })
         .collect())
     }
 

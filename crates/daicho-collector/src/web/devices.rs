@@ -1,15 +1,18 @@
-//! The device list (/devices) with its filters, and one device's page.
+//! The device list (/devices) with its filters, one device's page, and
+//! deciding its links (/links/L3-7).
 
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use daicho_ledger::ItemKind;
+use daicho_store::WebRole;
 use serde::Deserialize;
 
-use super::session::Signed;
+use super::session::{Signed, same_secret};
 use super::{Chrome, LIST_LIMIT, html, reconciled, store_failed};
 use crate::reconcile::Reconciliation;
 use crate::state::AppState;
@@ -198,7 +201,10 @@ struct DevicePage {
     page: Chrome,
     line: DeviceLine,
     keys: Vec<(String, String)>,
-    addresses: Vec<(String, String, String, String, String)>,
+    /// Identities that join nothing: (kind, value, why).
+    shared: Vec<(String, String, String)>,
+    addresses: Vec<daicho_store::AddressRow>,
+    links: Vec<daicho_store::LinkRow>,
     seen: Vec<Seen>,
     flags: Vec<daicho_ledger::Flag>,
     merges: Vec<daicho_store::MergeRecord>,
@@ -252,12 +258,26 @@ pub(super) async fn device(
     let Some(line) = device_lines(&r, Some(id)).pop() else {
         return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response());
     };
-    let (explanation, addresses, reports) = tokio::try_join!(
+    let (explanation, addresses, reports, shared) = tokio::try_join!(
         state.store.explain(id),
         state.store.device_addresses(id),
-        state.store.latest_reports()
+        state.store.latest_reports(),
+        state.store.shared_identities()
     )
     .map_err(store_failed)?;
+    let t = signed.page.t;
+    let shared = shared
+        .into_iter()
+        .filter(|s| s.device == id)
+        .map(|s| {
+            let why = if s.why == "placeholder" {
+                format!("{} ({})", t.placeholder_identity, s.detail)
+            } else {
+                format!("{} ({})", t.shared_identity, s.detail)
+            };
+            (s.kind, s.value, why)
+        })
+        .collect();
     let discovered = r.discovered.iter().find(|d| d.id == id);
     let macs: Vec<String> = discovered.map(|d| d.macs.clone()).unwrap_or_default();
     let ips: Vec<std::net::IpAddr> = discovered.map(|d| d.ips.clone()).unwrap_or_default();
@@ -291,7 +311,12 @@ pub(super) async fn device(
             .as_ref()
             .map(|e| e.keys.clone())
             .unwrap_or_default(),
+        links: explanation
+            .as_ref()
+            .map(|e| e.links.clone())
+            .unwrap_or_default(),
         merges: explanation.map(|e| e.decisions).unwrap_or_default(),
+        shared,
         flags: discovered.map(|d| d.flags.clone()).unwrap_or_default(),
         addresses,
         seen,
@@ -299,4 +324,51 @@ pub(super) async fn device(
         line,
         page: signed.page,
     }))
+}
+
+#[derive(Deserialize)]
+pub(super) struct LinkForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// An editor's decision on a link: confirm merges the two devices (the
+/// page of the kept one follows), reject keeps them apart.
+pub(super) async fn decide_link(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(link): Path<String>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, Response> {
+    let t = signed.page.t;
+    if !same_secret(&form.csrf, &signed.session.csrf) {
+        return Ok((StatusCode::FORBIDDEN, t.form_expired).into_response());
+    }
+    if signed.session.role != WebRole::Editor {
+        return Ok((StatusCode::FORBIDDEN, t.editor_only).into_response());
+    }
+    let confirm = match form.decision.as_str() {
+        "confirm" => true,
+        "reject" => false,
+        _ => return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response()),
+    };
+    if form.note.trim().is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, t.note_required).into_response());
+    }
+    match state
+        .store
+        .decide_link(&link, confirm, &signed.session.user, form.note.trim())
+        .await
+    {
+        Ok(decided) => {
+            let to = format!("/devices/{}#{}", decided.older, decided.id());
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e @ daicho_store::StoreError::NoOpenLink(_)) => {
+            Ok((StatusCode::CONFLICT, e.to_string()).into_response())
+        }
+        Err(e) => Err(store_failed(e)),
+    }
 }

@@ -7,7 +7,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use daicho_ledger::{ItemKind, Lang, SettlementAction};
+use daicho_ledger::{
+    ConnectionMethod, Item, ItemKind, Lang, RemoteMaintenance, Settlement, SettlementAction,
+};
 use daicho_store::WebRole;
 use serde::Deserialize;
 
@@ -31,6 +33,67 @@ struct DiffLine {
     detail: String,
     evidence: Vec<String>,
     device: Option<i64>,
+    /// A flag: settled as sanctioned, removed or false, not accepted.
+    flagged: bool,
+    /// The decision recorded on it (a removal waiting for a scan; in the
+    /// register, who sanctioned it with what).
+    settled: Option<String>,
+}
+
+/// The connection methods a sanctioned flag chooses from: (value, label).
+fn methods(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    ConnectionMethod::ALL
+        .iter()
+        .map(|m| {
+            let label = if lang == Lang::En {
+                m.english()
+            } else {
+                m.japanese()
+            };
+            (m.as_str(), label)
+        })
+        .collect()
+}
+
+/// How a decision on an item reads: action, maintainer and method, who,
+/// when, why.
+fn settled_text(settlement: &Settlement, lang: Lang) -> String {
+    let en = lang == Lang::En;
+    let action = if en {
+        settlement.action.english()
+    } else {
+        settlement.action.japanese()
+    };
+    let maintenance = settlement
+        .maintenance
+        .as_ref()
+        .map_or_else(String::new, |m| {
+            let method = if en {
+                m.method.english()
+            } else {
+                m.method.japanese()
+            };
+            format!(" ({}, {method})", m.maintainer)
+        });
+    format!(
+        "{action}{maintenance} — {} {}: {}",
+        settlement.actor, settlement.at, settlement.note
+    )
+}
+
+fn diff_line(i: &Item, lang: Lang) -> DiffLine {
+    DiffLine {
+        id: i.id.clone(),
+        detail: if lang == Lang::En {
+            i.detail.clone()
+        } else {
+            i.detail_ja.clone()
+        },
+        evidence: i.evidence.clone(),
+        device: i.device,
+        flagged: i.kind == ItemKind::Flagged,
+        settled: i.settlement.as_ref().map(|s| settled_text(s, lang)),
+    }
 }
 
 #[derive(Template)]
@@ -38,6 +101,9 @@ struct DiffLine {
 struct DiffPage {
     page: Chrome,
     sections: Vec<DiffSection>,
+    /// Flags settled as sanctioned remote maintenance.
+    sanctioned: Vec<DiffLine>,
+    methods: Vec<(&'static str, &'static str)>,
     message: Option<String>,
     error: Option<String>,
 }
@@ -68,16 +134,7 @@ fn diff_sections(r: &Reconciliation, lang: Lang, t: &Labels) -> Vec<DiffSection>
             .iter()
             .filter(|i| i.kind == kind)
             .take(LIST_LIMIT)
-            .map(|i| DiffLine {
-                id: i.id.clone(),
-                detail: if lang == Lang::En {
-                    i.detail.clone()
-                } else {
-                    i.detail_ja.clone()
-                },
-                evidence: i.evidence.clone(),
-                device: i.device,
-            })
+            .map(|i| diff_line(i, lang))
             .collect(),
     })
     .collect()
@@ -91,15 +148,19 @@ pub(super) async fn diff(
     let r = reconciled(&state).await?;
     let t = signed.page.t;
     let message = (!query.done.is_empty()).then(|| {
-        let what = if query.action == "accept" {
-            t.accepted
-        } else {
-            t.ignored
+        let what = match SettlementAction::from_name(&query.action) {
+            Some(SettlementAction::Accept) => t.accepted,
+            Some(SettlementAction::Ignore) => t.ignored,
+            Some(action) if signed.lang == Lang::En => action.english(),
+            Some(action) => action.japanese(),
+            None => "",
         };
-        format!("{} {what}", query.done)
+        format!("{}: {what}", query.done)
     });
     Ok(html(DiffPage {
         sections: diff_sections(&r, signed.lang, t),
+        sanctioned: sanctioned(&r, signed.lang),
+        methods: methods(signed.lang),
         message,
         error: None,
         page: signed.page,
@@ -112,6 +173,20 @@ pub(super) struct SettleForm {
     action: String,
     #[serde(default)]
     note: String,
+    /// A sanctioned flag's maintainer and connection method.
+    #[serde(default)]
+    maintainer: String,
+    #[serde(default)]
+    method: String,
+}
+
+fn sanctioned(r: &Reconciliation, lang: Lang) -> Vec<DiffLine> {
+    r.diff
+        .sanctioned
+        .iter()
+        .take(LIST_LIMIT)
+        .map(|i| diff_line(i, lang))
+        .collect()
 }
 
 pub(super) async fn settle_item(
@@ -127,11 +202,13 @@ pub(super) async fn settle_item(
     if signed.session.role != WebRole::Editor {
         return Ok((StatusCode::FORBIDDEN, t.editor_only).into_response());
     }
-    let action = match form.action.as_str() {
-        "accept" => SettlementAction::Accept,
-        "ignore" => SettlementAction::Ignore,
-        _ => return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response()),
+    let Some(action) = SettlementAction::from_name(&form.action) else {
+        return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response());
     };
+    let maintenance = ConnectionMethod::from_name(&form.method).map(|method| RemoteMaintenance {
+        maintainer: form.maintainer.trim().to_owned(),
+        method,
+    });
     // Settling reads the ledger afresh, never from the cache: an accept
     // writes a new ledger version built on the one it read.
     let r = reconcile(&state.store, state.missing_days, state.overdue_hours)
@@ -147,11 +224,16 @@ pub(super) async fn settle_item(
             action,
             &signed.session.user,
             form.note.trim(),
+            maintenance,
         )
         .await
         {
             Ok(_) => {
-                let to = format!("/diff?done={}&action={}", item_query(&item), form.action);
+                let to = format!(
+                    "/diff?done={}&action={}",
+                    item_query(&item),
+                    action.as_str()
+                );
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(e) => Some(format!("{item}: {e:#}")),
@@ -159,6 +241,8 @@ pub(super) async fn settle_item(
     };
     let page = DiffPage {
         sections: diff_sections(&r, signed.lang, t),
+        sanctioned: sanctioned(&r, signed.lang),
+        methods: methods(signed.lang),
         message: None,
         error,
         page: signed.page,

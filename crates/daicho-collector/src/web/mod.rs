@@ -49,6 +49,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/lang", get(session::switch_lang))
         .route("/devices", get(devices::devices))
         .route("/devices/{id}", get(devices::device))
+        .route("/links/{link}", post(devices::decide_link))
         .route("/diff", get(diff::diff))
         .route("/diff/{item}", post(diff::settle_item))
         .route("/findings", get(findings::findings))

@@ -24,3 +24,18 @@ ALTER TABLE settlements ADD COLUMN detail TEXT NOT NULL DEFAULT '{}';
 
 -- The MAC each address was seen with: a device's interfaces.
 ALTER TABLE device_addresses ADD COLUMN mac TEXT;
+
+-- Identities a device showed that identify nothing (issue #15): a known
+-- placeholder (why = 'placeholder', detail = the table's source) or one
+-- several devices with different MACs showed on one segment (why =
+-- 'shared', detail = that segment). Kept to be shown, never to join.
+CREATE TABLE shared_identities (
+    device_id  BIGINT NOT NULL REFERENCES devices(id),
+    kind       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    why        TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    PRIMARY KEY (device_id, kind, value)
+);
