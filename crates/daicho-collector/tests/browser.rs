@@ -135,22 +135,41 @@ fn add(ledger: &str, name: &str, role: &str, password: &str) {
     );
 }
 
-/// The outpatient scan with an LTE router (cellular MAC, a WWAN interface
-/// holding the default route) added.
-fn seeded_ledger(dir: &std::path::Path) -> String {
-    let ledger = dir.join("ledger.db").display().to_string();
-    let lte = vec![
+/// An LTE router: a cellular MAC, a WWAN interface holding the default
+/// route.
+fn lte_router(ip: &str, mac: &str, name: &str) -> Vec<serde_json::Value> {
+    vec![
         json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
-               "ip": "198.18.1.254", "mac": "00:1e:42:00:01:fe"}),
+               "ip": ip, "mac": mac}),
         json!({"source": "snmp", "interface": "eth0", "at": "2026-11-28T00:00:03Z",
-               "ip": "198.18.1.254", "snmp": {"profile": "ro", "sys_name": "lte-gw",
+               "ip": ip, "snmp": {"profile": "ro", "sys_name": name,
                "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "wwan0", "if_type": 243}],
                "routes": [{"destination": "0.0.0.0", "prefix_len": 0, "if_index": 3}]}}),
-    ];
-    let report = dir.join("report.json");
-    std::fs::write(&report, outpatient_report(lte)).unwrap();
+    ]
+}
+
+/// The outpatient scan with an LTE router added.
+fn seeded_ledger(dir: &std::path::Path) -> String {
+    seeded_with(
+        dir,
+        lte_router("198.18.1.254", "00:1e:42:00:01:fe", "lte-gw"),
+        &[],
+    )
+}
+
+/// The outpatient scan with `extra` observations, then `reports`, the
+/// sample declared ledger and the two users.
+fn seeded_with(dir: &std::path::Path, extra: Vec<serde_json::Value>, reports: &[String]) -> String {
+    let ledger = dir.join("ledger.db").display().to_string();
     run(&ledger, &["init"]);
-    run(&ledger, &["import", report.to_str().unwrap()]);
+    for (n, text) in std::iter::once(outpatient_report(extra))
+        .chain(reports.iter().cloned())
+        .enumerate()
+    {
+        let report = dir.join(format!("report-{n}.json"));
+        std::fs::write(&report, text).unwrap();
+        run(&ledger, &["import", report.to_str().unwrap()]);
+    }
     run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"]);
     add(&ledger, "suzuki", "editor", EDITOR_PASSWORD);
     add(&ledger, "tanaka", "viewer", VIEWER_PASSWORD);
@@ -435,6 +454,162 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
             .unwrap()
             .is_empty()
     );
+    browser.close().await.unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The ward agent's scan: the reception PC's second NIC (one MAC above the
+/// first's) under the same NetBIOS name — a link, not a join.
+fn ward_report() -> String {
+    json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": "ward", "hostname": "agent-ward", "version": "0.1.0"},
+        "scan_id": uuid::Uuid::now_v7().to_string(),
+        "started_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "segments": [{"interface": "eth0", "networks": ["198.18.2.0/24"], "excluded": []}],
+        "observations": [
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
+             "ip": "198.18.2.11", "mac": "e4:46:b0:00:01:0c"},
+            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z",
+             "ip": "198.18.2.11", "netbios": {"computer_name": "UKETSUKE-PC01"}},
+        ],
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn flags_settle_three_ways_and_a_link_is_confirmed_in_chromium() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "daicho-browser-flags-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut routers = lte_router("198.18.1.254", "00:1e:42:00:01:fe", "lte-gw");
+    routers.extend(lte_router("198.18.1.253", "00:1e:42:00:01:fd", "lte-spare"));
+    let ledger = seeded_with(&dir, routers, &[ward_report()]);
+    let inventory: serde_json::Value =
+        serde_json::from_slice(&collector(&ledger, &["devices", "--format", "json"]).stdout)
+            .unwrap();
+    let device = |name: &str| {
+        inventory["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+    let gw = format!("F{}-mobile_router", device("lte-gw")["id"]);
+    let spare = format!("F{}-mobile_router", device("lte-spare")["id"]);
+    let reception = device("UKETSUKE-PC01");
+    let link = reception["links"][0]["id"].as_str().unwrap().to_owned();
+    let server = Collector::start(&ledger, &[]);
+    let base = server.url.clone();
+    let browser = driver.browser().await;
+    sign_in(&browser, &base, "suzuki", EDITOR_PASSWORD).await;
+    text(&browser, ".counts").await;
+
+    // Removed: the flag stays open, with what was recorded.
+    browser.goto(&format!("{base}/diff")).await.unwrap();
+    let help = text(&browser, &format!("tr[id='{gw}']")).await;
+    assert!(help.contains("次のスキャンで見えなくなるまで"), "{help}");
+    settle(&browser, &gw, "removed", "11/30 撤去予定").await;
+    eventually_contains(&browser, "#message", &gw).await;
+    let recorded = text(&browser, &format!("#settled-{gw}")).await;
+    assert!(
+        recorded.contains("撤去") && recorded.contains("suzuki"),
+        "{recorded}"
+    );
+
+    // Sanctioned, with the maintainer and the method: to the register.
+    browser
+        .find(Locator::Id(&format!("maintainer-{gw}")))
+        .await
+        .unwrap()
+        .send_keys("○○メディカル")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!(
+            "#method-{gw} option[value='mobile_router']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    settle(&browser, &gw, "sanctioned", "保守契約 2026-031").await;
+    eventually_contains(&browser, &format!("#register-{gw}"), "○○メディカル").await;
+    let register = text(&browser, &format!("#register-{gw}")).await;
+    assert!(register.contains("LTE・5G ルータ"), "{register}");
+
+    // A false finding leaves the list.
+    settle(&browser, &spare, "false_finding", "検証用の機器").await;
+    eventually_contains(&browser, "#message", &spare).await;
+    assert!(
+        browser
+            .find_all(Locator::Id(&spare))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a false finding is hidden"
+    );
+    screenshot(&browser, "diff-flags-ja").await;
+
+    // The link, from the reception PC's page: confirmed, one device.
+    browser
+        .goto(&format!("{base}/devices/{}", reception["id"]))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id(&format!("note-{link}")))
+        .await
+        .unwrap()
+        .send_keys("NIC 2 枚の受付 PC")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id(&format!("confirm-{link}")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually_contains(&browser, "table.links", "統合しました").await;
+    assert!(text(&browser, "#interfaces").await.contains("198.18.2.11"));
+    screenshot(&browser, "device-link-ja").await;
+
+    // What each wrote: the audit log, and the sanctioned router's row.
+    browser.goto(&format!("{base}/audit")).await.unwrap();
+    let audit = text(&browser, "#audit").await;
+    for expected in [
+        "removed",
+        "sanctioned",
+        "false_finding",
+        "link-confirm",
+        "○○メディカル",
+    ] {
+        assert!(audit.contains(expected), "{expected} not in {audit}");
+    }
+    let session = browser.get_named_cookie("daicho_session").await.unwrap();
+    let csv = reqwest::Client::new()
+        .get(format!("{base}/exports/ledger.csv"))
+        .header("cookie", format!("daicho_session={}", session.value()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let csv = String::from_utf8_lossy(&csv);
+    let row = csv.lines().find(|l| l.contains("198.18.1.254")).unwrap();
+    assert!(row.contains("有") && row.contains("○○メディカル"), "{row}");
     browser.close().await.unwrap();
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

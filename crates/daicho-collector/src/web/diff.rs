@@ -250,10 +250,11 @@ pub(super) async fn settle_item(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)).into_response())
 }
 
-/// Item ids are letters, digits and '-' (U6, C12-ip, MSV-201); anything
-/// else is dropped from the redirect.
+/// Item ids are letters, digits, '-', '_', '.' and ':' (U6, C12-ip,
+/// F5-dual_homed, C5-leg-198.18.2.33, MSV-201); anything else is dropped
+/// from the redirect.
 fn item_query(item: &str) -> String {
     item.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
         .collect()
 }
