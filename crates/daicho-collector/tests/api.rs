@@ -168,6 +168,15 @@ async fn uploads_are_authenticated_validated_and_stored_once() {
             get(url, &reader, "/api/v1/findings").await.0,
             StatusCode::OK
         );
+        let (status, inventory) = get(url, &reader, "/api/v1/inventory").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(inventory["schema"], "daicho-inventory/1");
+        assert_eq!(inventory["devices"].as_array().unwrap().len(), 4);
+        assert!(inventory["devices"][0]["interfaces"][0]["ip"].is_string());
+        assert_eq!(
+            get(url, &agent, "/api/v1/inventory").await.0,
+            StatusCode::FORBIDDEN
+        );
 
         // The agent's last contact is kept; a removed token stops working.
         let listed = collector(at, &["agent", "list"]);

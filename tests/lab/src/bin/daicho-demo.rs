@@ -368,6 +368,10 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
     println!("demo: the ledger against the network\n{diff}");
     std::fs::write(output.join("findings.txt"), &findings)?;
     std::fs::write(output.join("diff.txt"), &diff)?;
+    std::fs::write(
+        output.join("devices.json"),
+        collector(&["devices", "--format", "json"])?,
+    )?;
     let html = output.join("report.html");
     let xlsx = output.join("ledger.xlsx");
     collector(&["report", "-o", html.to_str().context("UTF-8 path")?])?;
@@ -388,7 +392,7 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         xlsx.to_str().context("UTF-8 path")?,
     ])?;
     println!(
-        "demo: written to {}: report.html (report-en.html), ledger.xlsx, diff.txt, findings.txt, report-*.json, ledger.db",
+        "demo: written to {}: report.html (report-en.html), ledger.xlsx, diff.txt, findings.txt, devices.json, report-*.json, ledger.db",
         output.display()
     );
     let ledger_db = output.join("ledger.db");
