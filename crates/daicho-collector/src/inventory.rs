@@ -32,6 +32,13 @@ pub struct DeviceView {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub os: Option<String>,
+    /// 種別 (`server`, `workstation`, `switch`, `printer`, `medical_imaging`
+    /// … see README) and the ledger's word for it (`端末PC`).
+    pub kind: Option<String>,
+    pub ledger_kind: Option<String>,
+    /// How each value was found: `{kind, maker, model, os, software}`, each
+    /// `{value, source, confidence}`.
+    pub identity: Option<serde_json::Value>,
     /// Every address it was seen at, newest first.
     pub interfaces: Vec<InterfaceView>,
     pub identities: Vec<IdentityView>,
@@ -162,6 +169,13 @@ pub async fn inventory(store: &Store, state: &Reconciliation) -> anyhow::Result<
                     model: d.model,
                     serial: d.serial,
                     os: d.os,
+                    ledger_kind: d
+                        .kind
+                        .as_deref()
+                        .and_then(daicho_identify::Kind::from_name)
+                        .map(|k| k.ledger_kind().to_owned()),
+                    kind: d.kind,
+                    identity: d.identity.and_then(|j| serde_json::from_str(&j).ok()),
                 }
             })
             .collect();

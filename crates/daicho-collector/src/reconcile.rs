@@ -447,6 +447,11 @@ fn discovered(
                 model: d.model,
                 serial: d.serial,
                 os: d.os,
+                kind: d
+                    .kind
+                    .as_deref()
+                    .and_then(daicho_identify::Kind::from_name)
+                    .map(|k| k.ledger_kind().to_owned()),
                 last_seen,
                 flags,
             }

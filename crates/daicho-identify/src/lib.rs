@@ -134,35 +134,44 @@ const BUILT_IN: &[(&str, &str, f32)] = &[
     ),
 ];
 
-/// The built-in databases, read once (each pattern compiled then): for
-/// each Recog file, daicho's own file of that name first if there is one.
-fn databases() -> &'static [(Vec<recog::Database>, f32)] {
-    static DATABASES: OnceLock<Vec<(Vec<recog::Database>, f32)>> = OnceLock::new();
-    DATABASES.get_or_init(|| {
+/// The built-in databases, each read (its patterns compiled) the first
+/// time a text of its kind comes: for each Recog file, daicho's own file of
+/// that name first if there is one.
+fn database(name: &str) -> Option<(&'static [recog::Database], f32)> {
+    static DATABASES: [OnceLock<Vec<recog::Database>>; BUILT_IN.len()] =
+        [const { OnceLock::new() }; BUILT_IN.len()];
+    let index = BUILT_IN.iter().position(|(n, _, _)| *n == name)?;
+    let (name, xml, weight) = BUILT_IN[index];
+    let files = DATABASES[index].get_or_init(|| {
         let parse = |name: &str, xml: &str| {
             recog::Database::parse(name, xml)
                 .unwrap_or_else(|e| panic!("built-in fingerprint file {name}: {e}"))
         };
-        BUILT_IN
-            .iter()
-            .map(|(name, xml, weight)| {
-                let own = OWN.iter().filter(|(n, _)| n == name);
-                let mut files: Vec<recog::Database> = own.map(|(n, xml)| parse(n, xml)).collect();
-                files.push(parse(name, xml));
-                (files, *weight)
-            })
-            .collect()
-    })
+        let own = OWN.iter().filter(|(n, _)| *n == name);
+        let mut files: Vec<recog::Database> = own.map(|(n, xml)| parse(n, xml)).collect();
+        files.push(parse(name, xml));
+        files
+    });
+    Some((files, weight))
 }
 
-fn database(name: &str) -> Option<&'static (Vec<recog::Database>, f32)> {
-    databases().iter().find(|(files, _)| files[0].name == name)
-}
-
-/// Compiles the built-in databases now rather than on the first device
-/// (a second or so; the agent and the collector call it at start).
+/// Compiles every built-in database now rather than on the first device
+/// that needs it (a benchmark measures matching, not compiling).
 pub fn warm_up() {
-    databases();
+    for (name, _, _) in BUILT_IN {
+        database(name);
+    }
+}
+
+/// Whether an enterprise number names agent software or an OS rather than
+/// a maker (data/platform-enterprises.tsv): net-snmp answers for a
+/// Teltonika as for a NAS.
+pub fn is_platform_enterprise(number: u32) -> bool {
+    include_str!("../data/platform-enterprises.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').next()?.parse::<u32>().ok())
+        .any(|n| n == number)
 }
 
 /// What `observations` (one device's, from every probe) say it is.
@@ -173,7 +182,9 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
             maker_from_registry(&mut identity, tables, vendor, "oui", 0.3);
         }
         if let Some(snmp) = o.snmp.as_deref() {
-            if let Some(name) = &snmp.enterprise_name {
+            if let Some(name) = &snmp.enterprise_name
+                && !snmp.enterprise.is_some_and(is_platform_enterprise)
+            {
                 maker_from_registry(&mut identity, tables, name, "enterprise", 0.45);
             }
             if let Some(oid) = &snmp.sys_object_id {
@@ -275,6 +286,32 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
     identity
 }
 
+/// Texts already matched, and what they gave: a fleet shows the same
+/// sysDescr or Server header on hundreds of devices. Bounded: when full it
+/// starts over.
+fn memoized(
+    database: &str,
+    text: &str,
+    run: impl FnOnce() -> Option<recog::Values>,
+) -> Option<recog::Values> {
+    type Memo = std::collections::HashMap<(&'static str, String), Option<recog::Values>>;
+    const MAX_TEXTS: usize = 4_096;
+    static MEMO: OnceLock<std::sync::Mutex<Memo>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key_database = BUILT_IN.iter().find(|(n, _, _)| *n == database)?.0;
+    let key = (key_database, text.to_owned());
+    if let Some(found) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return found.clone();
+    }
+    let found = run();
+    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+    if memo.len() >= MAX_TEXTS {
+        memo.clear();
+    }
+    memo.insert(key, found.clone());
+    found
+}
+
 fn claim<T>(value: T, source: &str, confidence: f32) -> Claim<T> {
     Claim {
         value,
@@ -308,16 +345,21 @@ fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str)
     let Some((files, weight)) = database(name) else {
         return;
     };
-    let Some((_, values)) = files.iter().find_map(|d| d.first_match(text)) else {
+    let Some(values) = memoized(name, text, || {
+        files
+            .iter()
+            .find_map(|d| d.first_match(text))
+            .map(|(_, values)| values)
+    }) else {
         return;
     };
     let source = format!("recog:{name}");
     let get = |key: &str| values.get(key).filter(|v| !v.is_empty()).cloned();
     if let Some(maker) = get("hw.vendor").or_else(|| get("os.vendor")) {
-        Identity::offer(&mut identity.maker, claim(maker, &source, *weight));
+        Identity::offer(&mut identity.maker, claim(maker, &source, weight));
     }
     if let Some(model) = get("hw.product") {
-        Identity::offer(&mut identity.model, claim(model, &source, *weight));
+        Identity::offer(&mut identity.model, claim(model, &source, weight));
     }
     if let Some(family) = get("os.product").or_else(|| get("os.family")) {
         let os = Os {
@@ -327,7 +369,7 @@ fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str)
         };
         // A version makes the claim a little surer than one without.
         let sure = if os.version.is_some() {
-            *weight
+            weight
         } else {
             weight - 0.05
         };
@@ -336,7 +378,7 @@ fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str)
     if let Some(device) = get("hw.device").or_else(|| get("os.device"))
         && let Some(kind) = tables.kind_of_recog_device(&device)
     {
-        Identity::offer(&mut identity.kind, claim(kind, &source, *weight));
+        Identity::offer(&mut identity.kind, claim(kind, &source, weight));
     }
     if let Some(product) = get("service.product") {
         let software = Software {
@@ -345,7 +387,7 @@ fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str)
             version: get("service.version"),
         };
         if !identity.software.iter().any(|s| s.value == software) {
-            identity.software.push(claim(software, &source, *weight));
+            identity.software.push(claim(software, &source, weight));
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct Discovered {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub os: Option<String>,
+    /// 種別 as the ledger writes it (端末PC, プリンタ, 医療機器 …), identified.
+    #[serde(default)]
+    pub kind: Option<String>,
     pub last_seen: jiff::Timestamp,
     /// Findings (dual-homed, mobile router, remote access) about it.
     pub flags: Vec<Flag>,
@@ -881,6 +884,7 @@ fn row_for(device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
     set(Field::Model, device.model.clone());
     set(Field::Serial, device.serial.clone());
     set(Field::Os, device.os.clone());
+    set(Field::Kind, device.kind.clone());
     set(
         Field::Registered,
         Some(today.strftime("%Y/%m/%d").to_string()),

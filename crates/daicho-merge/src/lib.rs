@@ -152,7 +152,7 @@ impl std::fmt::Display for Key {
 
 /// What one report says about one address on one segment: the observations
 /// of every probe for that (interface, IP), and the identities they carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub interface: String,
     pub ip: Option<IpAddr>,
@@ -165,6 +165,9 @@ pub struct Candidate {
     pub name: Option<String>,
     /// What the ledger's columns want to know, as far as the probes said.
     pub facts: Facts,
+    /// What it is (種別, maker, model, OS) with sources: `facts` takes its
+    /// kind and OS, and fills what the probes' own fields left empty.
+    pub identity: daicho_identify::Identity,
 }
 
 /// An address a host shows to be its own: the device seen at that address
@@ -245,8 +248,10 @@ fn claimable(ip: IpAddr) -> bool {
     }
 }
 
-/// A device's maker, model, serial number, OS and MAC, from the best source
-/// that gave each (SNMP and UPnP before the MAC's registry entry).
+/// A device's maker, model, serial number, OS, kind and MAC, from the best
+/// source that gave each (SNMP and UPnP before the MAC's registry entry;
+/// the OS as identified, e.g. "Windows 11 22631", before sysDescr's first
+/// line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     pub mac: Option<String>,
@@ -254,6 +259,8 @@ pub struct Facts {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub os: Option<String>,
+    /// 種別 (`daicho_identify::Kind` as text).
+    pub kind: Option<String>,
 }
 
 impl Facts {
@@ -265,24 +272,18 @@ impl Facts {
             model,
             serial,
             os,
+            kind,
         } = other;
         self.mac = self.mac.take().or(mac);
         self.maker = self.maker.take().or(maker);
         self.model = self.model.take().or(model);
         self.serial = self.serial.take().or(serial);
         self.os = self.os.take().or(os);
+        self.kind = self.kind.take().or(kind);
     }
 }
 
-/// Whether an enterprise number names agent software or an OS rather than
-/// a maker (data/platform-enterprises.tsv).
-pub fn is_platform_enterprise(number: u32) -> bool {
-    include_str!("../data/platform-enterprises.tsv")
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split('\t').next()?.parse::<u32>().ok())
-        .any(|n| n == number)
-}
+pub use daicho_identify::is_platform_enterprise;
 
 /// The facts one observation gives.
 fn facts(o: &daicho_report::Observation) -> Facts {
@@ -347,12 +348,36 @@ fn facts(o: &daicho_report::Observation) -> Facts {
     facts
 }
 
+/// What identification says of a candidate: its kind, its OS as
+/// identified (not sysDescr's raw first line) and any maker or model the
+/// probes' own fields did not give (a MAC's registry entry under the name
+/// daicho's maker table gives it).
+fn identified(candidate: &mut Candidate, observations: &[&daicho_report::Observation]) {
+    static TABLES: std::sync::OnceLock<daicho_identify::Tables> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(daicho_identify::Tables::builtin);
+    let identity = daicho_identify::identify(observations, tables);
+    let facts = &mut candidate.facts;
+    if let Some(os) = &identity.os {
+        facts.os = Some(os.value.label());
+    }
+    facts.kind = identity.kind.as_ref().map(|k| k.value.as_str().to_owned());
+    let sure = |c: &daicho_identify::Claim<String>| (c.confidence >= 0.3).then(|| c.value.clone());
+    facts.fill(Facts {
+        maker: identity.maker.as_ref().and_then(sure),
+        model: identity.model.as_ref().and_then(sure),
+        ..Facts::default()
+    });
+    candidate.identity = identity;
+}
+
 /// One candidate's place in a report: its interface and address.
 type Group = (String, Option<IpAddr>);
 
 /// Groups a report's observations by (interface, IP) and reads their keys.
 pub fn candidates(report: &Report) -> Vec<Candidate> {
     let mut groups: BTreeMap<Group, Candidate> = BTreeMap::new();
+    // Each group's observations, for identification.
+    let mut observed: BTreeMap<Group, Vec<&daicho_report::Observation>> = BTreeMap::new();
     let mut vendors: BTreeMap<Group, String> = BTreeMap::new();
     // ARP-flux answers are no devices of their own: they say that the MAC
     // that gave them has a leg where the address is.
@@ -372,6 +397,10 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                 .entry((o.interface.to_string(), o.ip))
                 .or_insert_with(|| vendor.clone());
         }
+        observed
+            .entry((o.interface.to_string(), o.ip))
+            .or_default()
+            .push(o);
         let candidate = groups
             .entry((o.interface.to_string(), o.ip))
             .or_insert_with(|| Candidate {
@@ -382,6 +411,7 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                 claims: BTreeSet::new(),
                 name: None,
                 facts: Facts::default(),
+                identity: daicho_identify::Identity::default(),
             });
         candidate.facts.fill(facts(o));
         let mut add = |kind, value: &str| candidate.keys.extend(Key::new(kind, value));
@@ -475,6 +505,11 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                     add(KeyKind::SerialNumber, &format!("{maker}/{serial}"));
                 }
             }
+        }
+    }
+    for (group, observations) in observed {
+        if let Some(candidate) = groups.get_mut(&group) {
+            identified(candidate, &observations);
         }
     }
     // The MAC's registry entry names the maker when nothing better did.

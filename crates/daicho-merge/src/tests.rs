@@ -308,7 +308,8 @@ fn printers_and_upses_give_their_own_tables_and_platform_enterprises_no_maker() 
     assert_eq!(found[0].facts.maker.as_deref(), Some("APC"));
     assert_eq!(found[0].facts.model.as_deref(), Some("Smart-UPS 1500"));
 
-    // A Teltonika answering as net-snmp: the maker is its MAC's, not net-snmp.
+    // A Teltonika answering as net-snmp: the maker is its MAC's (as
+    // daicho's maker table names it), not net-snmp.
     let mut arp = Observation::new(
         Source::Arp,
         "eth0".into(),
@@ -322,10 +323,8 @@ fn printers_and_upses_give_their_own_tables_and_platform_enterprises_no_maker() 
         ..SnmpFacts::default()
     });
     let found = candidates(&report(vec![arp, netsnmp]));
-    assert_eq!(
-        found[0].facts.maker.as_deref(),
-        Some("TELTONIKA NETWORKS UAB")
-    );
+    assert_eq!(found[0].facts.maker.as_deref(), Some("Teltonika"));
+    assert_eq!(found[0].facts.kind.as_deref(), Some("mobile_router"));
 }
 
 /// An answer to the ARP-flux probe: on `interface`, `mac` answered for

@@ -257,6 +257,10 @@ struct Writes {
     keys: BTreeMap<Key, DeviceId>,
     /// (device, address, interface, MAC seen with it).
     addresses: BTreeSet<(DeviceId, String, String, Option<String>)>,
+    /// Each device's identification (JSON), from the candidate that said
+    /// most about it.
+    /// (how many of kind, maker, model and OS it names, JSON).
+    identities: BTreeMap<DeviceId, (usize, String)>,
     /// (device, kind, value) → (why, detail): identities that join nothing.
     shared: BTreeMap<(DeviceId, &'static str, String), (&'static str, String)>,
     /// (older device, newer device) → (confidence, evidence): links.
@@ -268,6 +272,25 @@ struct Writes {
 
 impl Writes {
     fn add(&mut self, device: DeviceId, created: bool, candidate: &Candidate, reasons: &[String]) {
+        let i = &candidate.identity;
+        let said = [
+            i.kind.is_some(),
+            i.maker.is_some(),
+            i.model.is_some(),
+            i.os.is_some(),
+        ]
+        .into_iter()
+        .filter(|b| *b)
+        .count();
+        if said > 0
+            && self
+                .identities
+                .get(&device)
+                .is_none_or(|(old, _)| said > *old)
+        {
+            let json = serde_json::to_string(i).unwrap_or_default();
+            self.identities.insert(device, (said, json));
+        }
         for key in &candidate.keys {
             self.keys.entry(key.clone()).or_insert(device);
         }
@@ -324,9 +347,9 @@ impl Writes {
         execute_rows(
             conn,
             backend,
-            "INSERT INTO devices (id, name, first_seen, last_seen, mac, maker, model, serial, os)",
+            "INSERT INTO devices (id, name, first_seen, last_seen, mac, maker, model, serial, os, kind)",
             "",
-            9,
+            10,
             &devices,
         )
         .await?;
@@ -354,11 +377,28 @@ impl Writes {
                maker = COALESCE(v.column5, devices.maker), \
                model = COALESCE(v.column6, devices.model), \
                serial = COALESCE(v.column7, devices.serial), \
-               os = COALESCE(v.column8, devices.os) \
+               os = COALESCE(v.column8, devices.os), \
+               kind = COALESCE(v.column9, devices.kind) \
              FROM (",
             ") AS v WHERE devices.id = v.column1",
-            8,
+            9,
             &touched,
+        )
+        .await?;
+
+        // The latest identification of each device, sources and all.
+        let identities: Vec<Cell> = self
+            .identities
+            .into_iter()
+            .flat_map(|(id, (_, json))| [Cell::Int(id), json.into()])
+            .collect();
+        execute_rows(
+            conn,
+            backend,
+            "UPDATE devices SET identity = v.column2 FROM (",
+            ") AS v WHERE devices.id = v.column1",
+            2,
+            &identities,
         )
         .await?;
 
@@ -521,13 +561,14 @@ impl Writes {
     }
 }
 
-fn fact_cells(facts: Facts) -> [Cell; 5] {
+fn fact_cells(facts: Facts) -> [Cell; 6] {
     [
         facts.mac.into(),
         facts.maker.into(),
         facts.model.into(),
         facts.serial.into(),
         facts.os.into(),
+        facts.kind.into(),
     ]
 }
 

@@ -58,6 +58,10 @@ pub struct DeviceFacts {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub os: Option<String>,
+    /// 種別 as daicho-identify names it (`workstation`, `printer` …).
+    pub kind: Option<String>,
+    /// The identification with every value's source, as JSON.
+    pub identity: Option<String>,
     pub first_seen: String,
     pub last_seen: String,
     /// (ip, last seen), newest first.
@@ -230,7 +234,7 @@ impl Store {
         drop(rows);
         let mut devices = Vec::new();
         let mut rows = sqlx::query(
-            "SELECT id, name, mac, maker, model, serial, os, first_seen, last_seen FROM devices ORDER BY id",
+            "SELECT id, name, mac, maker, model, serial, os, first_seen, last_seen, kind, identity FROM devices ORDER BY id",
         )
         .fetch(&self.pool);
         while let Some(r) = rows.try_next().await? {
@@ -245,6 +249,8 @@ impl Store {
                 os: r.get(6),
                 first_seen: r.get(7),
                 last_seen: r.get(8),
+                kind: r.get(9),
+                identity: r.get(10),
                 addresses: addresses.remove(&id).unwrap_or_default(),
                 interfaces: interfaces.remove(&id).unwrap_or_default(),
                 keys: keys.remove(&id).unwrap_or_default(),

@@ -175,6 +175,15 @@ impl Store {
         .collect())
     }
 
+    /// A device's identification (JSON: every value with its source).
+    pub async fn device_identity(&self, id: DeviceId) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT identity FROM devices WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .and_then(|r| r.get(0)))
+    }
+
     /// Identities devices showed that join nothing, by device.
     pub async fn shared_identities(&self) -> Result<Vec<SharedIdentity>, StoreError> {
         Ok(sqlx::query(

@@ -25,6 +25,7 @@ struct DeviceLine {
     macs: String,
     maker: String,
     model: String,
+    os: String,
     segments: String,
     flags: Vec<String>,
     declared: bool,
@@ -117,11 +118,17 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                 macs: d.macs.join(" "),
                 maker: d.maker.clone().unwrap_or_default(),
                 model: d.model.clone().unwrap_or_default(),
+                os: d.os.clone().unwrap_or_default(),
                 segments: segments.join(", "),
                 flags,
                 declared: !undeclared.contains(&d.id),
                 ledger_id: field(daicho_ledger::Field::ManagementId),
-                kind: field(daicho_ledger::Field::Kind),
+                // The ledger's 種別, else the identified one.
+                kind: row
+                    .and_then(|r| r.get(daicho_ledger::Field::Kind))
+                    .map(str::to_owned)
+                    .or_else(|| d.kind.clone())
+                    .unwrap_or_default(),
                 last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
             }
         })
@@ -205,6 +212,8 @@ struct DevicePage {
     shared: Vec<(String, String, String)>,
     addresses: Vec<daicho_store::AddressRow>,
     links: Vec<daicho_store::LinkRow>,
+    /// How it was identified: (what, value, source, confidence %).
+    identified: Vec<(&'static str, String, String, u32)>,
     seen: Vec<Seen>,
     flags: Vec<daicho_ledger::Flag>,
     merges: Vec<daicho_store::MergeRecord>,
@@ -258,13 +267,18 @@ pub(super) async fn device(
     let Some(line) = device_lines(&r, Some(id)).pop() else {
         return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_device).into_response());
     };
-    let (explanation, addresses, reports, shared) = tokio::try_join!(
+    let (explanation, addresses, reports, shared, identity) = tokio::try_join!(
         state.store.explain(id),
         state.store.device_addresses(id),
         state.store.latest_reports(),
-        state.store.shared_identities()
+        state.store.shared_identities(),
+        state.store.device_identity(id)
     )
     .map_err(store_failed)?;
+    let identified = identity
+        .and_then(|json| serde_json::from_str::<daicho_identify::Identity>(&json).ok())
+        .map(|i| identified_rows(&i, signed.lang, signed.page.t))
+        .unwrap_or_default();
     let t = signed.page.t;
     let shared = shared
         .into_iter()
@@ -317,6 +331,7 @@ pub(super) async fn device(
             .unwrap_or_default(),
         merges: explanation.map(|e| e.decisions).unwrap_or_default(),
         shared,
+        identified,
         flags: discovered.map(|d| d.flags.clone()).unwrap_or_default(),
         addresses,
         seen,
@@ -324,6 +339,53 @@ pub(super) async fn device(
         line,
         page: signed.page,
     }))
+}
+
+/// Each identified value with its source, for the device page.
+fn identified_rows(
+    identity: &daicho_identify::Identity,
+    lang: daicho_ledger::Lang,
+    t: &'static super::labels::Labels,
+) -> Vec<(&'static str, String, String, u32)> {
+    let percent = |c: f32| (c * 100.0).round() as u32;
+    let mut rows = Vec::new();
+    if let Some(kind) = &identity.kind {
+        let label = if lang == daicho_ledger::Lang::En {
+            kind.value.english()
+        } else {
+            kind.value.japanese()
+        };
+        rows.push((
+            t.kind,
+            label.to_owned(),
+            kind.source.clone(),
+            percent(kind.confidence),
+        ));
+    }
+    for (what, claim) in [(t.maker, &identity.maker), (t.model, &identity.model)] {
+        if let Some(c) = claim {
+            rows.push((
+                what,
+                c.value.clone(),
+                c.source.clone(),
+                percent(c.confidence),
+            ));
+        }
+    }
+    if let Some(os) = &identity.os {
+        rows.push((
+            "os",
+            os.value.label(),
+            os.source.clone(),
+            percent(os.confidence),
+        ));
+    }
+    for s in &identity.software {
+        let version = s.value.version.as_deref().unwrap_or("");
+        let text = format!("{} {version}", s.value.product).trim().to_owned();
+        rows.push((t.software, text, s.source.clone(), percent(s.confidence)));
+    }
+    rows
 }
 
 #[derive(Deserialize)]
