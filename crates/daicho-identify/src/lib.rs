@@ -250,6 +250,18 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
             let software = ssh.banner.splitn(3, '-').nth(2).unwrap_or(&ssh.banner);
             recog_match(&mut identity, tables, "ssh_banners", software.trim());
         }
+        // A computer name over NetBIOS is mostly a Windows PC's (also
+        // Samba servers', NASes' and some printers': a weak sign, beaten by
+        // anything surer).
+        if o.netbios
+            .as_deref()
+            .is_some_and(|n| n.computer_name.is_some())
+        {
+            Identity::offer(
+                &mut identity.kind,
+                claim(Kind::Workstation, "netbios", 0.35),
+            );
+        }
         if let Some(mdns) = o.mdns.as_deref() {
             for service in &mdns.services {
                 if let Some(kind) = tables.kind_of_mdns_service(&service.service_type) {
@@ -287,23 +299,27 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
 }
 
 /// Texts already matched, and what they gave: a fleet shows the same
-/// sysDescr or Server header on hundreds of devices. Bounded: when full it
-/// starts over.
+/// sysDescr or Server header on hundreds of devices. Keyed by the text's
+/// 64-bit hash (no copy of it per lookup); bounded: when full it starts
+/// over.
 fn memoized(
-    database: &str,
+    database: usize,
     text: &str,
     run: impl FnOnce() -> Option<recog::Values>,
-) -> Option<recog::Values> {
-    type Memo = std::collections::HashMap<(&'static str, String), Option<recog::Values>>;
+) -> Option<std::sync::Arc<recog::Values>> {
+    use std::hash::BuildHasher;
+    type Memo = std::collections::HashMap<(usize, u64), Option<std::sync::Arc<recog::Values>>>;
     const MAX_TEXTS: usize = 4_096;
-    static MEMO: OnceLock<std::sync::Mutex<Memo>> = OnceLock::new();
-    let memo = MEMO.get_or_init(Default::default);
-    let key_database = BUILT_IN.iter().find(|(n, _, _)| *n == database)?.0;
-    let key = (key_database, text.to_owned());
+    static MEMO: OnceLock<(
+        std::sync::Mutex<Memo>,
+        std::collections::hash_map::RandomState,
+    )> = OnceLock::new();
+    let (memo, hasher) = MEMO.get_or_init(Default::default);
+    let key = (database, hasher.hash_one(text));
     if let Some(found) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return found.clone();
     }
-    let found = run();
+    let found = run().map(std::sync::Arc::new);
     let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
     if memo.len() >= MAX_TEXTS {
         memo.clear();
@@ -345,7 +361,11 @@ fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str)
     let Some((files, weight)) = database(name) else {
         return;
     };
-    let Some(values) = memoized(name, text, || {
+    let index = BUILT_IN
+        .iter()
+        .position(|(n, _, _)| *n == name)
+        .unwrap_or(0);
+    let Some(values) = memoized(index, text, || {
         files
             .iter()
             .find_map(|d| d.first_match(text))

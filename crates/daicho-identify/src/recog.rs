@@ -35,6 +35,148 @@ pub struct Database {
     pub matches: String,
     pub protocol: Option<String>,
     pub fingerprints: Vec<Fingerprint>,
+    /// Which fingerprints can match a text, from one pass over it.
+    prefilter: Prefilter,
+}
+
+/// For each fingerprint, literals one of which every match contains (from
+/// the pattern's syntax tree), all in one Aho-Corasick automaton: one pass
+/// over a text leaves the few fingerprints worth running. Trying the 580
+/// sysDescr patterns one by one took 0.4 ms per text; a `RegexSet` of them
+/// as long.
+#[derive(Debug, Default)]
+struct Prefilter {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    /// The fingerprint each literal of the automaton belongs to.
+    owners: Vec<usize>,
+    /// Fingerprints with no such literal: always tried.
+    always: Vec<usize>,
+}
+
+/// Literals shorter than this select too much to be worth it.
+const MIN_LITERAL: usize = 3;
+
+impl Prefilter {
+    fn new(fingerprints: &[Fingerprint]) -> Prefilter {
+        let mut prefilter = Prefilter::default();
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        for (index, fingerprint) in fingerprints.iter().enumerate() {
+            if fingerprint.regex.is_err() {
+                continue;
+            }
+            let required = translate(&fingerprint.pattern, &fingerprint.flags)
+                .ok()
+                .and_then(|p| regex_syntax::ParserBuilder::new().build().parse(&p).ok())
+                .and_then(|hir| required_literals(&hir))
+                .filter(|set| set.iter().all(|l| l.len() >= MIN_LITERAL));
+            match required {
+                Some(set) => {
+                    for literal in set {
+                        literals.push(literal);
+                        prefilter.owners.push(index);
+                    }
+                }
+                None => prefilter.always.push(index),
+            }
+        }
+        match aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+        {
+            Ok(automaton) => prefilter.automaton = Some(automaton),
+            Err(_) => {
+                prefilter.always.append(&mut prefilter.owners);
+                prefilter.always.sort_unstable();
+                prefilter.always.dedup();
+            }
+        }
+        prefilter
+    }
+
+    /// The fingerprints that may match `text`, in file order.
+    fn candidates(&self, text: &str) -> Vec<usize> {
+        let mut found = self.always.clone();
+        if let Some(automaton) = &self.automaton {
+            found.extend(
+                automaton
+                    .find_overlapping_iter(text)
+                    .map(|m| self.owners[m.pattern().as_usize()]),
+            );
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+/// Literals (lower case) one of which every match of `hir` contains, or
+/// None if there is no such set. A case-insensitive letter ([Hh], or [Kk\u{212A}])
+/// counts as the letter: the automaton ignores ASCII case.
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(vec![literal.0.to_ascii_lowercase()]),
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut letters = class
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(4)
+                .map(|c| c.to_lowercase().next().unwrap_or(c));
+            let first = letters.next()?;
+            (first.is_ascii() && letters.all(|c| c == first)).then(|| vec![vec![first as u8]])
+        }
+        HirKind::Capture(capture) => required_literals(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min >= 1 => {
+            required_literals(&repetition.sub)
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required_literals(branch)?);
+            }
+            Some(all)
+        }
+        HirKind::Concat(parts) => {
+            // Adjacent single literals join into longer ones; of the runs,
+            // the one whose shortest literal is longest selects best.
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut run: Option<Vec<Vec<u8>>> = None;
+            let shortest = |set: &Vec<Vec<u8>>| set.iter().map(Vec::len).min().unwrap_or(0);
+            let consider = |set: Option<Vec<Vec<u8>>>, best: &mut Option<Vec<Vec<u8>>>| {
+                if let Some(set) = set
+                    && best.as_ref().is_none_or(|b| shortest(&set) > shortest(b))
+                {
+                    *best = Some(set);
+                }
+            };
+            for part in parts {
+                match required_literals(part) {
+                    // A single literal extends the run of literals before it.
+                    Some(set)
+                        if set.len() == 1 && !matches!(part.kind(), HirKind::Repetition(_)) =>
+                    {
+                        run = Some(match run.take() {
+                            Some(mut r) if r.len() == 1 => {
+                                r[0].extend_from_slice(&set[0]);
+                                r
+                            }
+                            other => {
+                                consider(other, &mut best);
+                                set
+                            }
+                        });
+                    }
+                    set => {
+                        consider(run.take(), &mut best);
+                        consider(set, &mut best);
+                    }
+                }
+            }
+            consider(run, &mut best);
+            best
+        }
+        _ => None,
+    }
 }
 
 /// One fingerprint: a pattern, the params it yields and its examples.
@@ -84,6 +226,7 @@ impl Database {
             matches: String::new(),
             protocol: None,
             fingerprints: Vec::new(),
+            prefilter: Prefilter::default(),
         };
         // The element being read, and the example's attributes.
         let mut current: Option<RawFingerprint> = None;
@@ -179,14 +322,19 @@ impl Database {
         if database.fingerprints.is_empty() {
             return Err(fail("no <fingerprint> element".into()));
         }
+        database.prefilter = Prefilter::new(&database.fingerprints);
         Ok(database)
     }
 
     /// The first fingerprint that matches `text`, and what it yields.
     pub fn first_match(&self, text: &str) -> Option<(&Fingerprint, Values)> {
-        self.fingerprints
-            .iter()
-            .find_map(|f| f.match_text(text, self).map(|values| (f, values)))
+        self.prefilter
+            .candidates(text)
+            .into_iter()
+            .find_map(|index| {
+                let f = &self.fingerprints[index];
+                f.match_text(text, self).map(|values| (f, values))
+            })
     }
 }
 
@@ -271,7 +419,11 @@ impl Fingerprint {
     /// What this fingerprint yields from `text`, if it matches.
     pub fn match_text(&self, text: &str, database: &Database) -> Option<Values> {
         let regex = self.regex.as_ref().ok()?;
-        // A backtracking limit reached is no match.
+        // Most candidates do not match: asking that first is cheaper than
+        // capturing. A backtracking limit reached is no match.
+        if !regex.is_match(text).unwrap_or(false) {
+            return None;
+        }
         let captures = regex.captures(text).ok()??;
         let mut values = Values::new();
         for param in &self.params {

@@ -161,3 +161,20 @@ fn every_kind_has_its_names_and_the_tables_name_only_known_kinds() {
         }
     }
 }
+
+#[test]
+fn a_netbios_name_is_a_weak_sign_of_a_pc_that_a_printer_service_beats() {
+    let pc =
+        observation(json!({"source": "netbios", "netbios": {"computer_name": "UKETSUKE-PC01"}}));
+    let kind = identify_one(std::slice::from_ref(&pc)).kind.unwrap();
+    assert_eq!(
+        (kind.value, kind.source.as_str()),
+        (Kind::Workstation, "netbios")
+    );
+    let printer = observation(json!({"source": "mdns", "mdns": {"host": "mfp.local",
+        "services": [{"service_type": "_ipp._tcp.local.", "instance": "MFP", "port": 631}]}}));
+    assert_eq!(
+        identify_one(&[pc, printer]).kind.unwrap().value,
+        Kind::Printer
+    );
+}
