@@ -766,3 +766,123 @@ fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
             .all(|o| o.source == Source::Arp)
     );
 }
+
+const MODALITY: &str = "198.18.1.60";
+const STRICT: &str = "198.18.1.61";
+
+/// DICOM (opt-in): dcmtk's `storescp` as an accepting node and as one that
+/// refuses every association; the agent's C-ECHO is accepted by the first
+/// (its implementation named), the refusal of the second still shows a
+/// DICOM node, a port that is no DICOM stays quiet, and the excluded host
+/// gets no packet.
+#[test]
+fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
+    if !daicho_lab::can_run("dicom_nodes_answer_a_c_echo") {
+        return;
+    }
+    if !std::path::Path::new("/usr/bin/storescp").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "storescp is missing: apt-get install dcmtk"
+        );
+        eprintln!("skipped: storescp is missing (apt-get install dcmtk)");
+        return;
+    }
+    let (mut lab, lan, agent) = lan_lab("dcm");
+    let modality = lab.host("modality").unwrap();
+    lab.attach(&modality, &lan, "eth0", None, &[&format!("{MODALITY}/24")])
+        .unwrap();
+    let store = lab.dir().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let store_arg = store.to_str().unwrap();
+    lab.serve(
+        &modality,
+        11112,
+        "storescp",
+        &["-aet", "CT-3F", "-od", store_arg, "11112"],
+    )
+    .unwrap();
+    let strict = lab.host("strict").unwrap();
+    lab.attach(&strict, &lan, "eth0", None, &[&format!("{STRICT}/24")])
+        .unwrap();
+    lab.serve(
+        &strict,
+        104,
+        "storescp",
+        &["--refuse", "-od", store_arg, "104"],
+    )
+    .unwrap();
+    let (fragile, capture) = fragile_host(&mut lab, &lan, "tcp dst port 104 or tcp dst port 11112");
+    lab.serve(&fragile, 104, "storescp", &["-od", store_arg, "104"])
+        .unwrap();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[dicom]\nenabled = true\nports = [104, 11112]\ntimeout = \"2s\"\n",
+    )
+    .unwrap();
+    let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
+    let args = [
+        &["--config", config.to_str().unwrap(), "--exclude", FRAGILE][..],
+        &skip,
+    ]
+    .concat();
+    let (stdout, report) = scan_lan(&lab, &agent, &args);
+    assert_eq!(
+        capture.stop().unwrap(),
+        0,
+        "the excluded host got DICOM packets"
+    );
+    let dicom: Vec<_> = report
+        .observations
+        .iter()
+        .filter(|o| o.source == Source::Dicom)
+        .collect();
+    assert_eq!(dicom.len(), 2, "{stdout}\n{dicom:#?}");
+    let at = |ip: &str| {
+        dicom
+            .iter()
+            .find(|o| o.ip.unwrap().to_string() == ip)
+            .and_then(|o| o.dicom.as_deref())
+            .unwrap_or_else(|| panic!("no DICOM answer from {ip}: {dicom:#?}"))
+    };
+    let accepting = at(MODALITY);
+    assert!(accepting.accepted, "{accepting:?}");
+    assert_eq!(accepting.port, 11112);
+    assert_eq!(accepting.echo_status, Some(0), "{accepting:?}");
+    assert!(
+        accepting
+            .implementation_version_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("OFFIS_DCMTK")),
+        "{accepting:?}"
+    );
+    assert!(accepting.implementation_class_uid.is_some());
+    let refusing = at(STRICT);
+    assert!(
+        !refusing.accepted && refusing.rejected.is_some(),
+        "{refusing:?}"
+    );
+    let run = report
+        .probe_runs
+        .iter()
+        .find(|r| r.probe == Source::Dicom)
+        .unwrap();
+    assert!(
+        run.notes[0].starts_with("2 DICOM answers"),
+        "{:?}",
+        run.notes
+    );
+    // The modality is imaging equipment to the collector's identification.
+    let observations: Vec<&daicho_report::Observation> = dicom
+        .iter()
+        .copied()
+        .filter(|o| o.ip.unwrap().to_string() == MODALITY)
+        .collect();
+    let identity = daicho_identify::identify(&observations, &daicho_identify::Tables::builtin());
+    assert_eq!(
+        identity.kind.map(|k| k.value),
+        Some(daicho_identify::Kind::MedicalImaging)
+    );
+    drop(fragile);
+}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::duration::duration_text;
 use crate::probe::dhcp::DhcpConfig;
+use crate::probe::dicom::DicomConfig;
 use crate::probe::http::HttpConfig;
 use crate::probe::mdns::MdnsConfig;
 use crate::probe::netbios::NetbiosConfig;
@@ -45,6 +46,7 @@ pub struct AgentConfig {
     pub ssh: SshConfig,
     pub ssdp: SsdpConfig,
     pub dhcp: DhcpConfig,
+    pub dicom: DicomConfig,
     pub upload: crate::upload::UploadConfig,
     #[serde(rename = "segment")]
     pub segments: Vec<SegmentScope>,
@@ -67,6 +69,7 @@ impl Default for AgentConfig {
             ssh: SshConfig::default(),
             ssdp: SsdpConfig::default(),
             dhcp: DhcpConfig::default(),
+            dicom: DicomConfig::default(),
             upload: crate::upload::UploadConfig::default(),
             segments: Vec::new(),
         }
@@ -121,9 +124,10 @@ pub enum ConfigError {
 
 impl AgentConfig {
     /// Every probe's section, in the order their probes are planned.
-    fn probe_sections(&self) -> [&dyn Section; 7] {
+    fn probe_sections(&self) -> [&dyn Section; 8] {
         [
             &self.dhcp,
+            &self.dicom,
             &self.ssdp,
             &self.ssh,
             &self.http,
@@ -241,6 +245,8 @@ mod tests {
         assert_eq!(config.arp.timeout, Duration::from_millis(500));
         assert_eq!(config.arp.retries, 2);
         assert!(!config.allow_public);
+        // The file documents the defaults: off, the usual ports.
+        assert_eq!(config.dicom, crate::probe::dicom::DicomConfig::default());
     }
 
     #[test]

@@ -250,6 +250,25 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
             let software = ssh.banner.splitn(3, '-').nth(2).unwrap_or(&ssh.banner);
             recog_match(&mut identity, tables, "ssh_banners", software.trim());
         }
+        // A DICOM node — accepted or not, it answered as one — is imaging
+        // equipment (a modality, a PACS, a viewing workstation); its
+        // implementation says which toolkit it runs.
+        if let Some(dicom) = o.dicom.as_deref() {
+            Identity::offer(
+                &mut identity.kind,
+                claim(Kind::MedicalImaging, "dicom", 0.75),
+            );
+            if let Some(name) = &dicom.implementation_version_name {
+                let software = Software {
+                    vendor: None,
+                    product: name.clone(),
+                    version: None,
+                };
+                if !identity.software.iter().any(|s| s.value == software) {
+                    identity.software.push(claim(software, "dicom", 0.9));
+                }
+            }
+        }
         // A computer name over NetBIOS is mostly a Windows PC's (also
         // Samba servers', NASes' and some printers': a weak sign, beaten by
         // anything surer).

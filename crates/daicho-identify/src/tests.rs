@@ -178,3 +178,13 @@ fn a_netbios_name_is_a_weak_sign_of_a_pc_that_a_printer_service_beats() {
         Kind::Printer
     );
 }
+
+#[test]
+fn a_dicom_node_is_imaging_equipment_with_its_toolkit_as_software() {
+    let node = observation(json!({"source": "dicom", "dicom": {"port": 104,
+        "called_ae_title": "ANY-SCP", "accepted": true,
+        "implementation_version_name": "OFFIS_DCMTK_368", "echo_status": 0}}));
+    let identity = identify_one(&[node]);
+    assert_eq!(identity.kind.unwrap().value, Kind::MedicalImaging);
+    assert_eq!(identity.software[0].value.product, "OFFIS_DCMTK_368");
+}

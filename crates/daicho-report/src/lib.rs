@@ -87,6 +87,8 @@ pub enum Source {
     Tls,
     Ssh,
     Dhcp,
+    /// The opt-in DICOM probe (C-ECHO).
+    Dicom,
     /// Heard without asking: DHCP replies to other clients and IPv6 router
     /// advertisements.
     Listen,
@@ -135,6 +137,33 @@ pub struct Observation {
     pub dhcp: Option<Box<DhcpFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_advert: Option<Box<RouterAdvertFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dicom: Option<Box<DicomFacts>>,
+}
+
+/// What a DICOM port said to one association request for the
+/// Verification SOP class (and one C-ECHO, if accepted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DicomFacts {
+    pub port: u16,
+    /// The AE title asked for.
+    pub called_ae_title: String,
+    /// The association was accepted with the Verification context.
+    pub accepted: bool,
+    /// Why it was rejected or aborted, as the peer said (a rejected called
+    /// AE title still proves a DICOM node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation_class_uid: Option<String>,
+    /// e.g. `OFFIS_DCMTK_368`, `ORTHANC_1_12_1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation_version_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pdu_length: Option<u32>,
+    /// The C-ECHO response status: 0 is success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_status: Option<u16>,
 }
 
 /// An IPv6 router advertisement heard on the segment. The observation's
@@ -399,6 +428,7 @@ impl Observation {
             http: None,
             ssh: None,
             ssdp: None,
+            dicom: None,
             dhcp: None,
             router_advert: None,
         }

@@ -21,6 +21,7 @@
 //! business, not the probe's: a probe asks only the addresses it is given.
 
 pub mod dhcp;
+pub mod dicom;
 pub mod http;
 pub mod mdns;
 pub mod netbios;
@@ -59,6 +60,8 @@ pub enum Kind {
     /// One DHCPDISCOVER per segment, and listening for DHCP replies and
     /// IPv6 router advertisements (both opt-in).
     Dhcp,
+    /// One DICOM C-ECHO per configured port (opt-in).
+    Dicom,
 }
 
 impl Kind {

@@ -1,0 +1,10 @@
+//! Any bytes as a DICOM peer's PDU (dicom-ul's reader, given what the
+//! probe gives it: a whole PDU of checked length) and as a command set: no
+//! panic, whatever they say.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = daicho_dicom::parse(data);
+    let _ = daicho_dicom::command::status(data);
+});
