@@ -886,3 +886,91 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     );
     drop(fragile);
 }
+
+/// Passive DHCP client fingerprints: busybox `udhcpc` clients broadcasting
+/// DISCOVERs (no server answers them) are heard while listening — their
+/// option lists, vendor class and host names — without the agent sending
+/// anything.
+#[test]
+fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
+    if !daicho_lab::can_run("dhcp_clients_are_heard") {
+        return;
+    }
+    let (mut lab, lan, agent) = lan_lab("dhc");
+    let plain = lab.host("plain").unwrap();
+    const PLAIN_MAC: &str = "00:1b:21:00:0d:01";
+    const WINDOWS_MAC: &str = "00:1b:21:00:0d:02";
+    lab.attach(&plain, &lan, "eth0", Some(PLAIN_MAC), &[])
+        .unwrap();
+    let windows_like = lab.host("winlike").unwrap();
+    lab.attach(&windows_like, &lan, "eth0", Some(WINDOWS_MAC), &[])
+        .unwrap();
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(&config, "[dhcp]\nlisten = \"6s\"\n").unwrap();
+    // The clients start once the agent listens; each gives up after three
+    // DISCOVERs a second apart.
+    lab.spawn(
+        &plain,
+        "sh",
+        &["-c", "sleep 2; busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -x hostname:ward-tablet -s /bin/true"],
+    )
+    .unwrap();
+    lab.spawn(
+        &windows_like,
+        "sh",
+        &[
+            "-c",
+            "sleep 2; busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -V 'MSFT 5.0' -s /bin/true",
+        ],
+    )
+    .unwrap();
+    // Every DHCP packet on the wire that is not the clients' own.
+    let sent = Capture::start(
+        &agent,
+        "eth0",
+        &format!("(udp port 67 or udp port 68) and not ether src {PLAIN_MAC} and not ether src {WINDOWS_MAC}"),
+        &lab.dir().join("agent-dhcp.pcap"),
+    )
+    .unwrap();
+    let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
+    let args = [&["--config", config.to_str().unwrap()][..], &skip].concat();
+    let (stdout, report) = scan_lan(&lab, &agent, &args);
+    let clients: Vec<_> = report
+        .observations
+        .iter()
+        .filter_map(|o| Some((o, o.dhcp_client.as_deref()?)))
+        .collect();
+    assert_eq!(clients.len(), 2, "{stdout}\n{clients:#?}");
+    let (_, heard) = clients
+        .iter()
+        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(PLAIN_MAC))
+        .unwrap_or_else(|| panic!("{PLAIN_MAC}: {clients:#?}"));
+    assert_eq!(heard.message, "discover");
+    assert_eq!(heard.host_name.as_deref(), Some("ward-tablet"));
+    assert!(!heard.parameter_list.is_empty());
+    let tables = daicho_identify::Tables::builtin();
+    let stack = tables.dhcp_stack(&heard.parameter_list);
+    assert_eq!(
+        stack.map(|s| s.os.as_str()),
+        Some("Linux"),
+        "udhcpc's list {:?} is in data/dhcp-parameter-lists.tsv",
+        heard.parameter_list
+    );
+    let (windows_observation, windows) = clients
+        .iter()
+        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(WINDOWS_MAC))
+        .unwrap();
+    assert_eq!(windows.vendor_class.as_deref(), Some("MSFT 5.0"));
+    let identity = daicho_identify::identify(&[windows_observation], &tables);
+    assert_eq!(
+        identity.os.map(|o| o.value.family),
+        Some("Windows".to_owned()),
+        "Recog's dhcp_vendor_class knows MSFT 5.0"
+    );
+    // Listening sends nothing.
+    assert_eq!(
+        sent.stop().unwrap(),
+        0,
+        "the agent sent DHCP packets while listening"
+    );
+}

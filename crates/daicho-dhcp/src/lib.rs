@@ -146,6 +146,72 @@ pub fn parse_server_reply(bytes: &[u8], from: Ipv4Addr) -> Option<ServerReply> {
     })
 }
 
+/// What a client's DISCOVER or REQUEST says about the client — the classic
+/// fingerprint of a device that answers nothing else: the options it asks
+/// for (55, in its order), its vendor class (60), host name (12) and client
+/// identifier (61).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    pub client_mac: [u8; 6],
+    /// DHCPDISCOVER 1, DHCPREQUEST 3, DHCPINFORM 8.
+    pub message_type: u8,
+    pub parameter_list: Vec<u8>,
+    pub vendor_class: Option<String>,
+    pub host_name: Option<String>,
+    /// Hex.
+    pub client_id: Option<String>,
+    /// The address it asks for (50) or already has (ciaddr).
+    pub requested: Option<Ipv4Addr>,
+}
+
+/// The client request in a DHCP message (BOOTREQUEST, Ethernet, with a
+/// message type), or None for anything else. Never panics on any bytes.
+pub fn parse_client_request(bytes: &[u8]) -> Option<ClientRequest> {
+    const BOOTREQUEST: u8 = 1;
+    const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+    const ETHERNET: (u8, u8) = (1, 6);
+    if bytes.first() != Some(&BOOTREQUEST)
+        || (*bytes.get(1)?, *bytes.get(2)?) != ETHERNET
+        || bytes.get(236..240)? != MAGIC_COOKIE
+    {
+        return None;
+    }
+    let ipv4 = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(Ipv4Addr::from);
+    let text = |b: &[u8]| {
+        let text: String = String::from_utf8_lossy(b)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(128)
+            .collect();
+        (!text.is_empty()).then_some(text)
+    };
+    let ciaddr = ipv4(bytes.get(12..16)?).filter(|a| !a.is_unspecified());
+    let mut request = ClientRequest {
+        client_mac: <[u8; 6]>::try_from(bytes.get(28..34)?).ok()?,
+        message_type: 0,
+        parameter_list: Vec::new(),
+        vendor_class: None,
+        host_name: None,
+        client_id: None,
+        requested: ciaddr,
+    };
+    for option in DhcpOptionIterator::new(bytes.get(240..)?) {
+        let data = option.data();
+        match option.code() {
+            OptionCode::MessageType => request.message_type = *data.first()?,
+            OptionCode::ParameterRequestList => request.parameter_list = data.to_vec(),
+            OptionCode::ClassIdentifier => request.vendor_class = text(data),
+            OptionCode::Hostname => request.host_name = text(data),
+            OptionCode::ClientIdentifier => {
+                request.client_id = Some(data.iter().take(64).map(|b| format!("{b:02x}")).collect())
+            }
+            OptionCode::RequestedIpAddress => request.requested = ipv4(data).or(request.requested),
+            _ => {}
+        }
+    }
+    matches!(request.message_type, 1 | 3 | 8).then_some(request)
+}
+
 /// Sends one DISCOVER out of `interface` and collects the offers that
 /// arrive within `wait`. Needs CAP_NET_RAW-level rights only for binding
 /// port 68 (root or CAP_NET_BIND_SERVICE).

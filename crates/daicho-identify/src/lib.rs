@@ -132,6 +132,11 @@ const BUILT_IN: &[(&str, &str, f32)] = &[
         include_str!("../data/recog/mdns_device-info_txt.xml"),
         0.8,
     ),
+    (
+        "dhcp_vendor_class",
+        include_str!("../data/recog/dhcp_vendor_class.xml"),
+        0.7,
+    ),
 ];
 
 /// The built-in databases, each read (its patterns compiled) the first
@@ -266,6 +271,24 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
                 };
                 if !identity.software.iter().any(|s| s.value == software) {
                     identity.software.push(claim(software, "dicom", 0.9));
+                }
+            }
+        }
+        // A DHCP client: its vendor class names its OS or maker (Recog);
+        // the options it asks for, in its order, are its DHCP stack's.
+        if let Some(client) = o.dhcp_client.as_deref() {
+            if let Some(class) = &client.vendor_class {
+                recog_match(&mut identity, tables, "dhcp_vendor_class", class);
+            }
+            if let Some(stack) = tables.dhcp_stack(&client.parameter_list) {
+                let os = Os {
+                    family: stack.os.clone(),
+                    vendor: None,
+                    version: None,
+                };
+                Identity::offer(&mut identity.os, claim(os, "dhcp-options", 0.5));
+                if let Some(kind) = stack.kind {
+                    Identity::offer(&mut identity.kind, claim(kind, "dhcp-options", 0.4));
                 }
             }
         }

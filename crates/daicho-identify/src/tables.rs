@@ -166,6 +166,18 @@ pub struct Tables {
     upnp_types: Vec<(String, Kind)>,
     /// (DNS-SD service type prefix, kind).
     mdns_services: Vec<(String, Kind)>,
+    /// DHCP clients by the options they ask for.
+    dhcp_stacks: Vec<DhcpStack>,
+}
+
+/// A DHCP client stack known by its parameter request list (option 55).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpStack {
+    /// The options asked for, in order.
+    pub options: Vec<u8>,
+    /// The OS family it belongs to.
+    pub os: String,
+    pub kind: Option<Kind>,
 }
 
 /// A site's additions (TOML): `[[maker]] match = "acme medical"
@@ -227,6 +239,20 @@ impl Tables {
                 .collect(),
             upnp_types: kinds(include_str!("../data/upnp-device-kinds.tsv")),
             mdns_services: kinds(include_str!("../data/mdns-service-kinds.tsv")),
+            dhcp_stacks: rows(include_str!("../data/dhcp-parameter-lists.tsv"))
+                .filter_map(|fields| {
+                    let options: Option<Vec<u8>> = fields
+                        .first()?
+                        .split(',')
+                        .map(|n| n.trim().parse().ok())
+                        .collect();
+                    Some(DhcpStack {
+                        options: options?,
+                        os: fields.get(1)?.to_string(),
+                        kind: fields.get(2).and_then(|k| Kind::from_name(k)),
+                    })
+                })
+                .collect(),
         };
         tables.sort();
         tables
@@ -296,6 +322,13 @@ impl Tables {
             .iter()
             .find(|(needle, _)| device_type.contains(needle.as_str()))
             .map(|(_, kind)| *kind)
+    }
+
+    /// The DHCP stack that asks for exactly these options in this order.
+    pub fn dhcp_stack(&self, options: &[u8]) -> Option<&DhcpStack> {
+        (!options.is_empty())
+            .then(|| self.dhcp_stacks.iter().find(|s| s.options == options))
+            .flatten()
     }
 
     pub fn kind_of_mdns_service(&self, service_type: &str) -> Option<Kind> {

@@ -1,6 +1,7 @@
 //! Listening on a segment without sending anything: the DHCP offers and
-//! acknowledgements servers broadcast to any client, and the IPv6 router
-//! advertisements routers multicast to all nodes. A rogue DHCP server or an
+//! acknowledgements servers broadcast to any client, the DISCOVERs and
+//! REQUESTs clients broadcast (their option lists fingerprint them), and
+//! the IPv6 router advertisements routers multicast to all nodes. A rogue DHCP server or an
 //! LTE router announcing itself as IPv6 default router shows up here even
 //! when the agent probes nothing.
 //!
@@ -13,7 +14,7 @@ pub mod ra;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use daicho_dhcp::ServerReply;
+use daicho_dhcp::{ClientRequest, ServerReply};
 use pnet_datalink::Channel;
 use pnet_packet::Packet;
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket};
@@ -37,6 +38,11 @@ pub enum Heard {
         from: Ipv6Addr,
         advert: RouterAdvertRepr,
     },
+    /// A client asking for an address.
+    DhcpClient {
+        mac: [u8; 6],
+        request: ClientRequest,
+    },
 }
 
 impl Heard {
@@ -45,6 +51,8 @@ impl Heard {
         match self {
             Heard::Dhcp { mac, reply } => (reply.offer.from.into(), *mac),
             Heard::RouterAdvert { mac, from, .. } => ((*from).into(), *mac),
+            // A client by its MAC: its DISCOVER and REQUEST are one client.
+            Heard::DhcpClient { mac, .. } => (std::net::Ipv4Addr::UNSPECIFIED.into(), *mac),
         }
     }
 }
@@ -65,11 +73,17 @@ pub fn hear(frame: &[u8]) -> Option<Heard> {
                 return None;
             }
             let udp = UdpPacket::new(ethernet.payload().get(udp_at..)?)?;
-            if (udp.get_source(), udp.get_destination()) != (67, 68) {
-                return None;
+            match (udp.get_source(), udp.get_destination()) {
+                (67, 68) => {
+                    let reply = daicho_dhcp::parse_server_reply(udp.payload(), ip.get_source())?;
+                    Some(Heard::Dhcp { mac, reply })
+                }
+                (68, 67) => {
+                    let request = daicho_dhcp::parse_client_request(udp.payload())?;
+                    Some(Heard::DhcpClient { mac, request })
+                }
+                _ => None,
             }
-            let reply = daicho_dhcp::parse_server_reply(udp.payload(), ip.get_source())?;
-            Some(Heard::Dhcp { mac, reply })
         }
         EtherTypes::Ipv6 => {
             let ip = Ipv6Packet::new(ethernet.payload())?;
@@ -90,25 +104,29 @@ pub fn hear(frame: &[u8]) -> Option<Heard> {
     }
 }
 
-/// `(ip and udp src port 67 and udp dst port 68) or (ip6 and ip6[6] = 58
-/// and ip6[7] = 255 and ip6[40] = 134)`, from `tcpdump -dd -y EN10MB`:
-/// DHCP server replies and router advertisements, nothing else reaches us.
-const DHCP_REPLY_OR_ROUTER_ADVERT: [libc::sock_filter; 20] = {
+/// `(ip and udp and ((src port 67 and dst port 68) or (src port 68 and
+/// dst port 67))) or (ip6 and ip6[6] = 58 and ip6[7] = 255 and ip6[40] =
+/// 134)`, from `tcpdump -dd -y EN10MB`: DHCP server replies, client
+/// requests and router advertisements; nothing else reaches us.
+const DHCP_OR_ROUTER_ADVERT: [libc::sock_filter; 23] = {
     const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
         libc::sock_filter { code, jt, jf, k }
     }
     [
         op(0x28, 0, 0, 0x0000000c),
-        op(0x15, 0, 9, 0x00000800),
+        op(0x15, 0, 12, 0x00000800),
         op(0x30, 0, 0, 0x00000017),
-        op(0x15, 0, 15, 0x00000011),
+        op(0x15, 0, 18, 0x00000011),
         op(0x28, 0, 0, 0x00000014),
-        op(0x45, 13, 0, 0x00001fff),
+        op(0x45, 16, 0, 0x00001fff),
         op(0xb1, 0, 0, 0x0000000e),
         op(0x48, 0, 0, 0x0000000e),
-        op(0x15, 0, 10, 0x00000043),
+        op(0x15, 0, 2, 0x00000043),
         op(0x48, 0, 0, 0x00000010),
-        op(0x15, 7, 8, 0x00000044),
+        op(0x15, 10, 11, 0x00000044),
+        op(0x15, 0, 10, 0x00000044),
+        op(0x48, 0, 0, 0x00000010),
+        op(0x15, 7, 8, 0x00000043),
         op(0x15, 0, 7, 0x000086dd),
         op(0x30, 0, 0, 0x00000014),
         op(0x15, 0, 5, 0x0000003a),
@@ -121,8 +139,8 @@ const DHCP_REPLY_OR_ROUTER_ADVERT: [libc::sock_filter; 20] = {
     ]
 };
 
-/// Most distinct senders kept per listening window: a flood of forged
-/// senders cannot grow the report without bound.
+/// Most distinct senders of each kind kept per listening window: a flood
+/// of forged senders cannot grow the report without bound.
 pub const MAX_SENDERS: usize = 256;
 
 /// Why listening did not happen.
@@ -178,7 +196,7 @@ pub fn listen(
         .into_iter()
         .find(|i| i.name == interface)
         .ok_or_else(|| ListenError::NoInterface(interface.to_owned()))?;
-    let fd = daicho_arp::open_filtered_socket(&DHCP_REPLY_OR_ROUTER_ADVERT).map_err(io)?;
+    let fd = daicho_arp::open_filtered_socket(&DHCP_OR_ROUTER_ADVERT).map_err(io)?;
     let config = pnet_datalink::Config {
         read_timeout: Some(Duration::from_millis(100)),
         socket_fd: Some(fd),
@@ -214,15 +232,20 @@ pub fn listen(
     Ok(heard)
 }
 
-/// Replaces the sender's earlier message of the same kind, or adds it.
+/// Replaces the sender's earlier message of the same kind, or adds it. Each
+/// kind has its own bound: a flood of forged clients cannot crowd out the
+/// rogue DHCP server being looked for.
 fn keep(heard: &mut Vec<Heard>, message: Heard) {
-    let same = |h: &Heard| {
-        h.sender() == message.sender()
-            && std::mem::discriminant(h) == std::mem::discriminant(&message)
-    };
+    let kind = std::mem::discriminant(&message);
+    let same = |h: &Heard| h.sender() == message.sender() && std::mem::discriminant(h) == kind;
     if let Some(earlier) = heard.iter_mut().find(|h| same(h)) {
         *earlier = message;
-    } else if heard.len() < MAX_SENDERS {
+    } else if heard
+        .iter()
+        .filter(|h| std::mem::discriminant(*h) == kind)
+        .count()
+        < MAX_SENDERS
+    {
         heard.push(message);
     }
 }

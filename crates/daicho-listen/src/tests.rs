@@ -119,7 +119,7 @@ fn every_truncation_of_a_frame_is_read_without_panic() {
 }
 
 #[test]
-fn each_sender_is_kept_once_with_its_newest_message_and_senders_are_capped() {
+fn each_sender_is_kept_once_with_its_newest_message_and_each_kind_is_capped() {
     let mut heard = Vec::new();
     keep(&mut heard, hear(&dhcp_frame(2)).unwrap());
     keep(&mut heard, hear(&dhcp_frame(5)).unwrap());
@@ -127,11 +127,14 @@ fn each_sender_is_kept_once_with_its_newest_message_and_senders_are_capped() {
     assert!(
         matches!(&heard[0], Heard::Dhcp { reply, .. } if reply.kind == daicho_dhcp::ReplyKind::Ack)
     );
+    // A flood of one kind is capped and crowds out no other kind: the DHCP
+    // server stays.
     for n in 0..=u16::try_from(MAX_SENDERS).unwrap() {
         let from = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n + 1);
         keep(&mut heard, hear(&advert_frame(from, 255)).unwrap());
     }
-    assert_eq!(heard.len(), MAX_SENDERS);
+    assert_eq!(heard.len(), MAX_SENDERS + 1);
+    assert!(matches!(heard[0], Heard::Dhcp { .. }));
 }
 
 #[test]

@@ -484,6 +484,11 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
             add(KeyKind::NetbiosName, name);
             candidate.name.get_or_insert_with(|| name.clone());
         }
+        // A DHCP client's host name is a name for people, no identity (it
+        // is whatever the client says).
+        if let Some(name) = o.dhcp_client.as_deref().and_then(|c| c.host_name.as_ref()) {
+            candidate.name.get_or_insert_with(|| name.clone());
+        }
         if let Some(mdns) = o.mdns.as_deref() {
             add(KeyKind::MdnsHost, &mdns.host);
             candidate

@@ -139,6 +139,31 @@ pub struct Observation {
     pub router_advert: Option<Box<RouterAdvertFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dicom: Option<Box<DicomFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_client: Option<Box<DhcpClientFacts>>,
+}
+
+/// A DHCP client's DISCOVER or REQUEST, heard while listening: the classic
+/// fingerprint of a device that answers nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DhcpClientFacts {
+    /// `discover`, `request` or `inform`.
+    pub message: String,
+    /// Option 55, the options it asks for, in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameter_list: Vec<u8>,
+    /// Option 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_class: Option<String>,
+    /// Option 12.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    /// Option 61, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The address it asked for (option 50) or had (ciaddr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<std::net::Ipv4Addr>,
 }
 
 /// What a DICOM port said to one association request for the
@@ -429,6 +454,7 @@ impl Observation {
             ssh: None,
             ssdp: None,
             dicom: None,
+            dhcp_client: None,
             dhcp: None,
             router_advert: None,
         }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use daicho_listen::Heard;
 use daicho_report::{
-    DhcpFacts, DhcpOffer, MacAddr, Observation, ProbeRun, RouterAdvertFacts, Source,
+    DhcpClientFacts, DhcpFacts, DhcpOffer, MacAddr, Observation, ProbeRun, RouterAdvertFacts,
+    Source,
 };
 use daicho_scope::ScopeError;
 use jiff::Timestamp;
@@ -234,7 +235,7 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
         Ok(heard) => {
             run.packets_received = heard.len() as u64;
             run.notes.push(format!(
-                "listened {} s{}: {} DHCP server(s) and {} IPv6 router(s) heard",
+                "listened {} s{}: {} DHCP server(s), {} DHCP client(s) and {} IPv6 router(s) heard",
                 plan.listen.as_secs(),
                 if plan.solicit_routers {
                     " after one router solicitation"
@@ -244,6 +245,10 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
                 heard
                     .iter()
                     .filter(|h| matches!(h, Heard::Dhcp { .. }))
+                    .count(),
+                heard
+                    .iter()
+                    .filter(|h| matches!(h, Heard::DhcpClient { .. }))
                     .count(),
                 heard
                     .iter()
@@ -266,9 +271,12 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
 /// DISCOVER is kept once, by [`DhcpProbe::run`].)
 fn heard_observation(plan: &DhcpProbe, interface: &Arc<str>, heard: Heard) -> Observation {
     let (ip, mac) = heard.sender();
+    // A client is known by its MAC (it has no address yet, or one that
+    // may not be this segment's).
+    let ip = (!ip.is_unspecified()).then_some(ip);
     let mut observation = Observation {
         mac: Some(MacAddr(mac)),
-        ..Observation::new(Source::Listen, Arc::clone(interface), Some(ip))
+        ..Observation::new(Source::Listen, Arc::clone(interface), ip)
     };
     match heard {
         Heard::Dhcp { reply, .. } => {
@@ -278,6 +286,21 @@ fn heard_observation(plan: &DhcpProbe, interface: &Arc<str>, heard: Heard) -> Ob
             };
             observation.dhcp = Some(Box::new(DhcpFacts {
                 offers: vec![offer],
+            }));
+        }
+        Heard::DhcpClient { request, .. } => {
+            let message = match request.message_type {
+                1 => "discover",
+                3 => "request",
+                _ => "inform",
+            };
+            observation.dhcp_client = Some(Box::new(DhcpClientFacts {
+                message: message.into(),
+                parameter_list: request.parameter_list,
+                vendor_class: request.vendor_class,
+                host_name: request.host_name,
+                client_id: request.client_id,
+                requested: request.requested,
             }));
         }
         Heard::RouterAdvert { from, advert, .. } => {
