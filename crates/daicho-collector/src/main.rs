@@ -33,6 +33,11 @@ struct Cli {
     /// Log lines as text, or as JSON objects (one per line).
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// A site's identification rows (TOML: [[maker]] match/name/kind,
+    /// [[object_id]] prefix/kind), read on top of the built-in tables for
+    /// the reports this process ingests.
+    #[arg(long, global = true, env = "DAICHO_IDENTIFY_TABLES")]
+    identify_tables: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -350,6 +355,12 @@ fn main() -> ExitCode {
         LogFormat::Text => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
+    }
+    if let Some(path) = &cli.identify_tables
+        && let Err(err) = install_identify_tables(path)
+    {
+        eprintln!("daicho-collector: {err:#}");
+        return ExitCode::FAILURE;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -803,6 +814,21 @@ async fn diff_command(
             );
         }
     }
+    Ok(())
+}
+
+/// Reads a site's identification file and installs it for this process.
+fn install_identify_tables(path: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the identification tables {} / 識別テーブル {} を読み込めません",
+            path.display(),
+            path.display()
+        )
+    })?;
+    let tables =
+        daicho_identify::Tables::builtin().with_site_file(&path.display().to_string(), &text)?;
+    daicho_identify::install_tables(tables);
     Ok(())
 }
 

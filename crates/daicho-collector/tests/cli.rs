@@ -172,3 +172,66 @@ fn import_list_and_explain() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device #99"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A site's identification rows: a maker the built-in tables do not know
+/// becomes imaging equipment at ingest; a bad file is refused with its name.
+#[test]
+fn a_site_identification_file_adds_a_maker() {
+    let dir =
+        std::env::temp_dir().join(format!("daicho-collector-identify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger.db");
+    let day = today();
+    let scan = serde_json::json!({
+        "schema_version": 1,
+        "agent": {"id": "ward", "hostname": "agent", "version": "0.1.0"},
+        "scan_id": "01a22164-44af-7185-9795-d0f99a55300c",
+        "started_at": format!("{day}T00:00:00Z"),
+        "finished_at": format!("{day}T00:00:05Z"),
+        "segments": [],
+        "observations": [
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
+             "ip": "198.18.1.70", "mac": "00:1b:21:00:07:70", "vendor": "ACME IMAGING GMBH"},
+        ],
+    });
+    let report = dir.join("scan.json");
+    std::fs::write(&report, scan.to_string()).unwrap();
+    let site = dir.join("identify.toml");
+    std::fs::write(
+        &site,
+        "[[maker]]\nmatch = \"acme imaging\"\nname = \"Acme\"\nkind = \"medical_imaging\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(COLLECTOR)
+            .arg("--ledger")
+            .arg(&ledger)
+            .arg("--identify-tables")
+            .arg(&site)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["init"]).status.success());
+    assert!(run(&["import", report.to_str().unwrap()]).status.success());
+    let listed = run(&["devices", "--format", "json"]);
+    let inventory: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let device = &inventory["devices"][0];
+    assert_eq!(device["kind"], "medical_imaging", "{device:#}");
+    assert_eq!(device["ledger_kind"], "医療機器");
+    assert_eq!(device["maker"], "Acme");
+
+    std::fs::write(
+        &site,
+        "[[maker]]\nmatch = \"x\"\nname = \"y\"\nkind = \"toaster\"\n",
+    )
+    .unwrap();
+    let refused = run(&["devices"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("identify.toml") && stderr.contains("識別テーブル"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -160,6 +160,24 @@ fn database(name: &str) -> Option<(&'static [recog::Database], f32)> {
     Some((files, weight))
 }
 
+/// The tables a site installed at start ([`install_tables`]).
+static SITE_TABLES: OnceLock<Tables> = OnceLock::new();
+
+/// The tables identification uses: the site's if it installed them, else
+/// the built-in ones.
+pub fn tables() -> &'static Tables {
+    static BUILT_IN_TABLES: OnceLock<Tables> = OnceLock::new();
+    SITE_TABLES
+        .get()
+        .unwrap_or_else(|| BUILT_IN_TABLES.get_or_init(Tables::builtin))
+}
+
+/// Installs a site's tables (the built-in ones with its file's rows) for
+/// the rest of the process; false if tables were already installed.
+pub fn install_tables(tables: Tables) -> bool {
+    SITE_TABLES.set(tables).is_ok()
+}
+
 /// Compiles every built-in database now rather than on the first device
 /// that needs it (a benchmark measures matching, not compiling).
 pub fn warm_up() {

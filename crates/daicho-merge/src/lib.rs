@@ -353,9 +353,7 @@ fn facts(o: &daicho_report::Observation) -> Facts {
 /// probes' own fields did not give (a MAC's registry entry under the name
 /// daicho's maker table gives it).
 fn identified(candidate: &mut Candidate, observations: &[&daicho_report::Observation]) {
-    static TABLES: std::sync::OnceLock<daicho_identify::Tables> = std::sync::OnceLock::new();
-    let tables = TABLES.get_or_init(daicho_identify::Tables::builtin);
-    let identity = daicho_identify::identify(observations, tables);
+    let identity = daicho_identify::identify(observations, daicho_identify::tables());
     let facts = &mut candidate.facts;
     if let Some(os) = &identity.os {
         facts.os = Some(os.value.label());
