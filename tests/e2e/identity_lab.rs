@@ -768,13 +768,14 @@ fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
 }
 
 const MODALITY: &str = "198.18.1.60";
-const STRICT: &str = "198.18.1.61";
+const REFUSING: &str = "198.18.1.61";
+const STRICT: &str = "198.18.1.62";
 
 /// DICOM (opt-in): dcmtk's `storescp` as an accepting node and as one that
-/// refuses every association; the agent's C-ECHO is accepted by the first
-/// (its implementation named), the refusal of the second still shows a
-/// DICOM node, a port that is no DICOM stays quiet, and the excluded host
-/// gets no packet.
+/// refuses every association, and `dcmqrscp` strict about the called AE
+/// title; the agent's C-ECHO is accepted by the first (its implementation
+/// named), the refusals still show DICOM nodes, and the excluded host gets
+/// no packet.
 #[test]
 fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     if !daicho_lab::can_run("dicom_nodes_answer_a_c_echo") {
@@ -802,16 +803,35 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         &["-aet", "CT-3F", "-od", store_arg, "11112"],
     )
     .unwrap();
-    let strict = lab.host("strict").unwrap();
-    lab.attach(&strict, &lan, "eth0", None, &[&format!("{STRICT}/24")])
+    let refusing = lab.host("refusing").unwrap();
+    lab.attach(&refusing, &lan, "eth0", None, &[&format!("{REFUSING}/24")])
         .unwrap();
     lab.serve(
-        &strict,
+        &refusing,
         104,
         "storescp",
         &["--refuse", "-od", store_arg, "104"],
     )
     .unwrap();
+    // A PACS that knows one AE title only: ours ("ANY-SCP") is not it.
+    let strict = lab.host("strict").unwrap();
+    lab.attach(&strict, &lan, "eth0", None, &[&format!("{STRICT}/24")])
+        .unwrap();
+    let archive = lab.dir().join("pacs");
+    std::fs::create_dir_all(&archive).unwrap();
+    let qrscp = lab.dir().join("dcmqrscp.cfg");
+    std::fs::write(
+        &qrscp,
+        format!(
+            "NetworkTCPPort = 104\nMaxPDUSize = 16384\nMaxAssociations = 4\n\
+             HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n\
+             AETable BEGIN\nPACS-3F {} RW (10, 64mb) ANY\nAETable END\n",
+            archive.display()
+        ),
+    )
+    .unwrap();
+    lab.serve(&strict, 104, "dcmqrscp", &["-c", qrscp.to_str().unwrap()])
+        .unwrap();
     let (fragile, capture) = fragile_host(&mut lab, &lan, "tcp dst port 104 or tcp dst port 11112");
     lab.serve(&fragile, 104, "storescp", &["-od", store_arg, "104"])
         .unwrap();
@@ -838,7 +858,7 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .iter()
         .filter(|o| o.source == Source::Dicom)
         .collect();
-    assert_eq!(dicom.len(), 2, "{stdout}\n{dicom:#?}");
+    assert_eq!(dicom.len(), 3, "{stdout}\n{dicom:#?}");
     let at = |ip: &str| {
         dicom
             .iter()
@@ -858,10 +878,20 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         "{accepting:?}"
     );
     assert!(accepting.implementation_class_uid.is_some());
-    let refusing = at(STRICT);
+    for node in [REFUSING, STRICT] {
+        let refused = at(node);
+        assert!(
+            !refused.accepted && refused.rejected.is_some(),
+            "{node}: {refused:?}"
+        );
+    }
     assert!(
-        !refusing.accepted && refusing.rejected.is_some(),
-        "{refusing:?}"
+        at(STRICT)
+            .rejected
+            .as_deref()
+            .is_some_and(|r| r.contains("called AE title not recognized")),
+        "the called AE title is why: {:?}",
+        at(STRICT)
     );
     let run = report
         .probe_runs
@@ -869,7 +899,7 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .find(|r| r.probe == Source::Dicom)
         .unwrap();
     assert!(
-        run.notes[0].starts_with("2 DICOM answers"),
+        run.notes[0].starts_with("3 DICOM answers"),
         "{:?}",
         run.notes
     );

@@ -118,8 +118,8 @@ pub async fn verify(
                             .filter(|v| v.value_type == PDataValueType::Command)
                             .find_map(|v| command::status(&v.data));
                     }
-                    Ok(Ok(Pdu::AbortRQ { source })) => {
-                        answer.rejected = Some(format!("aborted after the C-ECHO: {source:?}"));
+                    Ok(Ok(Pdu::AbortRQ { .. })) => {
+                        answer.rejected = Some("aborted after the C-ECHO".into());
                         return Ok(answer);
                     }
                     _ => {
@@ -138,10 +138,14 @@ pub async fn verify(
             }
         }
         Pdu::AssociationRJ(rj) => {
-            answer.rejected = Some(format!("{:?}: {:?}", rj.result, rj.source));
+            let lasting = match rj.result {
+                dicom_ul::pdu::AssociationRJResult::Permanent => "permanently",
+                dicom_ul::pdu::AssociationRJResult::Transient => "for now",
+            };
+            answer.rejected = Some(format!("rejected {lasting}: {}", rj.source));
         }
-        Pdu::AbortRQ { source } => {
-            answer.rejected = Some(format!("aborted: {source:?}"));
+        Pdu::AbortRQ { .. } => {
+            answer.rejected = Some("aborted the association request".into());
         }
         other => {
             abort(&mut stream).await;
