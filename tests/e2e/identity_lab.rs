@@ -770,10 +770,11 @@ fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
 const MODALITY: &str = "198.18.1.60";
 const REFUSING: &str = "198.18.1.61";
 const STRICT: &str = "198.18.1.62";
+const ORTHANC: &str = "198.18.1.63";
 
 /// DICOM (opt-in): dcmtk's `storescp` as an accepting node and as one that
-/// refuses every association, and `dcmqrscp` strict about the called AE
-/// title; the agent's C-ECHO is accepted by the first (its implementation
+/// refuses every association, `dcmqrscp` strict about the called AE title,
+/// and Orthanc; the agent's C-ECHO is accepted by the first (its implementation
 /// named), the refusals still show DICOM nodes, and the excluded host gets
 /// no packet.
 #[test]
@@ -781,12 +782,15 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     if !daicho_lab::can_run("dicom_nodes_answer_a_c_echo") {
         return;
     }
-    if !std::path::Path::new("/usr/bin/storescp").exists() {
+    if !["/usr/bin/storescp", "/usr/sbin/Orthanc"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists())
+    {
         assert!(
             std::env::var_os("CI").is_none(),
-            "storescp is missing: apt-get install dcmtk"
+            "storescp or Orthanc is missing: apt-get install dcmtk orthanc"
         );
-        eprintln!("skipped: storescp is missing (apt-get install dcmtk)");
+        eprintln!("skipped: storescp or Orthanc is missing (apt-get install dcmtk orthanc)");
         return;
     }
     let (mut lab, lan, agent) = lan_lab("dcm");
@@ -832,13 +836,47 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     .unwrap();
     lab.serve(&strict, 104, "dcmqrscp", &["-c", qrscp.to_str().unwrap()])
         .unwrap();
-    let (fragile, capture) = fragile_host(&mut lab, &lan, "tcp dst port 104 or tcp dst port 11112");
+    // Orthanc, the open-source PACS, on its default port.
+    let pacs = lab.host("orthanc").unwrap();
+    lab.attach(&pacs, &lan, "eth0", None, &[&format!("{ORTHANC}/24")])
+        .unwrap();
+    let orthanc_dir = lab.dir().join("orthanc");
+    std::fs::create_dir_all(&orthanc_dir).unwrap();
+    let orthanc_config = orthanc_dir.join("orthanc.json");
+    std::fs::write(
+        &orthanc_config,
+        serde_json::json!({
+            "Name": "daicho-lab",
+            "StorageDirectory": orthanc_dir.join("storage"),
+            "IndexDirectory": orthanc_dir.join("index"),
+            "DicomAet": "ORTHANC",
+            "DicomPort": 4242,
+            "DicomCheckCalledAet": false,
+            "HttpServerEnabled": false,
+            "RemoteAccessAllowed": false,
+            "Plugins": [],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    lab.serve(
+        &pacs,
+        4242,
+        "/usr/sbin/Orthanc",
+        &[orthanc_config.to_str().unwrap()],
+    )
+    .unwrap();
+    let (fragile, capture) = fragile_host(
+        &mut lab,
+        &lan,
+        "tcp dst port 104 or tcp dst port 11112 or tcp dst port 4242",
+    );
     lab.serve(&fragile, 104, "storescp", &["-od", store_arg, "104"])
         .unwrap();
     let config = lab.dir().join("agent.toml");
     std::fs::write(
         &config,
-        "[dicom]\nenabled = true\nports = [104, 11112]\ntimeout = \"2s\"\n",
+        "[dicom]\nenabled = true\nports = [104, 11112, 4242]\ntimeout = \"2s\"\n",
     )
     .unwrap();
     let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
@@ -858,7 +896,7 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .iter()
         .filter(|o| o.source == Source::Dicom)
         .collect();
-    assert_eq!(dicom.len(), 3, "{stdout}\n{dicom:#?}");
+    assert_eq!(dicom.len(), 4, "{stdout}\n{dicom:#?}");
     let at = |ip: &str| {
         dicom
             .iter()
@@ -878,6 +916,20 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         "{accepting:?}"
     );
     assert!(accepting.implementation_class_uid.is_some());
+    // Orthanc speaks DICOM through DCMTK: it names DCMTK's implementation
+    // (OFFIS root 1.2.276.0.7230010.3), not its own.
+    let orthanc = at(ORTHANC);
+    assert!(
+        orthanc.accepted && orthanc.echo_status == Some(0),
+        "{orthanc:?}"
+    );
+    assert!(
+        orthanc
+            .implementation_class_uid
+            .as_deref()
+            .is_some_and(|uid| uid.starts_with("1.2.276.0.7230010.3")),
+        "{orthanc:?}"
+    );
     for node in [REFUSING, STRICT] {
         let refused = at(node);
         assert!(
@@ -899,7 +951,7 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .find(|r| r.probe == Source::Dicom)
         .unwrap();
     assert!(
-        run.notes[0].starts_with("3 DICOM answers"),
+        run.notes[0].starts_with("4 DICOM answers"),
         "{:?}",
         run.notes
     );
