@@ -836,6 +836,19 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     .unwrap();
     lab.serve(&strict, 104, "dcmqrscp", &["-c", qrscp.to_str().unwrap()])
         .unwrap();
+    // An HL7 interface listening on MLLP: a listener that takes
+    // connections and closes them (what an MLLP peer does with no message).
+    lab.serve(
+        &modality,
+        2575,
+        "python3",
+        &[
+            "-c",
+            "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('0.0.0.0', 2575))\ns.listen()\nwhile True:\n    s.accept()[0].close()\n",
+        ],
+    )
+    .unwrap();
     // Orthanc, the open-source PACS, on its default port.
     let pacs = lab.host("orthanc").unwrap();
     lab.attach(&pacs, &lan, "eth0", None, &[&format!("{ORTHANC}/24")])
@@ -869,14 +882,14 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
     let (fragile, capture) = fragile_host(
         &mut lab,
         &lan,
-        "tcp dst port 104 or tcp dst port 11112 or tcp dst port 4242",
+        "tcp dst port 104 or tcp dst port 11112 or tcp dst port 4242 or tcp dst port 2575",
     );
     lab.serve(&fragile, 104, "storescp", &["-od", store_arg, "104"])
         .unwrap();
     let config = lab.dir().join("agent.toml");
     std::fs::write(
         &config,
-        "[dicom]\nenabled = true\nports = [104, 11112, 4242]\ntimeout = \"2s\"\n",
+        "[dicom]\nenabled = true\nports = [104, 11112, 4242]\nhl7_ports = [2575]\ntimeout = \"2s\"\n",
     )
     .unwrap();
     let skip = daicho_lab::skip_probes(&["snmp", "netbios", "mdns", "http", "ssh", "ssdp"]);
@@ -897,6 +910,12 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .filter(|o| o.source == Source::Dicom)
         .collect();
     assert_eq!(dicom.len(), 4, "{stdout}\n{dicom:#?}");
+    let hl7: Vec<_> = report
+        .observations
+        .iter()
+        .filter_map(|o| Some((o.ip?.to_string(), o.hl7.as_deref()?.port)))
+        .collect();
+    assert_eq!(hl7, [(MODALITY.to_owned(), 2575)], "{stdout}");
     let at = |ip: &str| {
         dicom
             .iter()
@@ -951,7 +970,8 @@ fn dicom_nodes_answer_a_c_echo_and_a_refusal_still_shows_a_node() {
         .find(|r| r.probe == Source::Dicom)
         .unwrap();
     assert!(
-        run.notes[0].starts_with("4 DICOM answers"),
+        run.notes[0].starts_with("4 DICOM answers")
+            && run.notes[0].ends_with("1 HL7 MLLP ports open"),
         "{:?}",
         run.notes
     );

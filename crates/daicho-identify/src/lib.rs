@@ -310,6 +310,10 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
                 }
             }
         }
+        // An HL7 MLLP listener: an HIS/LIS interface engine, a server.
+        if o.hl7.is_some() {
+            Identity::offer(&mut identity.kind, claim(Kind::Server, "hl7", 0.45));
+        }
         // A computer name over NetBIOS is mostly a Windows PC's (also
         // Samba servers', NASes' and some printers': a weak sign, beaten by
         // anything surer).

@@ -89,6 +89,8 @@ pub enum Source {
     Dhcp,
     /// The opt-in DICOM probe (C-ECHO).
     Dicom,
+    /// The opt-in HL7 MLLP check (a TCP connection, no message).
+    Hl7,
     /// Heard without asking: DHCP replies to other clients and IPv6 router
     /// advertisements.
     Listen,
@@ -141,6 +143,15 @@ pub struct Observation {
     pub dicom: Option<Box<DicomFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp_client: Option<Box<DhcpClientFacts>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hl7: Option<Box<Hl7Facts>>,
+}
+
+/// An HL7 MLLP port that accepted a TCP connection (closed at once, no
+/// message sent): an HIS/LIS interface or an analyzer's middleware.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Hl7Facts {
+    pub port: u16,
 }
 
 /// A DHCP client's DISCOVER or REQUEST, heard while listening: the classic
@@ -455,6 +466,7 @@ impl Observation {
             ssdp: None,
             dicom: None,
             dhcp_client: None,
+            hl7: None,
             dhcp: None,
             router_advert: None,
         }

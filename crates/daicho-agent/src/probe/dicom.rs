@@ -1,16 +1,17 @@
 //! The DICOM probe (opt-in, `[dicom] enabled = true`): on each host the
 //! ARP sweep found in scope, each configured port (104, 11112, 4242 by
 //! default) gets one association for the Verification SOP class, one
-//! C-ECHO if accepted, then A-RELEASE (see `daicho-dicom`). One port of one
-//! host at a time per host, a bounded number of hosts at once: modalities
-//! are the fragile devices of a hospital network.
+//! C-ECHO if accepted, then A-RELEASE (see `daicho-dicom`); each HL7 MLLP
+//! port (2575) gets a TCP connection closed at once, no message. One port
+//! of a host at a time, a bounded number of hosts at once: modalities and
+//! analyzers are the fragile devices of a hospital network.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use daicho_dicom::{ProbeError, Titles};
-use daicho_report::{DicomFacts, Observation, ProbeRun, Source};
+use daicho_report::{DicomFacts, Hl7Facts, Observation, ProbeRun, Source};
 use daicho_scope::ScopeError;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -26,6 +27,8 @@ use crate::duration::duration_text;
 pub struct DicomConfig {
     pub enabled: bool,
     pub ports: Vec<u16>,
+    /// HL7 MLLP ports: connected to and closed, nothing sent.
+    pub hl7_ports: Vec<u16>,
     /// Our AE title (at most 16 characters).
     pub calling_ae_title: String,
     /// The AE title asked for; nodes strict about it reject the
@@ -42,6 +45,7 @@ impl Default for DicomConfig {
         DicomConfig {
             enabled: false,
             ports: vec![104, 11112, 4242],
+            hl7_ports: vec![2575],
             calling_ae_title: "DAICHO".into(),
             called_ae_title: "ANY-SCP".into(),
             timeout: Duration::from_secs(3),
@@ -59,6 +63,7 @@ impl Section for DicomConfig {
         Ok(self.enabled.then(|| {
             Arc::new(DicomProbe {
                 ports: self.ports.clone(),
+                hl7_ports: self.hl7_ports.clone(),
                 titles: Titles {
                     calling: self.calling_ae_title.clone(),
                     called: self.called_ae_title.clone(),
@@ -74,6 +79,7 @@ impl Section for DicomConfig {
 #[derive(Debug, Clone)]
 pub struct DicomProbe {
     pub ports: Vec<u16>,
+    pub hl7_ports: Vec<u16>,
     pub titles: Titles,
     pub timeout: Duration,
     pub concurrency: usize,
@@ -109,13 +115,30 @@ impl DicomProbe {
                     let answer = daicho_dicom::verify(target, &probe.titles, probe.timeout).await;
                     answers.push((*port, answer));
                 }
-                (ip, answers)
+                let mut hl7 = Vec::new();
+                for port in &probe.hl7_ports {
+                    let target = SocketAddr::new(ip.into(), *port);
+                    let connected =
+                        tokio::time::timeout(probe.timeout, tokio::net::TcpStream::connect(target))
+                            .await;
+                    // Closed at once by the drop: no message is sent.
+                    if matches!(connected, Ok(Ok(_))) {
+                        hl7.push(*port);
+                    }
+                }
+                (ip, answers, hl7)
             });
         }
         let mut observations = Vec::new();
         let mut not_dicom = 0;
         while let Some(joined) = tasks.join_next().await {
-            let (ip, answers) = joined.expect("a DICOM task does not panic");
+            let (ip, answers, hl7) = joined.expect("a DICOM task does not panic");
+            for port in hl7 {
+                observations.push(Observation {
+                    hl7: Some(Box::new(Hl7Facts { port })),
+                    ..Observation::new(Source::Hl7, Arc::clone(&segment.interface), Some(ip.into()))
+                });
+            }
             for (port, answer) in answers {
                 let answer = match answer {
                     Ok(answer) => answer,
@@ -148,11 +171,12 @@ impl DicomProbe {
             }
         }
         let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        let dicom = observations.iter().filter(|o| o.dicom.is_some()).count();
         let mut notes = vec![format!(
-            "{} DICOM answers from {} hosts on ports {}",
-            observations.len(),
+            "{dicom} DICOM answers from {} hosts on ports {}; {} HL7 MLLP ports open",
             segment.targets.len(),
-            ports.join(", ")
+            ports.join(", "),
+            observations.len() - dicom
         )];
         if not_dicom > 0 {
             notes.push(format!(
