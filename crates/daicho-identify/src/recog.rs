@@ -185,8 +185,13 @@ pub struct Fingerprint {
     pub description: String,
     pub pattern: String,
     pub flags: Vec<String>,
-    /// The compiled pattern, or why it could not be compiled.
+    /// The compiled pattern for one-line texts, or why it could not be
+    /// compiled. Without `(?m)` an anchored pattern fails at once on a text
+    /// that does not start right, instead of trying every position.
     pub regex: Result<fancy_regex::Regex, String>,
+    /// The pattern with Ruby's line anchors, for texts with line breaks
+    /// (a multi-line sysDescr); compiled the first time one comes.
+    multi_line: std::sync::OnceLock<Option<fancy_regex::Regex>>,
     pub params: Vec<Param>,
     pub examples: Vec<Example>,
 }
@@ -355,21 +360,28 @@ struct RawFingerprint {
 
 impl RawFingerprint {
     fn compile(self) -> Fingerprint {
-        let regex = translate(&self.pattern, &self.flags).and_then(|translated| {
-            fancy_regex::RegexBuilder::new(&translated)
-                .backtrack_limit(BACKTRACK_LIMIT)
-                .build()
-                .map_err(|e| e.to_string())
-        });
+        let regex = build(&self.pattern, &self.flags, false);
         Fingerprint {
             description: self.description,
             pattern: self.pattern,
             flags: self.flags,
             regex,
+            multi_line: std::sync::OnceLock::new(),
             params: self.params,
             examples: self.examples,
         }
     }
+}
+
+/// The pattern translated and compiled, for one-line texts or with line
+/// anchors.
+fn build(pattern: &str, flags: &[String], multi_line: bool) -> Result<fancy_regex::Regex, String> {
+    translate_for(pattern, flags, multi_line).and_then(|translated| {
+        fancy_regex::RegexBuilder::new(&translated)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// Steps one backtracking match may take: a device's banner is untrusted
@@ -418,7 +430,13 @@ fn attributes(e: &quick_xml::events::BytesStart<'_>) -> Result<Vec<(String, Stri
 impl Fingerprint {
     /// What this fingerprint yields from `text`, if it matches.
     pub fn match_text(&self, text: &str, database: &Database) -> Option<Values> {
-        let regex = self.regex.as_ref().ok()?;
+        let regex = if text.contains('\n') {
+            self.multi_line
+                .get_or_init(|| build(&self.pattern, &self.flags, true).ok())
+                .as_ref()?
+        } else {
+            self.regex.as_ref().ok()?
+        };
         // Most candidates do not match: asking that first is cheaper than
         // capturing. A backtracking limit reached is no match.
         if !regex.is_match(text).unwrap_or(false) {
@@ -482,17 +500,25 @@ fn interpolate(params: &[Param], values: &mut Values) {
 /// Ruby's pattern and Recog's flags as a pattern `fancy-regex` reads the
 /// same way, or why it cannot be.
 pub fn translate(pattern: &str, flags: &[String]) -> Result<String, String> {
+    translate_for(pattern, flags, true)
+}
+
+/// [`translate`]; without `multi_line` for texts of one line, where `^` and
+/// `$` at the text's ends are Ruby's line anchors.
+fn translate_for(pattern: &str, flags: &[String], multi_line: bool) -> Result<String, String> {
     let mut out = String::with_capacity(pattern.len() + 16);
     // Ruby's ^ and $ match at every line's start and end.
-    out.push_str("(?m");
+    let mut modes = String::from(if multi_line { "m" } else { "" });
     for flag in flags {
         match flag.as_str() {
-            "REG_ICASE" | "IGNORECASE" => out.push('i'),
-            "REG_DOT_NEWLINE" | "REG_LINE_ANY_CRLF" | "REG_MULTILINE" => out.push('s'),
+            "REG_ICASE" | "IGNORECASE" => modes.push('i'),
+            "REG_DOT_NEWLINE" | "REG_LINE_ANY_CRLF" | "REG_MULTILINE" => modes.push('s'),
             other => return Err(format!("unknown Recog flag {other}")),
         }
     }
-    out.push(')');
+    if !modes.is_empty() {
+        out.push_str(&format!("(?{modes})"));
+    }
     let chars: Vec<char> = pattern.chars().collect();
     let mut in_class = false;
     // Whether the last token was a quantifier: a '+' right after one makes
