@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use support::{Collector, add_user, collector, outpatient_report};
+use support::{Collector, add_user, collector, lte_router, outpatient_report, ward_report};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -133,19 +133,6 @@ fn add(ledger: &str, name: &str, role: &str, password: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// An LTE router: a cellular MAC, a WWAN interface holding the default
-/// route.
-fn lte_router(ip: &str, mac: &str, name: &str) -> Vec<serde_json::Value> {
-    vec![
-        json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
-               "ip": ip, "mac": mac}),
-        json!({"source": "snmp", "interface": "eth0", "at": "2026-11-28T00:00:03Z",
-               "ip": ip, "snmp": {"profile": "ro", "sys_name": name,
-               "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "wwan0", "if_type": 243}],
-               "routes": [{"destination": "0.0.0.0", "prefix_len": 0, "if_index": 3}]}}),
-    ]
 }
 
 /// The outpatient scan with an LTE router added.
@@ -457,26 +444,6 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     browser.close().await.unwrap();
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The ward agent's scan: the reception PC's second NIC (one MAC above the
-/// first's) under the same NetBIOS name — a link, not a join.
-fn ward_report() -> String {
-    json!({
-        "schema_version": daicho_report::SCHEMA_VERSION,
-        "agent": {"id": "ward", "hostname": "agent-ward", "version": "0.1.0"},
-        "scan_id": uuid::Uuid::now_v7().to_string(),
-        "started_at": jiff::Timestamp::now().to_string(),
-        "finished_at": jiff::Timestamp::now().to_string(),
-        "segments": [{"interface": "eth0", "networks": ["198.18.2.0/24"], "excluded": []}],
-        "observations": [
-            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
-             "ip": "198.18.2.11", "mac": "e4:46:b0:00:01:0c"},
-            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z",
-             "ip": "198.18.2.11", "netbios": {"computer_name": "UKETSUKE-PC01"}},
-        ],
-    })
-    .to_string()
 }
 
 #[tokio::test]

@@ -224,3 +224,36 @@ pub fn outpatient_report(extra: Vec<serde_json::Value>) -> String {
     })
     .to_string()
 }
+
+/// An LTE router: a cellular MAC, a WWAN interface holding the default
+/// route.
+pub fn lte_router(ip: &str, mac: &str, name: &str) -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
+               "ip": ip, "mac": mac}),
+        serde_json::json!({"source": "snmp", "interface": "eth0", "at": "2026-11-28T00:00:03Z",
+               "ip": ip, "snmp": {"profile": "ro", "sys_name": name,
+               "interfaces": [{"index": 2, "name": "eth0"}, {"index": 3, "name": "wwan0", "if_type": 243}],
+               "routes": [{"destination": "0.0.0.0", "prefix_len": 0, "if_index": 3}]}}),
+    ]
+}
+
+/// The ward agent's scan: the reception PC's second NIC (one MAC above the
+/// first's) under the same NetBIOS name — a link, not a join.
+pub fn ward_report() -> String {
+    serde_json::json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": "ward", "hostname": "agent-ward", "version": "0.1.0"},
+        "scan_id": uuid::Uuid::now_v7().to_string(),
+        "started_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "segments": [{"interface": "eth0", "networks": ["198.18.2.0/24"], "excluded": []}],
+        "observations": [
+            {"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z",
+             "ip": "198.18.2.11", "mac": "e4:46:b0:00:01:0c"},
+            {"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z",
+             "ip": "198.18.2.11", "netbios": {"computer_name": "UKETSUKE-PC01"}},
+        ],
+    })
+    .to_string()
+}
