@@ -142,7 +142,8 @@ const BUILT_IN: &[(&str, &str, f32)] = &[
 /// The built-in databases, each read (its patterns compiled) the first
 /// time a text of its kind comes: for each Recog file, daicho's own file of
 /// that name first if there is one.
-fn database(name: &str) -> Option<(&'static [recog::Database], f32)> {
+/// Returns its index in [`BUILT_IN`] (the memo's key) too.
+fn database(name: &str) -> Option<(usize, &'static [recog::Database], f32)> {
     static DATABASES: [OnceLock<Vec<recog::Database>>; BUILT_IN.len()] =
         [const { OnceLock::new() }; BUILT_IN.len()];
     let index = BUILT_IN.iter().position(|(n, _, _)| *n == name)?;
@@ -157,7 +158,7 @@ fn database(name: &str) -> Option<(&'static [recog::Database], f32)> {
         files.push(parse(name, xml));
         files
     });
-    Some((files, weight))
+    Some((index, files, weight))
 }
 
 /// The tables a site installed at start ([`install_tables`]).
@@ -422,13 +423,9 @@ fn maker_from_registry(
 /// Runs one Recog database over `text` and offers what its first match
 /// says.
 fn recog_match(identity: &mut Identity, tables: &Tables, name: &str, text: &str) {
-    let Some((files, weight)) = database(name) else {
+    let Some((index, files, weight)) = database(name) else {
         return;
     };
-    let index = BUILT_IN
-        .iter()
-        .position(|(n, _, _)| *n == name)
-        .unwrap_or(0);
     let Some(values) = memoized(index, text, || {
         files
             .iter()

@@ -573,7 +573,7 @@ fn fact_cells(facts: Facts) -> [Cell; 6] {
 }
 
 /// An upsert that widens a row's first/last seen to include the new sighting.
-fn seen_range_upsert(table: &str) -> String {
+pub(crate) fn seen_range_upsert(table: &str) -> String {
     format!(
         "first_seen = CASE WHEN excluded.first_seen < {table}.first_seen THEN excluded.first_seen ELSE {table}.first_seen END, \
          last_seen = CASE WHEN excluded.last_seen > {table}.last_seen THEN excluded.last_seen ELSE {table}.last_seen END"

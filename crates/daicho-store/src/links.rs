@@ -177,12 +177,6 @@ async fn merge_devices(
     a: DeviceId,
     b: DeviceId,
 ) -> Result<(), StoreError> {
-    let seen_range = |table: &str| {
-        format!(
-            "first_seen = CASE WHEN excluded.first_seen < {table}.first_seen THEN excluded.first_seen ELSE {table}.first_seen END, \
-             last_seen = CASE WHEN excluded.last_seen > {table}.last_seen THEN excluded.last_seen ELSE {table}.last_seen END"
-        )
-    };
     // (statement, its parameters): $1 the kept device, $2 the other; a
     // statement naming only the removed one has it as $1.
     let statements: [(String, &[DeviceId]); 11] = [
@@ -195,7 +189,7 @@ async fn merge_devices(
                 "INSERT INTO device_addresses (device_id, ip, agent_id, interface, first_seen, last_seen, mac) \
                  SELECT $1, ip, agent_id, interface, first_seen, last_seen, mac FROM device_addresses WHERE device_id = $2 \
                  ON CONFLICT (device_id, ip, agent_id, interface) DO UPDATE SET {}",
-                seen_range("device_addresses")
+                crate::ingest::seen_range_upsert("device_addresses")
             ),
             &[a, b],
         ),
@@ -208,7 +202,7 @@ async fn merge_devices(
                 "INSERT INTO address_claims (device_id, ip, source, agent_id, interface, first_seen, last_seen) \
                  SELECT $1, ip, source, agent_id, interface, first_seen, last_seen FROM address_claims WHERE device_id = $2 \
                  ON CONFLICT (device_id, ip, source, agent_id, interface) DO UPDATE SET {}",
-                seen_range("address_claims")
+                crate::ingest::seen_range_upsert("address_claims")
             ),
             &[a, b],
         ),
@@ -225,7 +219,7 @@ async fn merge_devices(
                 "INSERT INTO shared_identities (device_id, kind, value, why, detail, first_seen, last_seen) \
                  SELECT $1, kind, value, why, detail, first_seen, last_seen FROM shared_identities WHERE device_id = $2 \
                  ON CONFLICT (device_id, kind, value) DO UPDATE SET {}",
-                seen_range("shared_identities")
+                crate::ingest::seen_range_upsert("shared_identities")
             ),
             &[a, b],
         ),

@@ -9,10 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use daicho_ledger::ItemKind;
-use daicho_store::WebRole;
 use serde::Deserialize;
 
-use super::session::{Signed, same_secret};
+use super::session::Signed;
 use super::{Chrome, LIST_LIMIT, html, reconciled, store_failed};
 use crate::reconcile::Reconciliation;
 use crate::state::AppState;
@@ -405,11 +404,8 @@ pub(super) async fn decide_link(
     Form(form): Form<LinkForm>,
 ) -> Result<Response, Response> {
     let t = signed.page.t;
-    if !same_secret(&form.csrf, &signed.session.csrf) {
-        return Ok((StatusCode::FORBIDDEN, t.form_expired).into_response());
-    }
-    if signed.session.role != WebRole::Editor {
-        return Ok((StatusCode::FORBIDDEN, t.editor_only).into_response());
+    if let Some(refused) = signed.refuses_edit(&form.csrf) {
+        return Ok(refused);
     }
     let confirm = match form.decision.as_str() {
         "confirm" => true,

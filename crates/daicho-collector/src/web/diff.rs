@@ -10,12 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use daicho_ledger::{
     ConnectionMethod, Item, ItemKind, Lang, RemoteMaintenance, Settlement, SettlementAction,
 };
-use daicho_store::WebRole;
 use serde::Deserialize;
 
 use super::labels::Labels;
 use super::session::Signed;
-use super::session::same_secret;
 use super::{Chrome, LIST_LIMIT, html, reconciled, store_failed};
 use crate::reconcile::{Reconciliation, reconcile, settle};
 use crate::state::AppState;
@@ -196,11 +194,8 @@ pub(super) async fn settle_item(
     Form(form): Form<SettleForm>,
 ) -> Result<Response, Response> {
     let t = signed.page.t;
-    if !same_secret(&form.csrf, &signed.session.csrf) {
-        return Ok((StatusCode::FORBIDDEN, t.form_expired).into_response());
-    }
-    if signed.session.role != WebRole::Editor {
-        return Ok((StatusCode::FORBIDDEN, t.editor_only).into_response());
+    if let Some(refused) = signed.refuses_edit(&form.csrf) {
+        return Ok(refused);
     }
     let Some(action) = SettlementAction::from_name(&form.action) else {
         return Ok((StatusCode::BAD_REQUEST, t.form_expired).into_response());

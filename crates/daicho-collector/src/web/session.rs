@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use daicho_ledger::Lang;
-use daicho_store::WebSession;
+use daicho_store::{WebRole, WebSession};
 use serde::Deserialize;
 
 use super::labels::labels;
@@ -31,6 +31,19 @@ pub(super) struct Signed {
     pub(crate) session: WebSession,
     pub(crate) lang: Lang,
     pub(crate) page: Chrome,
+}
+
+impl Signed {
+    /// Why an editor's form from this session is refused (a stale or
+    /// forged CSRF token, a viewer), or None if it may be acted on.
+    pub(super) fn refuses_edit(&self, csrf: &str) -> Option<Response> {
+        let t = self.page.t;
+        if !same_secret(csrf, &self.session.csrf) {
+            return Some((StatusCode::FORBIDDEN, t.form_expired).into_response());
+        }
+        (self.session.role != WebRole::Editor)
+            .then(|| (StatusCode::FORBIDDEN, t.editor_only).into_response())
+    }
 }
 
 impl FromRequestParts<Arc<AppState>> for Signed {
