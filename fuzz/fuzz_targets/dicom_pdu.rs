@@ -1,6 +1,6 @@
-//! Any bytes as a DICOM peer's PDU (dicom-ul's reader, given what the
-//! probe gives it: a whole PDU of checked length) and as a command set: no
-//! panic, whatever they say.
+//! Any bytes as a DICOM peer's PDU (daicho's checked reply parser, which
+//! replaced dicom-ul's reader after this target crashed it) and as a
+//! command set: no panic, whatever they say.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

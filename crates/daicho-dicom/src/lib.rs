@@ -6,21 +6,23 @@
 //! whether it accepted us are what the ledger wants: a rejection because of
 //! the called AE title still proves a DICOM node.
 //!
-//! The PDUs are read and written by `dicom-ul` (dicom-rs): its reader is a
-//! parser of untrusted bytes, given whole PDUs only after their length is
-//! checked here, and fuzzed (`fuzz/fuzz_targets/dicom_pdu.rs`). The C-ECHO
+//! Our requests are written by `dicom-ul` (dicom-rs); the peer's replies,
+//! untrusted bytes, are read by [`reply`]'s checked parser, fuzzed
+//! (`fuzz/fuzz_targets/dicom_pdu.rs`). The C-ECHO
 //! command set is a handful of implicit-VR little-endian elements, encoded
 //! and read by [`command`].
 
 pub mod command;
+pub mod reply;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use dicom_ul::pdu::{
     AbortRQSource, AssociationRQ, PDataValue, PDataValueType, Pdu, PresentationContextProposed,
-    PresentationContextResultReason, UserVariableItem, read_pdu, write_pdu,
+    UserVariableItem, write_pdu,
 };
+use reply::{Packet, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -91,34 +93,25 @@ pub async fn verify(
         .map_err(|_| ProbeError::Timeout(timeout))??;
     let mut answer = Answer::default();
     match reply {
-        Pdu::AssociationAC(ac) => {
-            for variable in &ac.user_variables {
-                match variable {
-                    UserVariableItem::MaxLength(n) => answer.max_pdu_length = Some(*n),
-                    UserVariableItem::ImplementationClassUID(uid) => {
-                        answer.implementation_class_uid = Some(clean(uid));
-                    }
-                    UserVariableItem::ImplementationVersionName(name) => {
-                        answer.implementation_version_name = Some(clean(name));
-                    }
-                    _ => {}
-                }
-            }
-            let context = ac.presentation_contexts.iter().find(|c| c.id == 1);
-            answer.accepted =
-                context.is_some_and(|c| c.reason == PresentationContextResultReason::Acceptance);
+        Reply::Accepted(ac) => {
+            answer.max_pdu_length = ac.max_pdu_length;
+            answer.implementation_class_uid = ac.implementation_class_uid.as_deref().map(clean);
+            answer.implementation_version_name =
+                ac.implementation_version_name.as_deref().map(clean);
+            // Result 0 of our only context (id 1) is acceptance.
+            answer.accepted = ac.contexts.contains(&(1, 0));
             if !answer.accepted {
                 answer.rejected = Some("the Verification SOP class was not accepted".into());
             } else {
                 send(&mut stream, &echo_request()).await?;
                 match tokio::time::timeout(timeout, receive(&mut stream)).await {
-                    Ok(Ok(Pdu::PData { data })) => {
-                        answer.echo_status = data
+                    Ok(Ok(Reply::Data(values))) => {
+                        answer.echo_status = values
                             .iter()
-                            .filter(|v| v.value_type == PDataValueType::Command)
+                            .filter(|v| v.is_command)
                             .find_map(|v| command::status(&v.data));
                     }
-                    Ok(Ok(Pdu::AbortRQ { .. })) => {
+                    Ok(Ok(Reply::Aborted { .. })) => {
                         answer.rejected = Some("aborted after the C-ECHO".into());
                         return Ok(answer);
                     }
@@ -131,28 +124,22 @@ pub async fn verify(
             send(&mut stream, &Pdu::ReleaseRQ).await?;
             answer.released = matches!(
                 tokio::time::timeout(timeout, receive(&mut stream)).await,
-                Ok(Ok(Pdu::ReleaseRP))
+                Ok(Ok(Reply::Released))
             );
             if !answer.released {
                 abort(&mut stream).await;
             }
         }
-        Pdu::AssociationRJ(rj) => {
-            let lasting = match rj.result {
-                dicom_ul::pdu::AssociationRJResult::Permanent => "permanently",
-                dicom_ul::pdu::AssociationRJResult::Transient => "for now",
-            };
-            answer.rejected = Some(format!("rejected {lasting}: {}", rj.source));
-        }
-        Pdu::AbortRQ { .. } => {
+        Reply::Rejected(rejection) => answer.rejected = Some(rejection.describe()),
+        Reply::Aborted { .. } => {
             answer.rejected = Some("aborted the association request".into());
         }
-        other => {
+        Reply::Data(_) | Reply::Released | Reply::Other(_) => {
             abort(&mut stream).await;
-            return Err(ProbeError::NotDicom(format!(
-                "answered an association request with {}",
-                other.short_description()
-            )));
+            return Err(ProbeError::NotDicom(
+                "answered an association request with a PDU other than A-ASSOCIATE-AC/RJ or A-ABORT"
+                    .into(),
+            ));
         }
     }
     Ok(answer)
@@ -207,8 +194,8 @@ async fn send(stream: &mut TcpStream, pdu: &Pdu) -> Result<(), ProbeError> {
 }
 
 /// One whole PDU: its 6-byte header, its length checked, then its body.
-async fn receive(stream: &mut TcpStream) -> Result<Pdu, ProbeError> {
-    let mut header = [0u8; 6];
+async fn receive(stream: &mut TcpStream) -> Result<Reply, ProbeError> {
+    let mut header = [0u8; reply::HEADER_LEN];
     stream.read_exact(&mut header).await?;
     let length = u32::from_be_bytes([header[2], header[3], header[4], header[5]]);
     if length > MAX_PDU {
@@ -217,18 +204,15 @@ async fn receive(stream: &mut TcpStream) -> Result<Pdu, ProbeError> {
         )));
     }
     let mut pdu = header.to_vec();
-    pdu.resize(6 + length as usize, 0);
-    stream.read_exact(&mut pdu[6..]).await?;
+    pdu.resize(reply::HEADER_LEN + length as usize, 0);
+    stream.read_exact(&mut pdu[reply::HEADER_LEN..]).await?;
     parse(&pdu)
 }
 
-/// A whole PDU's bytes as a PDU (the fuzz target's entry).
-pub fn parse(bytes: &[u8]) -> Result<Pdu, ProbeError> {
-    match read_pdu(bytes, MAX_PDU, false) {
-        Ok(Some(pdu)) => Ok(pdu),
-        Ok(None) => Err(ProbeError::NotDicom("a truncated PDU".into())),
-        Err(e) => Err(ProbeError::NotDicom(e.to_string())),
-    }
+/// A whole PDU's bytes as a reply (the fuzz target's entry).
+pub fn parse(bytes: &[u8]) -> Result<Reply, ProbeError> {
+    let packet = Packet::new_checked(bytes).map_err(|e| ProbeError::NotDicom(e.to_string()))?;
+    Reply::parse(&packet).map_err(|e| ProbeError::NotDicom(e.to_string()))
 }
 
 async fn abort(stream: &mut TcpStream) {
