@@ -191,11 +191,16 @@ pub fn warm_up() {
 /// a maker (data/platform-enterprises.tsv): net-snmp answers for a
 /// Teltonika as for a NAS.
 pub fn is_platform_enterprise(number: u32) -> bool {
-    include_str!("../data/platform-enterprises.tsv")
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split('\t').next()?.parse::<u32>().ok())
-        .any(|n| n == number)
+    static NUMBERS: OnceLock<Vec<u32>> = OnceLock::new();
+    NUMBERS
+        .get_or_init(|| {
+            include_str!("../data/platform-enterprises.tsv")
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split('\t').next()?.parse::<u32>().ok())
+                .collect()
+        })
+        .contains(&number)
 }
 
 /// What `observations` (one device's, from every probe) say it is.
@@ -365,31 +370,53 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
 
 /// Texts already matched, and what they gave: a fleet shows the same
 /// sysDescr or Server header on hundreds of devices. Keyed by the text's
-/// 64-bit hash (no copy of it per lookup); bounded: when full it starts
-/// over.
+/// 64-bit hash (no copy of it per lookup). Bounded by two generations:
+/// when the newer fills, it becomes the older and the oldest is dropped, so
+/// a fleet's texts, found again in the older one, are carried forward
+/// while texts seen once (a sysDescr with a host name in it) age out.
+/// Clearing everything when full instead made the bench match every
+/// fleet text again each 4,096 new texts (33 → 19 µs per device).
 fn memoized(
     database: usize,
     text: &str,
     run: impl FnOnce() -> Option<recog::Values>,
 ) -> Option<std::sync::Arc<recog::Values>> {
     use std::hash::BuildHasher;
-    type Memo = std::collections::HashMap<(usize, u64), Option<std::sync::Arc<recog::Values>>>;
-    const MAX_TEXTS: usize = 4_096;
+    type Found = Option<std::sync::Arc<recog::Values>>;
+    type Memo = std::collections::HashMap<(usize, u64), Found>;
+    #[derive(Default)]
+    struct Generations {
+        newer: Memo,
+        older: Memo,
+    }
+    const GENERATION: usize = 8_192;
     static MEMO: OnceLock<(
-        std::sync::Mutex<Memo>,
+        std::sync::Mutex<Generations>,
         std::collections::hash_map::RandomState,
     )> = OnceLock::new();
     let (memo, hasher) = MEMO.get_or_init(Default::default);
     let key = (database, hasher.hash_one(text));
-    if let Some(found) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return found.clone();
+    let remember = |memo: &mut Generations, found: Found| {
+        if memo.newer.len() >= GENERATION {
+            memo.older = std::mem::take(&mut memo.newer);
+        }
+        memo.newer.insert(key, found);
+    };
+    {
+        let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = memo.newer.get(&key) {
+            return found.clone();
+        }
+        if let Some(found) = memo.older.remove(&key) {
+            remember(&mut memo, found.clone());
+            return found;
+        }
     }
     let found = run().map(std::sync::Arc::new);
-    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
-    if memo.len() >= MAX_TEXTS {
-        memo.clear();
-    }
-    memo.insert(key, found.clone());
+    remember(
+        &mut memo.lock().unwrap_or_else(|e| e.into_inner()),
+        found.clone(),
+    );
     found
 }
 

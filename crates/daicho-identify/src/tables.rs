@@ -160,8 +160,8 @@ pub struct Tables {
     makers: Vec<Maker>,
     /// (sysObjectID prefix with a trailing '.', kind), longest first.
     object_ids: Vec<(String, Kind)>,
-    /// (Recog's device name in lower case, kind).
-    recog_devices: Vec<(String, Kind)>,
+    /// Recog's device name in lower case → kind.
+    recog_devices: std::collections::HashMap<String, Kind>,
     /// (UPnP device type substring, kind).
     upnp_types: Vec<(String, Kind)>,
     /// (DNS-SD service type prefix, kind).
@@ -233,8 +233,10 @@ impl Tables {
                 })
                 .collect(),
             object_ids: kinds(include_str!("../data/sysobjectid-kinds.tsv")),
+            // Reversed: of two rows for a name, the first is kept.
             recog_devices: kinds(include_str!("../data/recog-device-kinds.tsv"))
                 .into_iter()
+                .rev()
                 .map(|(name, kind)| (name.to_lowercase(), kind))
                 .collect(),
             upnp_types: kinds(include_str!("../data/upnp-device-kinds.tsv")),
@@ -310,11 +312,7 @@ impl Tables {
     }
 
     pub fn kind_of_recog_device(&self, device: &str) -> Option<Kind> {
-        let device = device.to_lowercase();
-        self.recog_devices
-            .iter()
-            .find(|(name, _)| *name == device)
-            .map(|(_, kind)| *kind)
+        self.recog_devices.get(&device.to_lowercase()).copied()
     }
 
     pub fn kind_of_upnp_type(&self, device_type: &str) -> Option<Kind> {
