@@ -343,10 +343,12 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
         .encode("<html><head><title>受付プリンタ 設定</title></head></html>")
         .0
         .into_owned();
+    // A favicon (any bytes: lighttpd serves them as they are).
+    let favicon: &[u8] = b"\x00\x00\x01\x00\x01\x00\x10\x10daicho-lab-favicon";
     lab.lighttpd(
         &printer,
         80,
-        &[("index.html", &page)],
+        &[("index.html", &page), ("favicon.ico", favicon)],
         "mimetype.assign = (\".html\" => \"text/html; charset=Shift_JIS\")\n",
     )
     .unwrap_or_else(|e| panic!("{e:#}"));
@@ -412,6 +414,19 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
     let printer = http("198.18.1.20");
     let page = printer.banners.iter().find(|b| b.port == 80).unwrap();
     assert_eq!(page.title.as_deref(), Some("受付プリンタ 設定"));
+    // Its favicon's MD5 as coreutils' md5sum computes it from the file.
+    let expected = {
+        let file = lab.dir().join("favicon-bytes");
+        std::fs::write(&file, favicon).unwrap();
+        let out = std::process::Command::new("md5sum")
+            .arg(&file)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..32].to_owned()
+    };
+    assert_eq!(page.favicon_md5.as_deref(), Some(expected.as_str()));
+    // Behind the router's Basic auth the favicon is a 401 too: no hash.
+    assert_eq!(admin.favicon_md5, None);
     let old = printer.banners.iter().find(|b| b.port == 8443).unwrap();
     assert!(
         old.error.as_deref().unwrap().contains("protocol version"),

@@ -2,7 +2,9 @@
 //! port, with a short timeout and a capped body, never credentials, never a
 //! redirect followed. It records the status, `Server`, the
 //! `WWW-Authenticate` realm and the HTML `<title>` (a router's admin page
-//! names its model there), and for TLS the certificate's SHA-256 fingerprint,
+//! names its model there), the MD5 of `/favicon.ico` (one more GET, only to
+//! a server that answered, and only if configured), and for TLS the
+//! certificate's SHA-256 fingerprint,
 //! subject, issuer, SANs and validity — addresses in SANs are evidence of
 //! other networks.
 //!
@@ -30,8 +32,11 @@ pub const NEVER_PORTS: &[u16] = &[515, 9100, 9101, 9102];
 pub struct BannerConfig {
     /// Connecting, the handshake and the answer together.
     pub timeout: Duration,
-    /// Bytes of body read at most (the title is near the top).
+    /// Bytes of body read at most (the title is near the top; a favicon
+    /// larger than this is not hashed).
     pub body_cap: usize,
+    /// Also `GET /favicon.ico` from a server that answered `GET /`.
+    pub favicon: bool,
 }
 
 impl Default for BannerConfig {
@@ -39,6 +44,7 @@ impl Default for BannerConfig {
         BannerConfig {
             timeout: Duration::from_secs(3),
             body_cap: 64 * 1024,
+            favicon: true,
         }
     }
 }
@@ -55,6 +61,9 @@ pub struct Banner {
     /// Where a redirect points (not followed).
     pub location: Option<String>,
     pub certificate: Option<Certificate>,
+    /// MD5 of `/favicon.ico` (lower-case hex), as Recog's favicons.xml
+    /// keys them.
+    pub favicon_md5: Option<String>,
     /// Why nothing (or only part) came back.
     pub error: Option<String>,
     /// Header values that were not UTF-8 (decoded as CP932): how, and
@@ -134,7 +143,37 @@ impl Fetcher {
         let (body, cut) = read_capped(&mut response, self.config.body_cap).await;
         banner.error = cut;
         banner.title = html_title(&body, content_type.as_deref());
+        if self.config.favicon {
+            banner.favicon_md5 = self.favicon_md5(&url).await;
+        }
         banner
+    }
+
+    /// The MD5 of `/favicon.ico` if the server gives a whole one: a 200
+    /// with a body of at least one byte and less than the cap (a cut one
+    /// would hash to nothing anyone knows). A failure here costs nothing
+    /// but the hash.
+    async fn favicon_md5(&self, root: &str) -> Option<String> {
+        use md5::{Digest, Md5};
+        let mut response = self
+            .client
+            .get(format!("{root}favicon.ico"))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != reqwest::StatusCode::OK {
+            return None;
+        }
+        let (body, cut) = read_capped(&mut response, self.config.body_cap).await;
+        if cut.is_some() || body.is_empty() || body.len() >= self.config.body_cap {
+            return None;
+        }
+        Some(
+            Md5::digest(&body)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
     }
 }
 

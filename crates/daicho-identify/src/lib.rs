@@ -2,8 +2,8 @@
 //! model, OS and software, each value with where it came from and how
 //! sure it is — from everything the probes saw, as plain functions over
 //! data ([`identify`]). Rapid7 Recog's fingerprint databases ([`recog`])
-//! match the banners (SNMP sysDescr and sysObjectID, HTTP Server and page
-//! titles, SSH, TLS subjects and issuers, mDNS device-info); daicho's own
+//! match the banners (SNMP sysDescr and sysObjectID, HTTP Server, page
+//! titles and favicon hashes, SSH, TLS subjects and issuers, mDNS device-info); daicho's own
 //! tables ([`tables`], data files with sources that a site extends) add
 //! makers of medical devices, printers and network equipment by their
 //! registry names, and kinds by sysObjectID prefix.
@@ -112,6 +112,7 @@ const BUILT_IN: &[(&str, &str, f32)] = &[
         include_str!("../data/recog/html_title.xml"),
         0.6,
     ),
+    ("favicons", include_str!("../data/recog/favicons.xml"), 0.6),
     (
         "ssh_banners",
         include_str!("../data/recog/ssh_banners.xml"),
@@ -263,6 +264,9 @@ pub fn identify(observations: &[&Observation], tables: &Tables) -> Identity {
                 }
                 if let Some(title) = &banner.title {
                     recog_match(&mut identity, tables, "html_title", title);
+                }
+                if let Some(md5) = &banner.favicon_md5 {
+                    recog_match(&mut identity, tables, "favicons", md5);
                 }
                 if let Some(certificate) = &banner.certificate {
                     if let Some(cn) = &certificate.subject_cn {

@@ -188,3 +188,21 @@ fn a_dicom_node_is_imaging_equipment_with_its_toolkit_as_software() {
     assert_eq!(identity.kind.unwrap().value, Kind::MedicalImaging);
     assert_eq!(identity.software[0].value.product, "OFFIS_DCMTK_368");
 }
+
+#[test]
+fn a_favicon_hash_recog_knows_names_the_maker_and_kind() {
+    // An HP printer's /favicon.ico, as Recog's favicons.xml lists its MD5.
+    let printer = observation(json!({"source": "http", "http": {"banners": [
+        {"port": 80, "tls": false, "status": 200,
+         "favicon_md5": "3d79fa32f03540637418f85d19c3ed60"}]}}));
+    let identity = identify_one(&[printer]);
+    assert_eq!(
+        identity.maker.as_ref().map(|m| m.value.as_str()),
+        Some("HP")
+    );
+    let kind = identity.kind.expect("a kind");
+    assert_eq!(
+        (kind.value, kind.source.as_str()),
+        (Kind::Printer, "recog:favicons")
+    );
+}

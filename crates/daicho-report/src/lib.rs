@@ -393,6 +393,10 @@ pub struct HttpBanner {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<TlsCertificate>,
+    /// MD5 of `/favicon.ico` (lower-case hex): Recog's favicons.xml names
+    /// web applications and devices by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favicon_md5: Option<String>,
     /// Why nothing or only part came back, e.g. an old device's TLS version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

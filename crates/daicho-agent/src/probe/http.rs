@@ -32,6 +32,8 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Bytes of a page read at most.
     pub body_cap: usize,
+    /// Also hash `/favicon.ico` of a server that answered.
+    pub favicon: bool,
     /// Hosts asked at the same time on a segment.
     pub concurrency: usize,
     /// Hosts that get no HTTP request, on top of the global exclusions.
@@ -48,6 +50,7 @@ impl Default for HttpConfig {
             tls_ports: vec![443, 8443],
             timeout: banner.timeout,
             body_cap: banner.body_cap,
+            favicon: banner.favicon,
             concurrency: 16,
             exclude: Vec::new(),
         }
@@ -83,6 +86,7 @@ impl Section for HttpConfig {
                 config: BannerConfig {
                     timeout: self.timeout,
                     body_cap: self.body_cap,
+                    favicon: self.favicon,
                 },
                 ports: self.ports.clone(),
                 tls_ports: self.tls_ports.clone(),
@@ -219,6 +223,7 @@ fn report_banner(banner: Banner) -> HttpBanner {
             not_after: c.not_after,
             self_signed: c.self_signed,
         }),
+        favicon_md5: banner.favicon_md5,
         error: banner.error,
     }
 }
