@@ -689,6 +689,44 @@ fn maker_aliases() -> impl Iterator<Item = (&'static str, &'static str)> {
         .filter_map(|l| l.split_once('\t'))
 }
 
+/// data/kind-words.tsv: (word in lower case, ledger kind).
+fn kind_words() -> &'static [(String, String)] {
+    static WORDS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        include_str!("../data/kind-words.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(word, kind)| (word.to_lowercase(), kind.trim().to_owned()))
+            .collect()
+    })
+}
+
+/// The ledger kind a 種別 cell names, by the longest word of
+/// data/kind-words.tsv in it ("L2SW（外来）" → ネットワーク機器), if any.
+fn ledger_kind_of(cell: &str) -> Option<&'static str> {
+    use unicode_normalization::UnicodeNormalization;
+    let cell: String = cell.nfkc().collect::<String>().to_lowercase();
+    kind_words()
+        .iter()
+        .filter(|(word, _)| cell.contains(word.as_str()))
+        .max_by_key(|(word, _)| word.chars().count())
+        .map(|(_, kind)| kind.as_str())
+}
+
+/// Whether the declared 種別 and the identified one disagree: both known,
+/// neither the other's broader class (a mobile router is network
+/// equipment), and the identified one more than その他.
+fn kinds_disagree(declared: &str, discovered: &str) -> bool {
+    const NETWORK: &str = "ネットワーク機器";
+    const MOBILE_ROUTER: &str = "モバイルルータ";
+    let Some(declared) = ledger_kind_of(declared) else {
+        return false;
+    };
+    let within = |a: &str, b: &str| a == b || (a == MOBILE_ROUTER && b == NETWORK);
+    discovered != "その他" && !within(declared, discovered) && !within(discovered, declared)
+}
+
 /// (field, declared, discovered) for each column that differs.
 fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field, String, String)> {
     let mut changed = Vec::new();
@@ -741,6 +779,11 @@ fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field
         {
             changed.push((field, declared.to_owned(), discovered.clone()));
         }
+    }
+    if let (Some(declared), Some(discovered)) = (row.get(Field::Kind), &device.kind)
+        && kinds_disagree(declared, discovered)
+    {
+        changed.push((Field::Kind, declared.to_owned(), discovered.clone()));
     }
     changed
 }

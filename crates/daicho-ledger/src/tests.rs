@@ -865,3 +865,50 @@ fn a_flag_settles_as_sanctioned_removed_or_false_and_accepting_never_sanctions()
         "new evidence, shown again"
     );
 }
+
+#[test]
+fn a_kind_the_ledger_writes_otherwise_is_a_change_and_a_broader_one_is_not() {
+    let csv = "管理番号,IPアドレス,MACアドレス,コンピュータ名,種別\n\
+               PC-1,198.18.1.11,00:1b:21:00:01:01,pc1,端末PC\n\
+               NW-2,198.18.1.12,00:1b:21:00:01:02,lte,ネットワーク機器\n\
+               NW-3,198.18.1.13,00:1b:21:00:01:03,sw,Ｌ２ＳＷ（外来）\n\
+               XX-4,198.18.1.14,00:1b:21:00:01:04,cam,カメラ\n\
+               PC-5,198.18.1.15,00:1b:21:00:01:05,pc5,パソコン\n";
+    let ledger = read("kinds.csv", csv.as_bytes()).ledger;
+    let identified = |n: i64, name: &str, kind: &str| Discovered {
+        kind: Some(kind.into()),
+        ..device(
+            n,
+            name,
+            &format!("198.18.1.1{n}"),
+            &format!("00:1b:21:00:01:0{n}"),
+        )
+    };
+    let found = [
+        // A printer the ledger calls a PC: a change.
+        identified(1, "pc1", "プリンタ"),
+        // A mobile router is network equipment; a switch written "L2SW"
+        // in full-width is too; "カメラ" is no word the table knows; and
+        // その他 says too little to contradict anything.
+        identified(2, "lte", "モバイルルータ"),
+        identified(3, "sw", "ネットワーク機器"),
+        identified(4, "cam", "サーバ"),
+        identified(5, "pc5", "その他"),
+    ];
+    let diff = diff(&ledger, &found, &[], &options());
+    let ids: Vec<&str> = diff.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["C1-kind"], "{:#?}", diff.items);
+    let item = &diff.items[0];
+    assert_eq!(
+        (item.declared.as_deref(), item.discovered.as_deref()),
+        (Some("端末PC"), Some("プリンタ"))
+    );
+    let updated = accept(
+        &ledger,
+        item,
+        &found,
+        "suzuki",
+        jiff::civil::date(2026, 12, 3),
+    );
+    assert_eq!(updated.devices[0].get(Field::Kind), Some("プリンタ"));
+}
