@@ -30,10 +30,7 @@ impl Certificate {
     /// Reads a DER certificate. The fingerprint needs no parsing, so a
     /// certificate too odd to parse still gives it.
     pub fn from_der(der: &[u8]) -> Result<Certificate, String> {
-        let sha256: String = Sha256::digest(der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = daicho_report::text::hex(&Sha256::digest(der));
         let mut certificate = Certificate {
             sha256,
             ..Certificate::default()

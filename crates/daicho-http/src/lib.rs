@@ -168,12 +168,7 @@ impl Fetcher {
         if cut.is_some() || body.is_empty() || body.len() >= self.config.body_cap {
             return None;
         }
-        Some(
-            Md5::digest(&body)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
+        Some(daicho_report::text::hex(&Md5::digest(&body)))
     }
 }
 

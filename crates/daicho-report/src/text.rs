@@ -108,8 +108,13 @@ pub fn raw_record(
         field: field(),
         charset: charset.to_owned(),
         lossy: decoded.lossy,
-        hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        hex: hex(bytes),
     })
+}
+
+/// Bytes as lower-case hex (digests, engine IDs, undecodable text).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The longest name or single value kept from a device, in characters: host,

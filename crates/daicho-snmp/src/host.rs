@@ -143,7 +143,7 @@ impl Host {
         let Some(state) = self.engines.get(&self.transport.peer_addr()) else {
             return;
         };
-        let id = hex(state.engine_id());
+        let id = daicho_report::text::hex(state.engine_id());
         if let Ok(mut kept) = self.engine_id.lock()
             && !id.is_empty()
         {
@@ -202,10 +202,6 @@ const V3_DISCOVERY: [u8; 60] = [
     0x02, 0x01, 0x00, 0x02, 0x01, 0x00, // error status and index
     0x30, 0x00, // no variables
 ];
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The earliest moment the next packet to a host may leave.
 struct Pace {

@@ -6,9 +6,10 @@ use std::time::Duration;
 use async_snmp::{Client, ClientBuilder, Oid, Retry, oid};
 use serde::Deserialize;
 
-use crate::host::{Host, Paced, hex};
+use crate::host::{Host, Paced};
 use crate::tables::{At, Reader, Texts};
 use crate::{Diagnosis, Profile, Version};
+use daicho_report::text::hex;
 use daicho_report::{
     RawText, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
     SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,

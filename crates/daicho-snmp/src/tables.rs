@@ -566,7 +566,7 @@ fn lldp_id(subtype: Option<i32>, is_chassis: bool, bytes: &[u8]) -> Option<Strin
     }
     match std::str::from_utf8(bytes) {
         Ok(s) if s.chars().all(|c| !c.is_control()) => Some(clean_text(s, MAX_NAME)),
-        _ => Some(crate::host::hex(&bytes[..bytes.len().min(64)])),
+        _ => Some(daicho_report::text::hex(&bytes[..bytes.len().min(64)])),
     }
 }
 
