@@ -1017,10 +1017,14 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
     let plain = lab.host("plain").unwrap();
     const PLAIN_MAC: &str = "00:1b:21:00:0d:01";
     const WINDOWS_MAC: &str = "00:1b:21:00:0d:02";
+    const DHCLIENT_MAC: &str = "00:1b:21:00:0d:03";
     lab.attach(&plain, &lan, "eth0", Some(PLAIN_MAC), &[])
         .unwrap();
     let windows_like = lab.host("winlike").unwrap();
     lab.attach(&windows_like, &lan, "eth0", Some(WINDOWS_MAC), &[])
+        .unwrap();
+    let workstation = lab.host("dhclient").unwrap();
+    lab.attach(&workstation, &lan, "eth0", Some(DHCLIENT_MAC), &[])
         .unwrap();
     let config = lab.dir().join("agent.toml");
     std::fs::write(&config, "[dhcp]\nlisten = \"6s\"\n").unwrap();
@@ -1041,11 +1045,28 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         ],
     )
     .unwrap();
+    // Debian's own client (isc-dhcp-client) with its stock dhclient.conf,
+    // its lease and pid files in the lab; it would retry for a minute.
+    let leases = lab.dir().join("dhclient.leases");
+    let pid = lab.dir().join("dhclient.pid");
+    lab.spawn(
+        &workstation,
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "sleep 2; timeout 6 dhclient -d -1 -sf /bin/true -lf {} -pf {} eth0",
+                leases.display(),
+                pid.display()
+            ),
+        ],
+    )
+    .unwrap();
     // Every DHCP packet on the wire that is not the clients' own.
     let sent = Capture::start(
         &agent,
         "eth0",
-        &format!("(udp port 67 or udp port 68) and not ether src {PLAIN_MAC} and not ether src {WINDOWS_MAC}"),
+        &format!("(udp port 67 or udp port 68) and not ether src {PLAIN_MAC} and not ether src {WINDOWS_MAC} and not ether src {DHCLIENT_MAC}"),
         &lab.dir().join("agent-dhcp.pcap"),
     )
     .unwrap();
@@ -1057,7 +1078,7 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         .iter()
         .filter_map(|o| Some((o, o.dhcp_client.as_deref()?)))
         .collect();
-    assert_eq!(clients.len(), 2, "{stdout}\n{clients:#?}");
+    assert_eq!(clients.len(), 3, "{stdout}\n{clients:#?}");
     let (_, heard) = clients
         .iter()
         .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(PLAIN_MAC))
@@ -1072,6 +1093,17 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         Some("Linux"),
         "udhcpc's list {:?} is in data/dhcp-parameter-lists.tsv",
         heard.parameter_list
+    );
+    let (_, dhclient) = clients
+        .iter()
+        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(DHCLIENT_MAC))
+        .unwrap_or_else(|| panic!("{DHCLIENT_MAC}: {clients:#?}"));
+    assert_ne!(dhclient.parameter_list, heard.parameter_list);
+    assert_eq!(
+        tables.dhcp_stack(&dhclient.parameter_list).map(|s| s.os.as_str()),
+        Some("Linux"),
+        "dhclient's list {:?} is in data/dhcp-parameter-lists.tsv",
+        dhclient.parameter_list
     );
     let (windows_observation, windows) = clients
         .iter()
