@@ -1100,7 +1100,9 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         .unwrap_or_else(|| panic!("{DHCLIENT_MAC}: {clients:#?}"));
     assert_ne!(dhclient.parameter_list, heard.parameter_list);
     assert_eq!(
-        tables.dhcp_stack(&dhclient.parameter_list).map(|s| s.os.as_str()),
+        tables
+            .dhcp_stack(&dhclient.parameter_list)
+            .map(|s| s.os.as_str()),
         Some("Linux"),
         "dhclient's list {:?} is in data/dhcp-parameter-lists.tsv",
         dhclient.parameter_list
