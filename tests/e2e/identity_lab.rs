@@ -1079,10 +1079,13 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         .filter_map(|o| Some((o, o.dhcp_client.as_deref()?)))
         .collect();
     assert_eq!(clients.len(), 3, "{stdout}\n{clients:#?}");
-    let (_, heard) = clients
-        .iter()
-        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(PLAIN_MAC))
-        .unwrap_or_else(|| panic!("{PLAIN_MAC}: {clients:#?}"));
+    let heard_from = |mac: &str| {
+        *clients
+            .iter()
+            .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(mac))
+            .unwrap_or_else(|| panic!("{mac}: {clients:#?}"))
+    };
+    let (_, heard) = heard_from(PLAIN_MAC);
     assert_eq!(heard.message, "discover");
     assert_eq!(heard.host_name.as_deref(), Some("ward-tablet"));
     assert!(!heard.parameter_list.is_empty());
@@ -1094,10 +1097,7 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         "udhcpc's list {:?} is in data/dhcp-parameter-lists.tsv",
         heard.parameter_list
     );
-    let (_, dhclient) = clients
-        .iter()
-        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(DHCLIENT_MAC))
-        .unwrap_or_else(|| panic!("{DHCLIENT_MAC}: {clients:#?}"));
+    let (_, dhclient) = heard_from(DHCLIENT_MAC);
     assert_ne!(dhclient.parameter_list, heard.parameter_list);
     assert_eq!(
         tables
@@ -1107,10 +1107,7 @@ fn dhcp_clients_are_heard_with_their_option_lists_and_vendor_class() {
         "dhclient's list {:?} is in data/dhcp-parameter-lists.tsv",
         dhclient.parameter_list
     );
-    let (windows_observation, windows) = clients
-        .iter()
-        .find(|(o, _)| o.mac.map(|m| m.to_string()).as_deref() == Some(WINDOWS_MAC))
-        .unwrap();
+    let (windows_observation, windows) = heard_from(WINDOWS_MAC);
     assert_eq!(windows.vendor_class.as_deref(), Some("MSFT 5.0"));
     let identity = daicho_identify::identify(&[windows_observation], &tables);
     assert_eq!(
