@@ -620,6 +620,15 @@ pub struct SnmpFacts {
     /// LLDP-MIB neighbours: what is cabled to this device's ports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lldp: Vec<SnmpLldpNeighbour>,
+    /// CISCO-CDP-MIB neighbours (cdpCacheTable), for switches that speak
+    /// CDP rather than (or beside) LLDP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cdp: Vec<SnmpCdpNeighbour>,
+    /// A switch's forwarding table: which MAC it learned on which port
+    /// (Q-BRIDGE-MIB per VLAN, else BRIDGE-MIB). Where each device is
+    /// plugged in is worked out from these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fdb: Vec<SnmpFdbEntry>,
     /// Printer-MIB: a printer's own name and serial number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer: Option<SnmpPrinter>,
@@ -795,6 +804,108 @@ pub struct SnmpLldpNeighbour {
     /// Management addresses the neighbour announced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<IpAddr>,
+    /// The capabilities the neighbour has enabled (lldpRemSysCapEnabled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<Capability>,
+}
+
+/// One CDP neighbour seen on a port (cdpCacheTable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpCdpNeighbour {
+    /// The local interface (ifIndex) the neighbour was heard on.
+    pub if_index: u32,
+    /// cdpCacheDeviceId: usually the neighbour's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// cdpCacheDevicePort: the neighbour's own port, e.g. `GigabitEthernet0/1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<Capability>,
+}
+
+/// What a neighbour says it is, in LLDP or CDP: a bridge or router on a
+/// port makes that port an uplink, not the place a device is plugged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Repeater,
+    Bridge,
+    WlanAccessPoint,
+    Router,
+    Telephone,
+    Docsis,
+    Station,
+    Host,
+    Other,
+}
+
+impl Capability {
+    /// From LLDP's 16-bit system capabilities (IEEE 802.1AB 8.5.8: bit 0,
+    /// value 1, is "other").
+    pub fn from_lldp_bits(bits: u16) -> Vec<Capability> {
+        const BY_BIT: [Capability; 8] = [
+            Capability::Other,
+            Capability::Repeater,
+            Capability::Bridge,
+            Capability::WlanAccessPoint,
+            Capability::Router,
+            Capability::Telephone,
+            Capability::Docsis,
+            Capability::Station,
+        ];
+        (0..8)
+            .filter(|bit| bits & (1 << bit) != 0)
+            .map(|bit| BY_BIT[bit])
+            .collect()
+    }
+
+    /// From CDP's 32-bit capabilities (0x01 router, 0x02 transparent and
+    /// 0x04 source-route bridge, 0x08 switch, 0x10 host, 0x40 repeater,
+    /// 0x80 phone).
+    pub fn from_cdp_bits(bits: u32) -> Vec<Capability> {
+        let mut found = Vec::new();
+        let mut add = |mask: u32, capability| {
+            if bits & mask != 0 && !found.contains(&capability) {
+                found.push(capability);
+            }
+        };
+        add(0x01, Capability::Router);
+        add(0x0e, Capability::Bridge);
+        add(0x10, Capability::Host);
+        add(0x40, Capability::Repeater);
+        add(0x80, Capability::Telephone);
+        found
+    }
+
+    /// A device that forwards others' frames: its port is an uplink.
+    pub fn forwards(self) -> bool {
+        matches!(
+            self,
+            Capability::Bridge | Capability::Router | Capability::Repeater
+        )
+    }
+}
+
+/// One forwarding-table entry of a switch: a MAC it learned on a port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SnmpFdbEntry {
+    pub mac: MacAddr,
+    /// The bridge's own port number (dot1dBasePort).
+    pub bridge_port: u32,
+    /// The IF-MIB interface of that port (dot1dBasePortIfIndex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_index: Option<u32>,
+    /// Q-BRIDGE-MIB's filtering database: the VLAN on most switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u32>,
+    /// A static entry an administrator configured, not one learned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configured: bool,
 }
 
 /// One credential profile that did not work, and why.

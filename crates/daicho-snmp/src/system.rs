@@ -11,8 +11,8 @@ use crate::tables::{At, Reader, Texts};
 use crate::{Diagnosis, Profile, Version};
 use daicho_report::text::hex;
 use daicho_report::{
-    RawText, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour,
-    SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,
+    RawText, SnmpAddress, SnmpCdpNeighbour, SnmpDevice, SnmpEntity, SnmpFdbEntry, SnmpInterface,
+    SnmpLldpNeighbour, SnmpNeighbour, SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,
 };
 
 /// The tables read after the system group. All by default; a site can drop
@@ -34,10 +34,15 @@ pub enum Table {
     Printer,
     /// UPS-MIB's identification: maker, model, firmware.
     Ups,
+    /// CISCO-CDP-MIB neighbours.
+    Cdp,
+    /// A switch's forwarding table (Q-BRIDGE-MIB, else BRIDGE-MIB): where
+    /// each MAC is plugged in.
+    Fdb,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 12] = [
         Table::Interfaces,
         Table::Addresses,
         Table::Neighbours,
@@ -48,6 +53,8 @@ impl Table {
         Table::Lldp,
         Table::Printer,
         Table::Ups,
+        Table::Cdp,
+        Table::Fdb,
     ];
 }
 
@@ -200,6 +207,8 @@ pub struct DeviceInfo {
     pub software: Vec<SnmpSoftware>,
     pub devices: Vec<SnmpDevice>,
     pub lldp: Vec<SnmpLldpNeighbour>,
+    pub cdp: Vec<SnmpCdpNeighbour>,
+    pub fdb: Vec<SnmpFdbEntry>,
     pub printer: Option<SnmpPrinter>,
     pub ups: Option<SnmpUps>,
     /// Tables that failed or were cut; the system group still counts.
@@ -284,6 +293,8 @@ pub async fn interrogate(
             Table::Lldp => device.lldp = reader.lldp().await,
             Table::Printer => device.printer = reader.printer().await,
             Table::Ups => device.ups = reader.ups().await,
+            Table::Cdp => device.cdp = reader.cdp().await,
+            Table::Fdb => device.fdb = reader.fdb().await,
         }
     }
     device.notes = reader.notes;

@@ -2,7 +2,8 @@
 //! report's types: IF-MIB interfaces; IP-MIB addresses (ipAddrTable and the
 //! IPv6-capable ipAddressTable — how a host shows that it also sits on another
 //! network), ARP/neighbour caches and routes; ENTITY-MIB chassis; HOST-RESOURCES
-//! software and devices; LLDP neighbours.
+//! software and devices; LLDP and CDP neighbours; a switch's forwarding
+//! table (BRIDGE-MIB, Q-BRIDGE-MIB).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -12,8 +13,9 @@ use async_snmp::transport::Transport;
 use async_snmp::{Client, Value};
 use daicho_report::text::Charset;
 use daicho_report::{
-    MacAddr, RawText, SnmpAddress, SnmpDevice, SnmpEntity, SnmpInterface, SnmpLldpNeighbour,
-    SnmpNeighbour, SnmpPrinter, SnmpRoute, SnmpSoftware, SnmpUps,
+    Capability, MacAddr, RawText, SnmpAddress, SnmpCdpNeighbour, SnmpDevice, SnmpEntity,
+    SnmpFdbEntry, SnmpInterface, SnmpLldpNeighbour, SnmpNeighbour, SnmpPrinter, SnmpRoute,
+    SnmpSoftware, SnmpUps,
 };
 
 use crate::walk::walk_table;
@@ -475,6 +477,7 @@ struct LldpRow {
     port_descr: Option<String>,
     sys_name: Option<String>,
     sys_descr: Option<String>,
+    capabilities: Vec<Capability>,
 }
 
 fn octets(value: &Value) -> Vec<u8> {
@@ -517,7 +520,171 @@ const LLDP_REMOTE_COLUMNS: &[Column<LldpRow>] = &[
         label: "lldpRemSysDesc",
         set: |r, v, a| r.sys_descr = a.non_empty(v),
     },
+    Column {
+        oid: &[1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 12],
+        label: "lldpRemSysCapEnabled",
+        set: |r, v, _| r.capabilities = Capability::from_lldp_bits(snmp_bits(v)),
+    },
 ];
+
+/// An SNMP BITS value (RFC 2578 7.1.4: bit 0 is the first octet's high
+/// bit) as the 16-bit field LLDP sends on the wire (bit 0 its low bit).
+fn snmp_bits(value: &Value) -> u16 {
+    let octets = value.as_bytes().unwrap_or_default();
+    let octet = |n: usize| u16::from(octets.get(n).copied().unwrap_or(0).reverse_bits());
+    octet(0) | octet(1) << 8
+}
+
+/// A CDP neighbour row before its address is decoded.
+#[derive(Default)]
+struct CdpRow {
+    address_type: Option<i32>,
+    address: Vec<u8>,
+    device_id: Option<String>,
+    device_port: Option<String>,
+    platform: Option<String>,
+    capabilities: u32,
+}
+
+const CDP_COLUMNS: &[Column<CdpRow>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 3],
+        label: "cdpCacheAddressType",
+        set: |r, v, _| r.address_type = v.as_i32(),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 4],
+        label: "cdpCacheAddress",
+        set: |r, v, _| r.address = octets(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 6],
+        label: "cdpCacheDeviceId",
+        set: |r, v, a| r.device_id = a.non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 7],
+        label: "cdpCacheDevicePort",
+        set: |r, v, a| r.device_port = a.non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 8],
+        label: "cdpCachePlatform",
+        set: |r, v, a| r.platform = a.non_empty(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 9],
+        label: "cdpCacheCapabilities",
+        set: |r, v, _| {
+            let octets = v.as_bytes().unwrap_or_default();
+            r.capabilities = octets
+                .iter()
+                .take(4)
+                .fold(0, |bits, octet| bits << 8 | u32::from(*octet));
+        },
+    },
+];
+
+/// cdpCacheTable index: the local ifIndex, then the neighbour's number.
+fn cdp_index(index: &[u32]) -> Option<(u32, u32)> {
+    match index {
+        [port, neighbour] => Some((*port, *neighbour)),
+        _ => None,
+    }
+}
+
+/// A forwarding-table row: the bridge port and how the entry got there
+/// (dot1dTpFdbStatus and dot1qTpFdbStatus share the values).
+#[derive(Default)]
+struct FdbRow {
+    port: Option<u32>,
+    status: Option<i32>,
+}
+
+/// Entry status: invalid(2) is being removed, self(4) is one of the
+/// switch's own MACs; learned(3), mgmt(5) and other(1) are devices.
+const FDB_INVALID: i32 = 2;
+const FDB_SELF: i32 = 4;
+const FDB_MGMT: i32 = 5;
+
+fn fdb_port(value: &Value) -> Option<u32> {
+    value.as_i32().and_then(|p| u32::try_from(p).ok())
+}
+
+/// Q-BRIDGE-MIB dot1qTpFdbTable, indexed by filtering database and MAC.
+const Q_FDB_COLUMNS: &[Column<FdbRow>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2],
+        label: "dot1qTpFdbPort",
+        set: |r, v, _| r.port = fdb_port(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 3],
+        label: "dot1qTpFdbStatus",
+        set: |r, v, _| r.status = v.as_i32(),
+    },
+];
+
+/// BRIDGE-MIB dot1dTpFdbTable, indexed by MAC: one VLAN, or all of them
+/// folded together.
+const FDB_COLUMNS: &[Column<FdbRow>] = &[
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2],
+        label: "dot1dTpFdbPort",
+        set: |r, v, _| r.port = fdb_port(v),
+    },
+    Column {
+        oid: &[1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 3],
+        label: "dot1dTpFdbStatus",
+        set: |r, v, _| r.status = v.as_i32(),
+    },
+];
+
+/// dot1dBasePortIfIndex: the ifIndex of each bridge port.
+const BASE_PORT_COLUMNS: &[Column<Option<u32>>] = &[Column {
+    oid: &[1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2],
+    label: "dot1dBasePortIfIndex",
+    set: |r, v, _| *r = fdb_port(v).filter(|i| *i != 0),
+}];
+
+fn mac_index(arcs: &[u32]) -> Option<MacAddr> {
+    let octets: Vec<u8> = arcs
+        .iter()
+        .map(|a| u8::try_from(*a).ok())
+        .collect::<Option<_>>()?;
+    Some(MacAddr(octets.try_into().ok()?))
+}
+
+fn q_fdb_index(index: &[u32]) -> Option<(Option<u32>, MacAddr)> {
+    let (fdb, mac) = index.split_first()?;
+    Some((Some(*fdb), mac_index(mac)?))
+}
+
+fn fdb_index(index: &[u32]) -> Option<(Option<u32>, MacAddr)> {
+    Some((None, mac_index(index)?))
+}
+
+/// The forwarding-table entries that name a device on a port: not the
+/// switch's own MACs, not ones being removed, not port 0 (unknown).
+fn fdb_entries(
+    learned: BTreeMap<(Option<u32>, MacAddr), FdbRow>,
+    ports: &BTreeMap<u32, Option<u32>>,
+) -> Vec<SnmpFdbEntry> {
+    learned
+        .into_iter()
+        .filter(|(_, row)| !matches!(row.status, Some(FDB_INVALID | FDB_SELF)))
+        .filter_map(|((vlan, mac), row)| {
+            let bridge_port = row.port.filter(|p| *p != 0)?;
+            Some(SnmpFdbEntry {
+                mac,
+                bridge_port,
+                if_index: ports.get(&bridge_port).copied().flatten(),
+                vlan,
+                configured: row.status == Some(FDB_MGMT),
+            })
+        })
+        .collect()
+}
 
 /// lldpRemManAddrIfSubtype: read only for its index, which holds the address.
 const LLDP_MANAGEMENT_COLUMNS: &[Column<()>] = &[Column {
@@ -924,8 +1091,47 @@ impl<T: Transport + 'static> Reader<T> {
                     .filter(|(k, _)| *k == key)
                     .map(|(_, ip)| *ip)
                     .collect(),
+                capabilities: row.capabilities,
             })
             .collect()
+    }
+
+    /// CISCO-CDP-MIB's cache: the CDP neighbours on each port.
+    pub(crate) async fn cdp(&mut self) -> Vec<SnmpCdpNeighbour> {
+        self.rows(CDP_COLUMNS, cdp_index, |_| CdpRow::default())
+            .await
+            .into_iter()
+            .map(|((if_index, _), row)| SnmpCdpNeighbour {
+                if_index,
+                device_id: row.device_id,
+                device_port: row.device_port,
+                platform: row.platform,
+                // cdpCacheAddressType 1: IPv4, four octets.
+                address: match (row.address_type, row.address.as_slice()) {
+                    (Some(1), [a, b, c, d]) => Some(Ipv4Addr::new(*a, *b, *c, *d).into()),
+                    _ => None,
+                },
+                capabilities: Capability::from_cdp_bits(row.capabilities),
+            })
+            .collect()
+    }
+
+    /// The forwarding table: Q-BRIDGE-MIB's per-VLAN table where the switch
+    /// has one, else BRIDGE-MIB's; bridge ports mapped to interfaces.
+    pub(crate) async fn fdb(&mut self) -> Vec<SnmpFdbEntry> {
+        let mut learned = self
+            .rows(Q_FDB_COLUMNS, q_fdb_index, |_| FdbRow::default())
+            .await;
+        if learned.is_empty() {
+            learned = self
+                .rows(FDB_COLUMNS, fdb_index, |_| FdbRow::default())
+                .await;
+        }
+        if learned.is_empty() {
+            return Vec::new();
+        }
+        let ports = self.rows(BASE_PORT_COLUMNS, if_index, |_| None).await;
+        fdb_entries(learned, &ports)
     }
 }
 #[cfg(test)]
@@ -1095,6 +1301,77 @@ mod tests {
             let _ = lldp_id(subtype, false, &bytes);
             let _ = prefix_from_pointer(&Value::ObjectIdentifier(async_snmp::Oid::from_slice(&arcs)));
         }
+    }
+
+    #[test]
+    fn forwarding_entries_keep_devices_and_drop_the_switch_itself() {
+        let mac = |last| MacAddr([0, 0x1b, 0x21, 0, 0, last]);
+        let row = |port, status| FdbRow {
+            port: Some(port),
+            status: Some(status),
+        };
+        let learned = BTreeMap::from([
+            ((Some(10), mac(1)), row(3, 3)),
+            ((Some(10), mac(2)), row(1, FDB_SELF)),
+            ((Some(10), mac(3)), row(3, FDB_INVALID)),
+            ((Some(20), mac(4)), row(0, 3)),
+            ((Some(20), mac(5)), row(7, FDB_MGMT)),
+        ]);
+        let ports = BTreeMap::from([(3, Some(1003)), (7, None)]);
+        let entries = fdb_entries(learned, &ports);
+        assert_eq!(
+            entries,
+            [
+                SnmpFdbEntry {
+                    mac: mac(1),
+                    bridge_port: 3,
+                    if_index: Some(1003),
+                    vlan: Some(10),
+                    configured: false,
+                },
+                SnmpFdbEntry {
+                    mac: mac(5),
+                    bridge_port: 7,
+                    if_index: None,
+                    vlan: Some(20),
+                    configured: true,
+                },
+            ]
+        );
+        assert_eq!(
+            q_fdb_index(&[10, 0, 27, 33, 0, 0, 1]),
+            Some((Some(10), mac(1)))
+        );
+        assert_eq!(fdb_index(&[0, 27, 33, 0, 0, 256]), None);
+        assert_eq!(fdb_index(&[0, 27, 33, 0, 0]), None);
+    }
+
+    #[test]
+    fn capabilities_read_from_snmp_bits_and_cdp() {
+        // lldpRemSysCapEnabled of a switch-router: bridge(2) and router(4),
+        // bits counted from the first octet's high bit.
+        let bits = Value::OctetString(vec![0b0010_1000].into());
+        assert_eq!(
+            Capability::from_lldp_bits(snmp_bits(&bits)),
+            [Capability::Bridge, Capability::Router]
+        );
+        // An IP phone's telephone(5); the second octet (bits 8–15) names
+        // nothing LLDP defines.
+        let phone = Value::OctetString(vec![0b0000_0100, 0xff].into());
+        assert_eq!(
+            Capability::from_lldp_bits(snmp_bits(&phone)),
+            [Capability::Telephone]
+        );
+        assert_eq!(snmp_bits(&Value::Integer(3)), 0);
+        assert_eq!(
+            Capability::from_cdp_bits(0x29),
+            [Capability::Router, Capability::Bridge]
+        );
+        assert_eq!(
+            Capability::from_cdp_bits(0x90),
+            [Capability::Host, Capability::Telephone]
+        );
+        assert!(Capability::Bridge.forwards() && !Capability::Telephone.forwards());
     }
 
     #[test]

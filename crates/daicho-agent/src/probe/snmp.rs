@@ -348,6 +348,8 @@ fn facts(profile: &Profile, device: DeviceInfo) -> SnmpFacts {
         software: device.software,
         devices: device.devices,
         lldp: device.lldp,
+        cdp: device.cdp,
+        fdb: device.fdb,
         printer: device.printer,
         ups: device.ups,
         notes: device.notes,
