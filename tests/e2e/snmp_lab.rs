@@ -289,7 +289,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     // The far host announces itself over LLDP; the switch's lldpd hears it
     // and serves LLDP-MIB through snmpd (AgentX), as a managed switch does.
     lab.forward_lldp(&other).unwrap();
-    lab.lldpd(&far, "eth0", "far-gateway", None).unwrap();
+    lab.lldpd(&far, "eth0", "far-gateway", None, &[]).unwrap();
     let agentx = lab.dir().join("agentx-switch.sock");
     // Its ifAlias column is served by a script that answers every GETNEXT
     // with the same OID, as broken agents do: the walk must stop, not loop.
@@ -303,7 +303,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     );
     lab.snmpd(&switch, SWITCH, &switch_conf).unwrap();
     let lldp_control = lab
-        .lldpd(&switch, "eth1", "core-sw-1", Some(&agentx))
+        .lldpd(&switch, "eth1", "core-sw-1", Some(&agentx), &[])
         .unwrap();
     daicho_lab::wait_for(std::time::Duration::from_secs(15), || {
         switch

@@ -129,12 +129,27 @@ impl Lab {
         mac: Option<&str>,
         addresses: &[&str],
     ) -> Result<()> {
+        let switch = self.switch.clone();
+        self.cable(&switch, &segment.bridge, host, ifname, mac, addresses)
+            .map(drop)
+    }
+
+    /// A veth from a new port of `bridge` in namespace `switch` to `host`'s
+    /// `ifname`; returns the port's name.
+    fn cable(
+        &mut self,
+        switch: &str,
+        bridge: &str,
+        host: &Host,
+        ifname: &str,
+        mac: Option<&str>,
+        addresses: &[&str],
+    ) -> Result<String> {
         self.next_link += 1;
         let port = format!("p{}", self.next_link);
-        let sw = self.switch.as_str();
         run(Command::new("ip").args([
             "-n",
-            sw,
+            switch,
             "link",
             "add",
             &port,
@@ -146,16 +161,7 @@ impl Lab {
             "netns",
             &host.netns,
         ]))?;
-        run(Command::new("ip").args([
-            "-n",
-            sw,
-            "link",
-            "set",
-            &port,
-            "master",
-            &segment.bridge,
-            "up",
-        ]))?;
+        run(Command::new("ip").args(["-n", switch, "link", "set", &port, "master", bridge, "up"]))?;
         if let Some(mac) = mac {
             host.ip(&["link", "set", ifname, "address", mac])?;
         }
@@ -163,7 +169,7 @@ impl Lab {
             host.ip(&["addr", "add", address, "dev", ifname])?;
         }
         host.ip(&["link", "set", ifname, "up"])?;
-        Ok(())
+        Ok(port)
     }
 
     /// Starts a long-running process inside `host`; it is killed with the lab.
@@ -268,16 +274,18 @@ impl Lab {
         .map(drop)
     }
 
-    /// Starts Debian's `lldpd` in `host` on `ifname`, announcing `hostname`
-    /// every second, and returns its control socket (for `lldpcli -u`). With
-    /// `agentx`, it also serves LLDP-MIB through the snmpd master agent
-    /// listening on that socket.
+    /// Starts Debian's `lldpd` in `host` on `ifname` (a comma list),
+    /// announcing `hostname` every second, and returns its control socket
+    /// (for `lldpcli -u`). With `agentx`, it also serves LLDP-MIB through the
+    /// snmpd master agent listening on that socket. `extra` are more lldpd
+    /// arguments (`-cc` also sends CDP).
     pub fn lldpd(
         &mut self,
         host: &Host,
         ifname: &str,
         hostname: &str,
         agentx: Option<&Path>,
+        extra: &[&str],
     ) -> Result<PathBuf> {
         let base = self.dir.join(format!("lldpd-{}", host.netns));
         std::fs::create_dir_all(&base)?;
@@ -296,6 +304,7 @@ impl Lab {
         if let Some(socket) = agentx {
             command.args(["-x", "-X"]).arg(socket);
         }
+        command.args(extra);
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -304,6 +313,109 @@ impl Lab {
             .context("starting lldpd (apt-get install lldpd)")?;
         self.children.push(child);
         Ok(control)
+    }
+}
+
+/// A managed switch of the lab: a namespace of its own with a bridge `br0`
+/// that holds the switch's management address, as a real switch's
+/// management interface does. Its ports are veths to hosts and to other
+/// switches, and its snmpd serves the bridge's own forwarding table.
+#[derive(Debug, Clone)]
+pub struct ManagedSwitch {
+    pub host: Host,
+    access_vlan: Option<u16>,
+}
+
+/// The forwarding table of a Linux bridge as BRIDGE-MIB and Q-BRIDGE-MIB,
+/// for snmpd's `pass_persist`.
+const BRIDGE_MIB_SCRIPT: &str = include_str!("../bridge-mib.py");
+
+impl Lab {
+    /// A managed switch `name` whose bridge has `mac` and the management
+    /// address `address` (CIDR form). With `access_vlan`, its snmpd serves
+    /// the forwarding table per VLAN (Q-BRIDGE-MIB) as one access VLAN: the
+    /// lab's kernel may lack bridge VLAN filtering, and one VLAN per switch
+    /// is what an access switch has.
+    pub fn managed_switch(
+        &mut self,
+        name: &str,
+        mac: &str,
+        address: &str,
+        access_vlan: Option<u16>,
+    ) -> Result<ManagedSwitch> {
+        let host = self.host(name)?;
+        host.ip(&[
+            "link",
+            "add",
+            "br0",
+            "address",
+            mac,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "mcast_snooping",
+            "0",
+        ])?;
+        host.ip(&["addr", "add", address, "dev", "br0"])?;
+        host.ip(&["link", "set", "br0", "up"])?;
+        Ok(ManagedSwitch { host, access_vlan })
+    }
+
+    /// Plugs `host` into a new port of `switch`; returns the port's name.
+    pub fn plug(
+        &mut self,
+        host: &Host,
+        switch: &ManagedSwitch,
+        ifname: &str,
+        mac: Option<&str>,
+        addresses: &[&str],
+    ) -> Result<String> {
+        let netns = switch.host.netns.clone();
+        self.cable(&netns, "br0", host, ifname, mac, addresses)
+    }
+
+    /// Cables a new port of `lower` to a new port of `upper` (an uplink);
+    /// returns (the port on `upper`, the port on `lower`).
+    pub fn uplink(
+        &mut self,
+        upper: &ManagedSwitch,
+        lower: &ManagedSwitch,
+    ) -> Result<(String, String)> {
+        self.next_link += 1;
+        let on_lower = format!("up{}", self.next_link);
+        let on_upper = self.plug(&lower.host, upper, &on_lower, None, &[])?;
+        lower
+            .host
+            .ip(&["link", "set", &on_lower, "master", "br0"])?;
+        Ok((on_upper, on_lower))
+    }
+
+    /// Starts snmpd on `switch` at `address`: IF-MIB from the kernel, the
+    /// bridge's forwarding table through `bridge-mib.py`, and an AgentX
+    /// master socket (returned) for lldpd's LLDP-MIB. `config` comes first
+    /// (community, sysName, sysLocation, `override`s).
+    pub fn switch_snmpd(
+        &mut self,
+        switch: &ManagedSwitch,
+        address: &str,
+        config: &str,
+    ) -> Result<PathBuf> {
+        let script = self.dir.join("bridge-mib.py");
+        std::fs::write(&script, BRIDGE_MIB_SCRIPT)?;
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        let agentx = self.dir.join(format!("agentx-{}.sock", switch.host.netns));
+        let vlan = switch
+            .access_vlan
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let config = format!(
+            "{config}\npass_persist .1.3.6.1.2.1.17 {} br0 {vlan}\nmaster agentx\nagentXSocket {}\n",
+            script.display(),
+            agentx.display()
+        );
+        self.snmpd(&switch.host, address, &config)?;
+        Ok(agentx)
     }
 }
 

@@ -1,0 +1,263 @@
+//! End to end (issue #17): where each device is plugged in. Two managed lab
+//! switches chained by an uplink, hosts on their ports; each switch's snmpd
+//! serves the bridge's real forwarding table (BRIDGE-MIB, and Q-BRIDGE-MIB
+//! as access VLAN 10 on the ward switch) with lldpd telling each switch about the
+//! other over LLDP. The agent scans the segment; every host must land on
+//! its own edge port and none on an uplink. Needs root.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use daicho_lab::{Host, Lab, ManagedSwitch};
+use daicho_report::{MacAddr, Report, SnmpFacts};
+
+const AGENT: &str = env!("CARGO_BIN_EXE_daicho-agent");
+const CORE: &str = "198.18.12.2";
+const WARD: &str = "198.18.12.3";
+const AGENT_ADDRESS: &str = "198.18.12.10";
+
+/// The lab's switches and hosts: (name, switch, address, MAC).
+const HOSTS: &[(&str, &str, &str, &str)] = &[
+    ("pc-1", "core", "198.18.12.21", "52:54:00:12:00:21"),
+    ("pc-2", "ward", "198.18.12.22", "52:54:00:12:00:22"),
+    ("lte", "ward", "198.18.12.23", "00:1e:42:12:00:23"),
+    ("monitor", "ward", "198.18.12.24", "00:09:fb:12:00:24"),
+];
+
+struct SwitchLab {
+    lab: Lab,
+    agent: Host,
+    /// Each host's name → (switch name, port name on it).
+    ports: BTreeMap<&'static str, (&'static str, String)>,
+    uplinks: Vec<(&'static str, String)>,
+}
+
+fn switch_config(name: &str, location: &str, overrides: &str) -> String {
+    format!(
+        "rocommunity lab-ro-community default\nsysName {name}\nsysLocation {location}\n{overrides}"
+    )
+}
+
+fn if_index(host: &Host, ifname: &str) -> u32 {
+    let out = host.ip(&["-o", "link", "show", ifname]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(':').next().unwrap().trim().parse().unwrap()
+}
+
+fn switch_lab() -> SwitchLab {
+    let mut lab = Lab::new("place").unwrap();
+    let core = lab
+        .managed_switch("sw-core", "00:1a:eb:12:00:02", &format!("{CORE}/24"), None)
+        .unwrap();
+    let ward = lab
+        .managed_switch(
+            "sw-ward",
+            "00:1a:eb:12:00:03",
+            &format!("{WARD}/24"),
+            Some(10),
+        )
+        .unwrap();
+    let (core_up, ward_up) = lab.uplink(&core, &ward).unwrap();
+    let agent = lab.host("agent").unwrap();
+    let agent_port = lab
+        .plug(
+            &agent,
+            &core,
+            "eth0",
+            Some("52:54:00:12:00:10"),
+            &[&format!("{AGENT_ADDRESS}/24")],
+        )
+        .unwrap();
+    let mut ports = BTreeMap::from([("agent", ("sw-core", agent_port))]);
+    for (name, switch, address, mac) in HOSTS {
+        let host = lab.host(name).unwrap();
+        let (switch_name, switch): (&str, &ManagedSwitch) = match *switch {
+            "core" => ("sw-core", &core),
+            _ => ("sw-ward", &ward),
+        };
+        let port = lab
+            .plug(
+                &host,
+                switch,
+                "eth0",
+                Some(mac),
+                &[&format!("{address}/24")],
+            )
+            .unwrap();
+        ports.insert(*name, (switch_name, port));
+    }
+    // The network team wrote the room on the LTE router's port.
+    let lte_port = &ports["lte"].1;
+    let alias = format!(
+        "override .1.3.6.1.2.1.31.1.1.1.18.{} octet_str \"3階処置室\"\n",
+        if_index(&ward.host, lte_port)
+    );
+    let core_agentx = lab
+        .switch_snmpd(&core, CORE, &switch_config("sw-core", "1F サーバ室", ""))
+        .unwrap();
+    let ward_agentx = lab
+        .switch_snmpd(&ward, WARD, &switch_config("sw-ward", "3F 病棟", &alias))
+        .unwrap();
+    // Each switch's lldpd speaks on its uplink and serves LLDP-MIB.
+    let core_lldp = lab
+        .lldpd(&core.host, &core_up, "sw-core", Some(&core_agentx), &[])
+        .unwrap();
+    lab.lldpd(&ward.host, &ward_up, "sw-ward", Some(&ward_agentx), &[])
+        .unwrap();
+    daicho_lab::wait_for(Duration::from_secs(15), || {
+        core.host
+            .command("lldpcli")
+            .arg("-u")
+            .arg(&core_lldp)
+            .args(["show", "neighbors"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("sw-ward"))
+    })
+    .expect("sw-core's lldpd did not hear sw-ward");
+    SwitchLab {
+        lab,
+        agent,
+        ports,
+        uplinks: vec![("sw-core", core_up), ("sw-ward", ward_up)],
+    }
+}
+
+fn scan(lab: &SwitchLab) -> Report {
+    let config = lab.lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[snmp]\ntimeout = \"1s\"\nretries = 1\nhost_rate = 200\n\
+         [[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"lab-ro-community\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let report = lab.lab.dir().join("report.json");
+    let out = lab
+        .agent
+        .command(AGENT)
+        .args([
+            "scan",
+            "--segment",
+            "eth0=198.18.12.0/24",
+            "--timeout",
+            "300ms",
+        ])
+        .args(daicho_lab::skip_probes(&[
+            "netbios", "mdns", "ssh", "ssdp", "http", "dhcp",
+        ]))
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&report)
+        .arg("--state-dir")
+        .arg(lab.lab.dir().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Report::from_json(&std::fs::read(&report).unwrap()).unwrap()
+}
+
+fn mac(text: &str) -> MacAddr {
+    text.parse().unwrap()
+}
+
+#[test]
+fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
+    if !daicho_lab::can_run("every_host_is_placed_on_its_own_edge_port") {
+        return;
+    }
+    let lab = switch_lab();
+    let report = scan(&lab);
+    let switches: Vec<(i64, &SnmpFacts)> = report
+        .observations
+        .iter()
+        .filter_map(|o| o.snmp.as_deref())
+        .filter(|s| !s.fdb.is_empty())
+        .enumerate()
+        .map(|(i, s)| (i as i64, s))
+        .collect();
+    let names: Vec<_> = switches.iter().map(|(_, s)| s.sys_name.clone()).collect();
+    assert_eq!(
+        switches.len(),
+        2,
+        "switches answering a forwarding table: {names:?}"
+    );
+    // Q-BRIDGE-MIB on the ward switch (access VLAN 10): entries carry it.
+    let ward = switches
+        .iter()
+        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-ward"))
+        .unwrap()
+        .1;
+    assert!(
+        ward.fdb.iter().all(|e| e.vlan == Some(10)),
+        "{:?}",
+        ward.fdb
+    );
+    // LLDP: each switch hears the other as a bridge on its uplink.
+    let core = switches
+        .iter()
+        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-core"))
+        .unwrap()
+        .1;
+    let heard = core
+        .lldp
+        .iter()
+        .find(|n| n.sys_name.as_deref() == Some("sw-ward"))
+        .unwrap_or_else(|| panic!("{:?}", core.lldp));
+    assert!(heard.capabilities.iter().any(|c| c.forwards()), "{heard:?}");
+
+    let topology = daicho_place::place(&switches, &daicho_place::Policy::default());
+    let agent_mac = "52:54:00:12:00:10";
+    for (name, mac_text) in HOSTS
+        .iter()
+        .map(|(name, _, _, mac)| (*name, *mac))
+        .chain([("agent", agent_mac)])
+    {
+        let placement = topology
+            .placements
+            .get(&mac(mac_text))
+            .unwrap_or_else(|| panic!("{name} ({mac_text}) not placed: {topology:?}"));
+        let (switch, port) = &lab.ports[name];
+        assert_eq!(
+            placement.port.switch_name.as_deref(),
+            Some(*switch),
+            "{name}: {placement:?}"
+        );
+        assert_eq!(
+            placement.port.port_name.as_deref(),
+            Some(port.as_str()),
+            "{name}"
+        );
+        assert!(placement.also_on.is_empty(), "{name}: {placement:?}");
+        assert!(!placement.shared, "{name}: {placement:?}");
+    }
+    // 0 hosts on an uplink: both ends of the cable are uplinks.
+    for (switch, port) in &lab.uplinks {
+        assert!(
+            topology
+                .uplinks
+                .iter()
+                .any(|u| u.port.switch_name.as_deref() == Some(*switch)
+                    && u.port.port_name.as_deref() == Some(port.as_str())),
+            "{switch} {port} is not an uplink: {:?}",
+            topology.uplinks
+        );
+        assert!(
+            !topology
+                .placements
+                .values()
+                .any(|p| p.port.port_name.as_deref() == Some(port.as_str())),
+            "a MAC placed on the uplink {switch} {port}"
+        );
+    }
+    // The room the network team wrote on the port, and the VLAN.
+    let lte = &topology.placements[&mac("00:1e:42:12:00:23")];
+    assert_eq!(lte.port.port_alias.as_deref(), Some("3階処置室"));
+    assert_eq!(lte.port.switch_location.as_deref(), Some("3F 病棟"));
+    assert_eq!(lte.vlan, Some(10));
+}
