@@ -17,6 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use daicho_report::{MacAddr, SnmpFacts};
 use serde::{Deserialize, Serialize};
 
+mod rooms;
+use rooms::short_name;
+pub use rooms::{Rooms, RoomsError};
+
 /// How a caller names a switch (the collector's device id).
 pub type SwitchId = i64;
 
@@ -75,6 +79,38 @@ pub struct Placement {
     /// duplicated MAC, or a loop): said, not hidden.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_on: Vec<PortRef>,
+}
+
+impl PortRef {
+    /// The port as a person finds it, in any language (names and numbers
+    /// only): `sw-ward (3F 病棟) · Gi1/0/14 「3階処置室」`.
+    pub fn describe(&self) -> String {
+        let mut text = self
+            .switch_name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", self.switch));
+        if let Some(location) = &self.switch_location {
+            text.push_str(&format!(" ({location})"));
+        }
+        match &self.port_name {
+            Some(name) => text.push_str(&format!(" · {name}")),
+            None => text.push_str(&format!(" · port {}", self.bridge_port)),
+        }
+        if let Some(alias) = self.port_alias.as_deref().filter(|a| !a.trim().is_empty()) {
+            text.push_str(&format!(" 「{alias}」"));
+        }
+        text
+    }
+}
+
+impl Placement {
+    /// The suggested 設置場所: the port, and the VLAN it is learned in.
+    pub fn describe(&self) -> String {
+        match self.vlan {
+            Some(vlan) => format!("{} · VLAN {vlan}", self.port.describe()),
+            None => self.port.describe(),
+        }
+    }
 }
 
 /// Why a port is an uplink.
@@ -246,12 +282,6 @@ fn forwarding_neighbours(
             (port, (name, to))
         })
         .collect()
-}
-
-/// A switch name without its domain, lower-cased: CDP's device id is often
-/// the fully qualified name where sysName is short.
-fn short_name(name: &str) -> String {
-    name.split('.').next().unwrap_or(name).trim().to_lowercase()
 }
 
 fn port_ref(

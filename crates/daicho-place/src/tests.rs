@@ -157,3 +157,51 @@ fn cdp_names_match_switches_without_their_domain() {
     assert_eq!(placed(&topology, H2), (2, 1));
     assert_eq!(topology.uplinks[0].to, Some(2));
 }
+
+#[test]
+fn a_placement_reads_as_switch_location_port_alias_and_vlan() {
+    let a = switch("sw-ward", SW_A, &[(14, &[H1])]);
+    let topology = place(&[(1, &a)], &Policy::default());
+    assert_eq!(
+        topology.placements[&mac(H1)].describe(),
+        "sw-ward (sw-ward closet) · ge-0/0/14 「room 14」 · VLAN 1"
+    );
+}
+
+#[test]
+fn rooms_map_a_port_by_name_alias_or_number_and_a_whole_switch() {
+    let rooms = Rooms::from_csv(
+        "\u{feff}スイッチ,ポート,設置場所\n\
+         sw-ward,ge-0/0/14,3階処置室\n\
+         SW-WARD.hospital.local,room 15,3階処置室B\n\
+         sw-ward,16,3階詰所\n\
+         sw-ward,,3階病棟\n",
+    )
+    .unwrap();
+    let a = switch(
+        "sw-ward",
+        SW_A,
+        &[(14, &[H1]), (15, &[H2]), (16, &[H3]), (17, &[H4])],
+    );
+    let topology = place(&[(1, &a)], &Policy::default());
+    let room = |m| rooms.room_of(&topology.placements[&mac(m)].port);
+    assert_eq!(room(H1), Some("3階処置室"));
+    assert_eq!(room(H2), Some("3階処置室B"));
+    assert_eq!(room(H3), Some("3階詰所"));
+    assert_eq!(room(H4), Some("3階病棟"));
+    let other = switch("sw-core", SW_B, &[(1, &[AGENT])]);
+    let topology = place(&[(2, &other)], &Policy::default());
+    assert_eq!(rooms.room_of(&topology.placements[&mac(AGENT)].port), None);
+}
+
+#[test]
+fn a_bad_rooms_file_names_the_line_to_fix() {
+    let header = Rooms::from_csv("switch,where\nsw,1\n").unwrap_err();
+    assert!(matches!(header, RoomsError::Header(_)), "{header}");
+    let empty = Rooms::from_csv("switch,port,room\nsw-a,1,Room 1\nsw-a,2,\n").unwrap_err();
+    assert!(empty.to_string().contains("line 3"), "{empty}");
+    let twice = Rooms::from_csv("switch,port,room\nsw-a,1,Room 1\nsw-a,1,Room 2\n").unwrap_err();
+    assert!(twice.to_string().contains("line 3"), "{twice}");
+    let broken = Rooms::from_csv("switch,port,room\n\"sw-a,1,Room 1\n").unwrap_err();
+    assert!(matches!(broken, RoomsError::Row { .. }), "{broken}");
+}
