@@ -261,3 +261,131 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
     assert_eq!(lte.port.switch_location.as_deref(), Some("3F 病棟"));
     assert_eq!(lte.vlan, Some(10));
 }
+
+/// Runs a collector command on `ledger`; its stdout.
+fn collector(ledger: &std::path::Path, rooms: &std::path::Path, args: &[&str]) -> String {
+    let bin = daicho_lab::sibling_binary("daicho-collector").unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("--ledger")
+        .arg(ledger)
+        .arg("--rooms")
+        .arg(rooms)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
+    if !daicho_lab::can_run("the_collector_shows_each_device_s_port") {
+        return;
+    }
+    let lab = switch_lab();
+    let report = scan(&lab);
+    let dir = lab.lab.dir();
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_vec(&report).unwrap(),
+    )
+    .unwrap();
+    // The site mapped pc-2's port to a room; the LTE router's port is only
+    // described by its alias.
+    let rooms = dir.join("rooms.csv");
+    std::fs::write(
+        &rooms,
+        format!(
+            "スイッチ,ポート,設置場所\nsw-ward,{},3階詰所\n",
+            lab.ports["pc-2"].1
+        ),
+    )
+    .unwrap();
+    let declared = dir.join("declared.csv");
+    std::fs::write(
+        &declared,
+        "管理番号,IPアドレス,コンピュータ名,設置場所,状態,MACアドレス\n\
+         PC-2,198.18.12.22,pc-2,2階事務室,稼働,52:54:00:12:00:22\n",
+    )
+    .unwrap();
+    let ledger = dir.join("ledger.db");
+    collector(&ledger, &rooms, &["init"]);
+    collector(
+        &ledger,
+        &rooms,
+        &["import", dir.join("report.json").to_str().unwrap()],
+    );
+    collector(
+        &ledger,
+        &rooms,
+        &[
+            "ledger",
+            "import",
+            "--by",
+            "it-desk",
+            declared.to_str().unwrap(),
+        ],
+    );
+
+    let inventory: serde_json::Value = serde_json::from_str(&collector(
+        &ledger,
+        &rooms,
+        &["devices", "--format", "json"],
+    ))
+    .unwrap();
+    let by_ip = |ip: &str| {
+        inventory["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| {
+                d["interfaces"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["ip"] == ip)
+            })
+            .unwrap_or_else(|| panic!("no device at {ip}"))
+            .clone()
+    };
+    let lte = by_ip("198.18.12.23");
+    assert_eq!(lte["port"]["port"]["switch_name"], "sw-ward", "{lte:#}");
+    assert_eq!(lte["port"]["port"]["port_alias"], "3階処置室");
+    // The switch is a device of the ledger: its page is the port's link.
+    let ward = by_ip(WARD);
+    assert_eq!(lte["port"]["port"]["switch"], ward["id"]);
+    let suggestion = lte["suggested_location"].as_str().unwrap();
+    assert!(
+        suggestion.contains("sw-ward (3F 病棟)") && suggestion.contains("「3階処置室」"),
+        "{suggestion}"
+    );
+    let pc2 = by_ip("198.18.12.22");
+    // pc-2's MAC is locally administered (52:54:00…), no identity the
+    // ledger keeps: the address it answered ARP with finds its port.
+    assert_eq!(pc2["room"], "3階詰所", "{pc2:#}");
+
+    // The diff: the undeclared router with its port beside it, and pc-2's
+    // 設置場所 claimed changed because the site mapped its port.
+    let diff: serde_json::Value =
+        serde_json::from_str(&collector(&ledger, &rooms, &["diff", "--format", "json"])).unwrap();
+    let items = diff["items"].as_array().unwrap();
+    let undeclared = items
+        .iter()
+        .find(|i| i["id"] == format!("U{}", lte["id"]))
+        .unwrap_or_else(|| panic!("{diff:#}"));
+    assert_eq!(undeclared["location"], suggestion);
+    let moved: Vec<_> = items.iter().filter(|i| i["field"] == "location").collect();
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert_eq!(moved[0]["declared"], "2階事務室");
+    assert_eq!(moved[0]["discovered"], "3階詰所");
+
+    // The report says where the router is plugged in.
+    let html = dir.join("report.html");
+    collector(&ledger, &rooms, &["report", "-o", html.to_str().unwrap()]);
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("接続先（設置場所の候補）") && html.contains("「3階処置室」"));
+}

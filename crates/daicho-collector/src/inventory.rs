@@ -47,6 +47,17 @@ pub struct DeviceView {
     pub findings: Vec<daicho_ledger::Flag>,
     /// The declared row it matches (管理番号, else computer name), and how.
     pub declared: Option<DeclaredView>,
+    /// The switch port it is plugged into (switch device id and names,
+    /// bridge port, ifIndex, ifName, ifAlias, VLAN, MACs on the port,
+    /// `shared`, `also_on`), from the switches' forwarding tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<daicho_place::Placement>,
+    /// The room the site's rooms file maps that port to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// The room, else the port, as one text: the suggested 設置場所.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_location: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,8 +110,8 @@ pub async fn inventory(store: &Store, state: &Reconciliation) -> anyhow::Result<
         shared.entry(identity.device).or_default().push(identity);
     }
     let links = store.links().await?;
-    let flags: BTreeMap<i64, &Vec<daicho_ledger::Flag>> =
-        state.discovered.iter().map(|d| (d.id, &d.flags)).collect();
+    let discovered: BTreeMap<i64, &daicho_ledger::Discovered> =
+        state.discovered.iter().map(|d| (d.id, d)).collect();
     let mut declared: BTreeMap<i64, DeclaredView> = state
         .diff
         .matches
@@ -117,6 +128,7 @@ pub async fn inventory(store: &Store, state: &Reconciliation) -> anyhow::Result<
         facts
             .into_iter()
             .map(|d| {
+                let found = discovered.get(&d.id).copied();
                 let mut identities: Vec<IdentityView> = d
                     .keys
                     .into_iter()
@@ -159,7 +171,10 @@ pub async fn inventory(store: &Store, state: &Reconciliation) -> anyhow::Result<
                             evidence: l.evidence.clone(),
                         })
                         .collect(),
-                    findings: flags.get(&d.id).map(|f| f.to_vec()).unwrap_or_default(),
+                    findings: found.map(|f| f.flags.clone()).unwrap_or_default(),
+                    port: found.and_then(|f| f.port.clone()),
+                    room: found.and_then(|f| f.room.clone()),
+                    suggested_location: found.and_then(|f| f.suggested_location()),
                     declared: declared.remove(&d.id),
                     id: d.id,
                     name: d.name,

@@ -38,6 +38,10 @@ struct Cli {
     /// the reports this process ingests.
     #[arg(long, global = true, env = "DAICHO_IDENTIFY_TABLES")]
     identify_tables: Option<PathBuf>,
+    /// A site's rooms file (CSV: スイッチ,ポート,設置場所): the rooms switch
+    /// ports are in. Without it a switch port is only a suggested 設置場所.
+    #[arg(long, global = true, env = "DAICHO_ROOMS")]
+    rooms: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -358,6 +362,12 @@ fn main() -> ExitCode {
     }
     if let Some(path) = &cli.identify_tables
         && let Err(err) = install_identify_tables(path)
+    {
+        eprintln!("daicho-collector: {err:#}");
+        return ExitCode::FAILURE;
+    }
+    if let Some(path) = &cli.rooms
+        && let Err(err) = install_rooms(path)
     {
         eprintln!("daicho-collector: {err:#}");
         return ExitCode::FAILURE;
@@ -776,6 +786,9 @@ async fn diff_command(
         println!("{} ({}):", kind_title(kind), items.len());
         for item in items {
             println!("  {:<20} {}", item.id, shown(&item.detail));
+            if let Some(location) = &item.location {
+                println!("  {:<20}   plugged into / 接続先: {}", "", shown(location));
+            }
             for evidence in &item.evidence {
                 println!("  {:<20}   evidence: {}", "", shown(evidence));
             }
@@ -829,6 +842,21 @@ fn install_identify_tables(path: &std::path::Path) -> anyhow::Result<()> {
     let tables =
         daicho_identify::Tables::builtin().with_site_file(&path.display().to_string(), &text)?;
     daicho_identify::install_tables(tables);
+    Ok(())
+}
+
+/// Reads a site's rooms file and installs it for this process.
+fn install_rooms(path: &std::path::Path) -> anyhow::Result<()> {
+    let read = |what: &dyn std::fmt::Display| {
+        format!(
+            "the rooms file {} {what} / 設置場所ファイル {} を読み込めません",
+            path.display(),
+            path.display()
+        )
+    };
+    let text = std::fs::read_to_string(path).with_context(|| read(&"cannot be read"))?;
+    let rooms = daicho_place::Rooms::from_csv(&text).with_context(|| read(&"is refused"))?;
+    daicho_collector::reconcile::install_rooms(rooms);
     Ok(())
 }
 

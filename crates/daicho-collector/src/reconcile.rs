@@ -30,6 +30,118 @@ pub struct Reconciliation {
     pub segments: Vec<(String, Vec<ipnet::Ipv4Net>)>,
     /// Detection across every agent's latest report.
     pub findings: Vec<daicho_report::Finding>,
+    /// Where every MAC behind a switch that answered SNMP is plugged in,
+    /// and the links between the switches.
+    pub topology: daicho_place::Topology,
+}
+
+/// The site's rooms file, installed once per process (`--rooms`).
+static ROOMS: std::sync::OnceLock<daicho_place::Rooms> = std::sync::OnceLock::new();
+
+/// Installs the site's rooms for every reconciliation of this process.
+pub fn install_rooms(rooms: daicho_place::Rooms) {
+    let _ = ROOMS.set(rooms);
+}
+
+fn rooms() -> &'static daicho_place::Rooms {
+    ROOMS.get_or_init(daicho_place::Rooms::default)
+}
+
+/// A switch that answered its forwarding table, where it was seen.
+struct SwitchSeen {
+    ip: Option<IpAddr>,
+    mac: Option<daicho_report::MacAddr>,
+    facts: daicho_report::SnmpFacts,
+}
+
+/// What placing devices needs of the latest reports (kept: the reports
+/// are dropped before the diff).
+#[derive(Default)]
+struct Switches {
+    seen: Vec<SwitchSeen>,
+    /// The MAC each address answered with: a device whose MAC the ledger
+    /// does not keep as an identity (a randomized, locally administered
+    /// one) is still found in the forwarding tables by it.
+    answered: std::collections::HashMap<IpAddr, daicho_report::MacAddr>,
+}
+
+fn switches_of(reports: &[Report]) -> Switches {
+    let mut switches = Switches::default();
+    for o in reports.iter().flat_map(|r| r.observations.iter()) {
+        if let Some(facts) = o.snmp.as_deref().filter(|s| !s.fdb.is_empty()) {
+            switches.seen.push(SwitchSeen {
+                ip: o.ip,
+                mac: o.mac,
+                facts: facts.clone(),
+            });
+        }
+        if let (Some(ip), Some(mac)) = (o.ip, o.mac) {
+            switches.answered.insert(ip, mac);
+        }
+    }
+    if switches.seen.is_empty() {
+        switches.answered.clear();
+    }
+    switches
+}
+
+/// Places every device behind the switches on its port, and the port in
+/// the site's room where the rooms file says.
+fn place_devices(
+    Switches {
+        seen: switches,
+        answered,
+    }: &Switches,
+    discovered: &mut [Discovered],
+    rooms: &daicho_place::Rooms,
+) -> daicho_place::Topology {
+    let wanted_ips: std::collections::HashSet<IpAddr> =
+        switches.iter().filter_map(|s| s.ip).collect();
+    let wanted_macs: std::collections::HashSet<String> = switches
+        .iter()
+        .filter_map(|s| s.mac.map(|m| m.to_string()))
+        .collect();
+    let mut by_ip = std::collections::HashMap::new();
+    let mut by_mac = std::collections::HashMap::new();
+    for d in discovered.iter() {
+        for ip in d.ips.iter().filter(|ip| wanted_ips.contains(ip)) {
+            by_ip.entry(*ip).or_insert(d.id);
+        }
+        for mac in &d.macs {
+            let mac = mac.to_lowercase();
+            if wanted_macs.contains(&mac) {
+                by_mac.entry(mac).or_insert(d.id);
+            }
+        }
+    }
+    // A switch the ledger has no device for still places what is behind
+    // it; its id is then only its place in this list, negated.
+    let ids: Vec<(i64, &daicho_report::SnmpFacts)> = switches
+        .iter()
+        .enumerate()
+        .map(|(n, s)| {
+            let id =
+                s.ip.and_then(|ip| by_ip.get(&ip))
+                    .or_else(|| s.mac.and_then(|m| by_mac.get(&m.to_string())))
+                    .copied()
+                    .unwrap_or(-(n as i64) - 1);
+            (id, &s.facts)
+        })
+        .collect();
+    let topology = daicho_place::place(&ids, &daicho_place::Policy::default());
+    for device in discovered.iter_mut() {
+        let placement = device
+            .macs
+            .iter()
+            .filter_map(|m| m.parse::<daicho_report::MacAddr>().ok())
+            .chain(device.ips.iter().filter_map(|ip| answered.get(ip).copied()))
+            .find_map(|m| topology.placements.get(&m));
+        if let Some(placement) = placement {
+            device.room = rooms.room_of(&placement.port).map(str::to_owned);
+            device.port = Some(placement.clone());
+        }
+    }
+    topology
 }
 
 /// Detection across these reports (each agent's latest), with the built-in
@@ -144,10 +256,13 @@ pub async fn reconcile(
             })
         })
         .collect();
+    let switches = switches_of(&reports);
     // The reports are done with: at 100 agents they hold 200,000
     // observations, which need not share memory with the diff.
     drop(reports);
-    let discovered = discovered(store.device_facts().await?, &findings);
+    let mut discovered = discovered(store.device_facts().await?, &findings);
+    let topology = place_devices(&switches, &mut discovered, rooms());
+    drop(switches);
     let settlements: Vec<Settlement> = store
         .settlements()
         .await?
@@ -173,6 +288,7 @@ pub async fn reconcile(
         coverage,
         segments,
         findings,
+        topology,
     })
 }
 
@@ -454,6 +570,8 @@ fn discovered(
                     .map(|k| k.ledger_kind().to_owned()),
                 last_seen,
                 flags,
+                port: None,
+                room: None,
             }
         })
         .collect()

@@ -43,6 +43,26 @@ pub struct Discovered {
     pub last_seen: jiff::Timestamp,
     /// Findings (dual-homed, mobile router, remote access) about it.
     pub flags: Vec<Flag>,
+    /// The switch port it is plugged into, from the switches' forwarding
+    /// tables (#17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<daicho_place::Placement>,
+    /// The room the site's rooms file maps that port to: the only
+    /// 設置場所 the diff claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+}
+
+impl Discovered {
+    /// Where to find it: the mapped room, else the switch port (a
+    /// suggestion for 設置場所, not a claim).
+    pub fn suggested_location(&self) -> Option<String> {
+        let port = self.port.as_ref()?.describe();
+        Some(match &self.room {
+            Some(room) => format!("{room} ({port})"),
+            None => port,
+        })
+    }
 }
 
 /// One interface of a device: an address, the MAC it answered with, and
@@ -110,6 +130,11 @@ pub struct Item {
     /// For a changed item about an interface the row lacks: that interface
     /// (accepting adds its address and MAC to the row).
     pub leg: Option<Interface>,
+    /// Where the device is plugged in (the switch port, or the room the
+    /// site maps it to), shown beside the ledger's 設置場所. Not part of the
+    /// fingerprint: a device moving does not reopen an ignored item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     pub detail: String,
     pub detail_ja: String,
     pub evidence: Vec<String>,
@@ -521,6 +546,7 @@ fn item(
         remote_maintenance_declared: None,
         settlement: None,
         leg: None,
+        location: device.and_then(Discovered::suggested_location),
         detail,
         detail_ja,
         evidence: Vec::new(),
@@ -785,6 +811,14 @@ fn changes(row: &DeclaredRow, device: &Discovered, how: MatchedBy) -> Vec<(Field
     {
         changed.push((Field::Kind, declared.to_owned(), discovered.clone()));
     }
+    // Only a room the site mapped the port to is a claim; a bare port is
+    // a suggestion shown beside the row.
+    if let Some(room) = &device.room {
+        let declared = row.get(Field::Location).unwrap_or_default();
+        if !similar(declared, room) {
+            changed.push((Field::Location, declared.to_owned(), room.clone()));
+        }
+    }
     changed
 }
 
@@ -928,6 +962,7 @@ fn row_for(device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
     set(Field::Serial, device.serial.clone());
     set(Field::Os, device.os.clone());
     set(Field::Kind, device.kind.clone());
+    set(Field::Location, device.suggested_location());
     set(
         Field::Registered,
         Some(today.strftime("%Y/%m/%d").to_string()),

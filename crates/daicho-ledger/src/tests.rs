@@ -912,3 +912,67 @@ fn a_kind_the_ledger_writes_otherwise_is_a_change_and_a_broader_one_is_not() {
     );
     assert_eq!(updated.devices[0].get(Field::Kind), Some("プリンタ"));
 }
+
+fn plugged_into(alias: &str) -> daicho_place::Placement {
+    daicho_place::Placement {
+        port: daicho_place::PortRef {
+            switch: 9,
+            switch_name: Some("sw-ward".into()),
+            switch_location: Some("3F".into()),
+            bridge_port: 14,
+            if_index: Some(14),
+            port_name: Some("Gi1/0/14".into()),
+            port_alias: Some(alias.into()),
+        },
+        vlan: Some(10),
+        macs_on_port: 1,
+        shared: false,
+        also_on: Vec::new(),
+    }
+}
+
+#[test]
+fn a_switch_port_is_a_suggestion_beside_the_ledger_and_only_a_mapped_room_a_change() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    // ROOM1-PC1 (設置場所 Room1) on a port whose alias says otherwise: shown,
+    // never claimed.
+    let mut pc1 = device(1, "ROOM1-PC1", "198.18.1.11", "00:1b:21:00:01:0b");
+    pc1.port = Some(plugged_into("3階処置室"));
+    let mut lte = device(7, "lte", "198.18.1.70", "00:1e:42:00:00:70");
+    lte.port = Some(plugged_into("3階処置室"));
+    let diff = diff_of(&ledger, &[pc1.clone(), lte.clone()]);
+    assert!(
+        !diff.items.iter().any(|i| i.field == Some(Field::Location)),
+        "{:?}",
+        diff.items
+    );
+    let undeclared = diff.items.iter().find(|i| i.id == "U7").unwrap();
+    let suggestion = "sw-ward (3F) · Gi1/0/14 「3階処置室」 · VLAN 10";
+    assert_eq!(undeclared.location.as_deref(), Some(suggestion));
+    // Accepting the undeclared device writes the port as its 設置場所.
+    let accepted = accept(&ledger, undeclared, &[pc1.clone(), lte], "it", today());
+    let row = accepted.devices.last().unwrap();
+    assert_eq!(row.get(Field::Location), Some(suggestion));
+
+    // The site maps the port to a room: now a differing 設置場所 is a change,
+    // and accepting it writes the room.
+    pc1.room = Some("3階処置室".into());
+    let diff = diff_of(&ledger, &[pc1.clone()]);
+    let changed = diff
+        .items
+        .iter()
+        .find(|i| i.field == Some(Field::Location))
+        .unwrap_or_else(|| panic!("{:?}", diff.items));
+    assert_eq!(changed.declared.as_deref(), Some("Room1"));
+    assert_eq!(changed.discovered.as_deref(), Some("3階処置室"));
+    let accepted = accept(&ledger, changed, &[pc1], "it", today());
+    assert_eq!(accepted.devices[0].get(Field::Location), Some("3階処置室"));
+}
+
+fn diff_of(ledger: &Ledger, found: &[Discovered]) -> Diff {
+    diff(ledger, found, &[], &options())
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::civil::date(2026, 12, 4)
+}

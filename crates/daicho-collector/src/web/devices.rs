@@ -32,6 +32,11 @@ struct DeviceLine {
     ledger_id: String,
     kind: String,
     last_seen: String,
+    /// The switch port it is plugged into, its room if the site says, and
+    /// the row's 設置場所.
+    port: Option<daicho_place::Placement>,
+    suggested_location: String,
+    declared_location: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -129,6 +134,9 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                     .or_else(|| d.kind.clone())
                     .unwrap_or_default(),
                 last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
+                port: d.port.clone(),
+                suggested_location: d.suggested_location().unwrap_or_default(),
+                declared_location: field(daicho_ledger::Field::Location),
             }
         })
         .collect()

@@ -31,6 +31,8 @@ struct DiffLine {
     detail: String,
     evidence: Vec<String>,
     device: Option<i64>,
+    /// Where the device is plugged in: a suggestion beside the ledger.
+    location: Option<String>,
     /// A flag: settled as sanctioned, removed or false, not accepted.
     flagged: bool,
     /// The decision recorded on it (a removal waiting for a scan; in the
@@ -89,6 +91,7 @@ fn diff_line(i: &Item, lang: Lang) -> DiffLine {
         },
         evidence: i.evidence.clone(),
         device: i.device,
+        location: i.location.clone(),
         flagged: i.kind == ItemKind::Flagged,
         settled: i.settlement.as_ref().map(|s| settled_text(s, lang)),
     }

@@ -16,6 +16,8 @@ struct FindingLine {
     summary: String,
     /// Each subject address, with the device holding it when known.
     subjects: Vec<(String, Option<i64>)>,
+    /// Where the subjects are plugged in (switch port, room).
+    locations: Vec<String>,
     evidence: Vec<String>,
 }
 
@@ -31,6 +33,7 @@ pub(super) async fn findings(
     signed: Signed,
 ) -> Result<Response, Response> {
     let r = reconciled(&state).await?;
+    let device_of = |ip: std::net::IpAddr| r.discovered.iter().find(|d| d.ips.contains(&ip));
     let findings = r
         .findings
         .iter()
@@ -45,15 +48,18 @@ pub(super) async fn findings(
                 .subjects
                 .iter()
                 .filter_map(|s| s.ip)
-                .map(|ip| {
-                    let device = r
-                        .discovered
-                        .iter()
-                        .find(|d| d.ips.contains(&ip))
-                        .map(|d| d.id);
-                    (ip.to_string(), device)
-                })
+                .map(|ip| (ip.to_string(), device_of(ip).map(|d| d.id)))
                 .collect(),
+            locations: {
+                let mut locations: Vec<String> = f
+                    .subjects
+                    .iter()
+                    .filter_map(|s| s.ip)
+                    .filter_map(|ip| device_of(ip)?.suggested_location())
+                    .collect();
+                locations.dedup();
+                locations
+            },
             evidence: f.evidence.iter().map(|e| e.text.clone()).collect(),
         })
         .collect();
