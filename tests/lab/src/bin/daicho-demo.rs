@@ -118,26 +118,42 @@ fn printer_service(model: &str, place: &str) -> String {
     )
 }
 
+/// What the network team wrote on the switch ports (ifAlias): the rooms.
+const PORT_ALIASES: &[(&str, &str)] = &[
+    ("reception-pc", "1階 受付"),
+    ("doctor-pc", "1階 第1診察室"),
+    ("nurse-pc", "3階 ナースステーション"),
+    ("bp-monitor", "3階 301号室"),
+    ("lte-router", "3階処置室"),
+];
+
+/// A switch's snmpd: its system group, its entity (model, serial), and the
+/// rooms on its ports (`aliases`: ifIndex, text).
+fn switch_config(name: &str, aliases: &[(String, &str)]) -> String {
+    let mut config = format!(
+        "rocommunity {COMMUNITY} default\nsysName {name}\nsysLocation {}\n\
+         sysObjectID .1.3.6.1.4.1.207.1.4.1\n\
+         override .1.3.6.1.2.1.47.1.1.1.1.5.1 integer 3\n\
+         override .1.3.6.1.2.1.47.1.1.1.1.13.1 octet_str \"x530L-28GTX\"\n\
+         override .1.3.6.1.2.1.47.1.1.1.1.11.1 octet_str \"SN-{name}\"\n",
+        if name == "sw-out" {
+            "1F rack"
+        } else {
+            "3F rack"
+        }
+    );
+    for (index, alias) in aliases {
+        config.push_str(&format!(
+            "override .1.3.6.1.2.1.31.1.1.1.18.{index} octet_str \"{alias}\"\n"
+        ));
+    }
+    config
+}
+
 /// Starts what each device runs, by its name.
 fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Result<()> {
     let ip = address.split('/').next().unwrap_or(address);
     match name {
-        "sw-out" | "sw-ward" => lab.snmpd(
-            host,
-            ip,
-            &format!(
-                "rocommunity {COMMUNITY} default\nsysName {name}\nsysLocation {}\n\
-                 sysObjectID .1.3.6.1.4.1.207.1.4.1\n\
-                 override .1.3.6.1.2.1.47.1.1.1.1.5.1 integer 3\n\
-                 override .1.3.6.1.2.1.47.1.1.1.1.13.1 octet_str \"x530L-28GTX\"\n\
-                 override .1.3.6.1.2.1.47.1.1.1.1.11.1 octet_str \"SN-{name}\"\n",
-                if name == "sw-out" {
-                    "1F rack"
-                } else {
-                    "3F rack"
-                }
-            ),
-        ),
         "reception-pc" => lab.nmbd(host, ip, "UKETSUKE-PC01", "HOSPITAL"),
         "doctor-pc" => lab.nmbd(host, ip, "SHINSATSU-PC02", "HOSPITAL"),
         "nurse-pc" => lab.nmbd(host, ip, "NURSE-PC03", "HOSPITAL"),
@@ -174,13 +190,7 @@ fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Resul
                 "198.18.2.200,198.18.2.220,255.255.255.0",
                 "198.18.2.254",
             )?;
-            let wwan = host.ip(&["-o", "link", "show", "wwan0"])?;
-            let index = String::from_utf8_lossy(&wwan.stdout)
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
+            let index = if_index(host, "wwan0")?;
             lab.snmpd(
                 host,
                 ip,
@@ -196,17 +206,28 @@ fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Resul
 }
 
 fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
-    let segments = [lab.segment("out")?, lab.segment("ward")?];
+    // The two switches are managed: each is its segment, and its snmpd
+    // serves the forwarding table of its own ports.
+    let mut switches = Vec::new();
+    for (_, name, _, mac, address) in DEVICES.iter().filter(|d| d.1.starts_with("sw-")) {
+        let vlan = (*name == "sw-ward").then_some(20);
+        switches.push((*name, *address, lab.managed_switch(name, mac, address, vlan)?));
+    }
     println!(
         "demo: building the hospital lab (namespaces {}-*)",
         lab.id()
     );
-    for (segment, name, _, mac, address) in DEVICES {
+    let mut aliases: Vec<Vec<(String, &str)>> = vec![Vec::new(); switches.len()];
+    for (segment, name, _, mac, address) in DEVICES.iter().filter(|d| !d.1.starts_with("sw-")) {
         if cancel.load(Relaxed) {
             bail!("interrupted");
         }
         let host = lab.host(name)?;
-        lab.attach(&host, &segments[*segment], "eth0", Some(mac), &[address])?;
+        let switch = &switches[*segment].2;
+        let port = lab.plug(&host, switch, "eth0", Some(mac), &[address])?;
+        if let Some((_, alias)) = PORT_ALIASES.iter().find(|(n, _)| n == name) {
+            aliases[*segment].push((if_index(&switch.host, &port)?, alias));
+        }
         if *name == "lte-router" {
             // Its own uplink: a "wwan0" towards a carrier namespace, holding the
             // default route. (A veth: this kernel may lack dummy links.)
@@ -217,18 +238,23 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
         start_daemons(lab, name, &host, address)
             .with_context(|| format!("starting the daemons of {name}"))?;
     }
+    for ((name, address, switch), aliases) in switches.iter().zip(&aliases) {
+        let ip = address.split('/').next().unwrap_or(address);
+        lab.switch_snmpd(switch, ip, &switch_config(name, aliases))
+            .with_context(|| format!("starting the snmpd of {name}"))?;
+    }
     // The dual-homed PC: one NIC on each segment.
     let dual = lab.host("dual-pc")?;
-    lab.attach(
+    lab.plug(
         &dual,
-        &segments[0],
+        &switches[0].2,
         "eth0",
         Some("00:1b:21:00:01:33"),
         &["198.18.1.33/24"],
     )?;
-    lab.attach(
+    lab.plug(
         &dual,
-        &segments[1],
+        &switches[1].2,
         "eth1",
         Some("00:1b:21:00:01:34"),
         &["198.18.2.33/24"],
@@ -237,21 +263,32 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
     lab.avahi(&dual, "dual-pc", &["eth0", "eth1"], &[])?;
 
     let agent = lab.host("agent")?;
-    lab.attach(
+    lab.plug(
         &agent,
-        &segments[0],
+        &switches[0].2,
         "eth1",
         Some("02:da:1c:00:01:02"),
         &["198.18.1.2/24"],
     )?;
-    lab.attach(
+    lab.plug(
         &agent,
-        &segments[1],
+        &switches[1].2,
         "eth2",
         Some("02:da:1c:00:02:02"),
         &["198.18.2.2/24"],
     )?;
     Ok(agent)
+}
+
+/// The ifIndex of `ifname` in `host`.
+fn if_index(host: &Host, ifname: &str) -> Result<String> {
+    let out = host.ip(&["-o", "link", "show", ifname])?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
 }
 
 fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
