@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use daicho_lab::{Host, Lab, ManagedSwitch};
-use daicho_report::{MacAddr, Report, SnmpFacts};
+use daicho_report::{LinkProtocol, MacAddr, Report, SnmpFacts};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_daicho-agent");
 const CORE: &str = "198.18.12.2";
@@ -69,7 +69,7 @@ fn switch_lab() -> SwitchLab {
             &[&format!("{AGENT_ADDRESS}/24")],
         )
         .unwrap();
-    let mut ports = BTreeMap::from([("agent", ("sw-core", agent_port))]);
+    let mut ports = BTreeMap::from([("agent", ("sw-core", agent_port.clone()))]);
     for (name, switch, address, mac) in HOSTS {
         let host = lab.host(name).unwrap();
         let (switch_name, switch): (&str, &ManagedSwitch) = match *switch {
@@ -99,9 +99,19 @@ fn switch_lab() -> SwitchLab {
     let ward_agentx = lab
         .switch_snmpd(&ward, WARD, &switch_config("sw-ward", "3F 病棟", &alias))
         .unwrap();
-    // Each switch's lldpd speaks on its uplink and serves LLDP-MIB.
+    // Each switch's lldpd speaks on its uplink and serves LLDP-MIB; the core
+    // also announces itself to the agent's port, over LLDP and (a second
+    // lldpd, CDP only) over CDP.
     let core_lldp = lab
-        .lldpd(&core.host, &core_up, "sw-core", Some(&core_agentx), &[])
+        .lldpd(
+            &core.host,
+            &format!("{core_up},{agent_port}"),
+            "sw-core",
+            Some(&core_agentx),
+            &[],
+        )
+        .unwrap();
+    lab.lldpd(&core.host, &agent_port, "sw-core", None, &["-cc"])
         .unwrap();
     lab.lldpd(&ward.host, &ward_up, "sw-ward", Some(&ward_agentx), &[])
         .unwrap();
@@ -127,7 +137,8 @@ fn scan(lab: &SwitchLab) -> Report {
     let config = lab.lab.dir().join("agent.toml");
     std::fs::write(
         &config,
-        "[snmp]\ntimeout = \"1s\"\nretries = 1\nhost_rate = 200\n\
+        "[dhcp]\nlisten = \"3s\"\n\
+         [snmp]\ntimeout = \"1s\"\nretries = 1\nhost_rate = 200\n\
          [[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"lab-ro-community\"\n",
     )
     .unwrap();
@@ -144,7 +155,7 @@ fn scan(lab: &SwitchLab) -> Report {
             "300ms",
         ])
         .args(daicho_lab::skip_probes(&[
-            "netbios", "mdns", "ssh", "ssdp", "http", "dhcp",
+            "netbios", "mdns", "ssh", "ssdp", "http",
         ]))
         .arg("--config")
         .arg(&config)
@@ -255,6 +266,24 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
             "a MAC placed on the uplink {switch} {port}"
         );
     }
+    // The agent heard its own switch and port over LLDP and over CDP.
+    let heard: Vec<&daicho_report::LinkFacts> = report
+        .observations
+        .iter()
+        .filter_map(|o| o.link.as_deref())
+        .collect();
+    for protocol in [LinkProtocol::Lldp, LinkProtocol::Cdp] {
+        let link = heard
+            .iter()
+            .find(|l| l.protocol == protocol)
+            .unwrap_or_else(|| panic!("no {protocol:?} heard: {heard:?}"));
+        assert_eq!(link.system_name.as_deref(), Some("sw-core"), "{link:?}");
+        let port = link.port_description.as_deref().or(link.port_id.as_deref());
+        assert_eq!(port, Some(lab.ports["agent"].1.as_str()), "{link:?}");
+    }
+    let notes: Vec<&String> = report.probe_runs.iter().flat_map(|r| &r.notes).collect();
+    let plugged = format!("plugged into sw-core port {} (LLDP)", lab.ports["agent"].1);
+    assert!(notes.iter().any(|n| n.starts_with(&plugged)), "{notes:?}");
     // The room the network team wrote on the port, and the VLAN.
     let lte = &topology.placements[&mac("00:1e:42:12:00:23")];
     assert_eq!(lte.port.port_alias.as_deref(), Some("3階処置室"));

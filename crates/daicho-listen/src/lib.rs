@@ -1,20 +1,24 @@
 //! Listening on a segment without sending anything: the DHCP offers and
 //! acknowledgements servers broadcast to any client, the DISCOVERs and
-//! REQUESTs clients broadcast (their option lists fingerprint them), and
-//! the IPv6 router advertisements routers multicast to all nodes. A rogue DHCP server or an
-//! LTE router announcing itself as IPv6 default router shows up here even
-//! when the agent probes nothing.
+//! REQUESTs clients broadcast (their option lists fingerprint them), the
+//! IPv6 router advertisements routers multicast to all nodes, and the LLDP
+//! and CDP frames a switch port sends to what is plugged into it (the
+//! switch's name and the port's: where the agent itself is). A rogue DHCP
+//! server or an LTE router announcing itself as IPv6 default router shows
+//! up here even when the agent probes nothing.
 //!
 //! [`hear`] reads one Ethernet frame (pure, for tests and fuzzing);
 //! [`listen`] opens a filtered AF_PACKET socket through pnet and collects
 //! what it hears for a fixed time. Reading never panics on hostile bytes.
 
+pub mod link;
 pub mod ra;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use daicho_dhcp::{ClientRequest, ServerReply};
+pub use link::{CdpPacket, LinkNeighbourRepr, LinkProtocol, LldpPacket};
 use pnet_datalink::Channel;
 use pnet_packet::Packet;
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket};
@@ -43,6 +47,11 @@ pub enum Heard {
         mac: [u8; 6],
         request: ClientRequest,
     },
+    /// An LLDP or CDP announcement.
+    Link {
+        mac: [u8; 6],
+        neighbour: LinkNeighbourRepr,
+    },
 }
 
 impl Heard {
@@ -53,16 +62,31 @@ impl Heard {
             Heard::RouterAdvert { mac, from, .. } => ((*from).into(), *mac),
             // A client by its MAC: its DISCOVER and REQUEST are one client.
             Heard::DhcpClient { mac, .. } => (std::net::Ipv4Addr::UNSPECIFIED.into(), *mac),
+            // A neighbour by its MAC: the address it gives may be anywhere.
+            Heard::Link { mac, .. } => (std::net::Ipv4Addr::UNSPECIFIED.into(), *mac),
         }
     }
 }
 
-/// The DHCP server reply or router advertisement in one Ethernet frame;
-/// `None` for anything else, including malformed frames.
+/// The DHCP message, router advertisement or LLDP/CDP announcement in one
+/// Ethernet frame; `None` for anything else, including malformed frames.
 pub fn hear(frame: &[u8]) -> Option<Heard> {
     let ethernet = EthernetPacket::new(frame)?;
     let mac = ethernet.get_source().octets();
+    // CDP rides in 802.3 frames: the EtherType field holds a length.
+    if ethernet.get_destination().octets() == link::CDP_DESTINATION
+        && ethernet.get_ethertype().0 < 0x0600
+    {
+        let packet = CdpPacket::new_checked(ethernet.payload()).ok()?;
+        let neighbour = LinkNeighbourRepr::parse_cdp(&packet).ok()?;
+        return Some(Heard::Link { mac, neighbour });
+    }
     match ethernet.get_ethertype() {
+        EtherTypes::Lldp => {
+            let packet = LldpPacket::new_checked(ethernet.payload()).ok()?;
+            let neighbour = LinkNeighbourRepr::parse_lldp(&packet).ok()?;
+            Some(Heard::Link { mac, neighbour })
+        }
         EtherTypes::Ipv4 => {
             let ip = Ipv4Packet::new(ethernet.payload())?;
             let udp_at = usize::from(ip.get_header_length()) * 4;
@@ -106,9 +130,10 @@ pub fn hear(frame: &[u8]) -> Option<Heard> {
 
 /// `(ip and udp and ((src port 67 and dst port 68) or (src port 68 and
 /// dst port 67))) or (ip6 and ip6[6] = 58 and ip6[7] = 255 and ip6[40] =
-/// 134)`, from `tcpdump -dd -y EN10MB`: DHCP server replies, client
-/// requests and router advertisements; nothing else reaches us.
-const DHCP_OR_ROUTER_ADVERT: [libc::sock_filter; 23] = {
+/// 134) or ether proto 0x88cc or ether dst 01:00:0c:cc:cc:cc`, from
+/// `tcpdump -dd -y EN10MB`: DHCP server replies, client requests, router
+/// advertisements, LLDP and CDP; nothing else reaches us.
+const LISTENED: [libc::sock_filter; 28] = {
     const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
         libc::sock_filter { code, jt, jf, k }
     }
@@ -123,21 +148,57 @@ const DHCP_OR_ROUTER_ADVERT: [libc::sock_filter; 23] = {
         op(0x48, 0, 0, 0x0000000e),
         op(0x15, 0, 2, 0x00000043),
         op(0x48, 0, 0, 0x00000010),
-        op(0x15, 10, 11, 0x00000044),
+        op(0x15, 15, 11, 0x00000044),
         op(0x15, 0, 10, 0x00000044),
         op(0x48, 0, 0, 0x00000010),
-        op(0x15, 7, 8, 0x00000043),
-        op(0x15, 0, 7, 0x000086dd),
+        op(0x15, 12, 8, 0x00000043),
+        op(0x15, 0, 6, 0x000086dd),
         op(0x30, 0, 0, 0x00000014),
         op(0x15, 0, 5, 0x0000003a),
         op(0x30, 0, 0, 0x00000015),
         op(0x15, 0, 3, 0x000000ff),
         op(0x30, 0, 0, 0x00000036),
-        op(0x15, 0, 1, 0x00000086),
+        op(0x15, 5, 1, 0x00000086),
+        op(0x15, 4, 0, 0x000088cc),
+        op(0x20, 0, 0, 0x00000002),
+        op(0x15, 0, 3, 0x0ccccccc),
+        op(0x28, 0, 0, 0x00000000),
+        op(0x15, 0, 1, 0x00000100),
         op(0x6, 0, 0, 0x00040000),
         op(0x6, 0, 0, 0x00000000),
     ]
 };
+
+/// The link-local groups LLDP and CDP are sent to. A NIC drops multicast
+/// it was not asked for; these are joined on the listening socket only.
+const LINK_GROUPS: [[u8; 6]; 2] = [[0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e], link::CDP_DESTINATION];
+
+/// Joins `group` on interface `index` for socket `fd` (left when it closes).
+fn join_group(fd: i32, index: u32, group: [u8; 6]) -> std::io::Result<()> {
+    let mut address = [0u8; 8];
+    address[..6].copy_from_slice(&group);
+    let request = libc::packet_mreq {
+        mr_ifindex: i32::try_from(index).map_err(std::io::Error::other)?,
+        mr_type: libc::PACKET_MR_MULTICAST as u16,
+        mr_alen: 6,
+        mr_address: address,
+    };
+    // SAFETY: setsockopt(2) with a packet_mreq that lives across the call.
+    let status = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_ADD_MEMBERSHIP,
+            std::ptr::from_ref(&request).cast(),
+            std::mem::size_of::<libc::packet_mreq>() as libc::socklen_t,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
 
 /// Most distinct senders of each kind kept per listening window: a flood
 /// of forged senders cannot grow the report without bound.
@@ -196,7 +257,12 @@ pub fn listen(
         .into_iter()
         .find(|i| i.name == interface)
         .ok_or_else(|| ListenError::NoInterface(interface.to_owned()))?;
-    let fd = daicho_arp::open_filtered_socket(&DHCP_OR_ROUTER_ADVERT).map_err(io)?;
+    let fd = daicho_arp::open_filtered_socket(&LISTENED).map_err(io)?;
+    for group in LINK_GROUPS {
+        // A NIC that filters multicast would drop only LLDP/CDP without
+        // it; a veth or a bridge port passes them anyway.
+        let _ = join_group(fd, device.index, group);
+    }
     let config = pnet_datalink::Config {
         read_timeout: Some(Duration::from_millis(100)),
         socket_fd: Some(fd),
@@ -237,7 +303,16 @@ pub fn listen(
 /// rogue DHCP server being looked for.
 fn keep(heard: &mut Vec<Heard>, message: Heard) {
     let kind = std::mem::discriminant(&message);
-    let same = |h: &Heard| h.sender() == message.sender() && std::mem::discriminant(h) == kind;
+    // A switch port speaking LLDP and CDP is heard in both.
+    let protocol = |h: &Heard| match h {
+        Heard::Link { neighbour, .. } => Some(neighbour.protocol),
+        _ => None,
+    };
+    let same = |h: &Heard| {
+        h.sender() == message.sender()
+            && std::mem::discriminant(h) == kind
+            && protocol(h) == protocol(&message)
+    };
     if let Some(earlier) = heard.iter_mut().find(|h| same(h)) {
         *earlier = message;
     } else if heard

@@ -153,3 +153,93 @@ fn the_router_solicitation_is_well_formed() {
     let expected = pnet_packet::icmpv6::checksum(&icmp, &ip.get_source(), &ip.get_destination());
     assert_eq!(icmp.get_checksum(), expected);
 }
+
+fn unhex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+/// Recorded from Debian's lldpd 1.0.16 in a lab namespace (system name
+/// sw-core, port eth0, management address 198.18.9.2): one LLDP frame and,
+/// with `-cc`, one CDPv2 frame.
+const LLDP_FRAME: &str = "0180c200000e001aeb12000288cc020704001aeb120002040703001aeb120002060200040a0773772d636f72650c5644
+656269616e20474e552f4c696e75782031322028626f6f6b776f726d29204c696e757820362e31382e34342d66632d76
+3132373220233120534d5020505245454d50545f44594e414d4943204030207838365f36340e04009c0080100c0501c6
+12090202000000020010181102fe80000000000000021aebfffe120002020000000200080465746830fe0900120f0301
+00000000fe0900120f0100800000360000";
+const CDP_FRAME: &str = "01000ccccccc001aeb120002009baaaa0300000c200002042c750001000b73772d636f726500020011000000010101cc
+0004c6120902000300086574683000040008000000100005005a44656269616e20474e552f4c696e7578203132202862
+6f6f6b776f726d29204c696e757820362e31382e34342d66632d763132373220233120534d5020505245454d50545f44
+594e414d4943204030207838365f3634000600094c696e7578";
+
+#[test]
+fn lldpd_s_lldp_and_cdp_frames_name_the_switch_and_its_port() {
+    let Some(Heard::Link { mac, neighbour }) = hear(&unhex(LLDP_FRAME)) else {
+        panic!("the LLDP frame was not heard");
+    };
+    assert_eq!(mac, [0x00, 0x1a, 0xeb, 0x12, 0x00, 0x02]);
+    assert_eq!(neighbour.protocol, LinkProtocol::Lldp);
+    assert_eq!(neighbour.chassis_id.as_deref(), Some("00:1a:eb:12:00:02"));
+    assert_eq!(neighbour.system_name.as_deref(), Some("sw-core"));
+    assert_eq!(neighbour.port_description.as_deref(), Some("eth0"));
+    assert_eq!(neighbour.capabilities, Some(0x0080));
+    assert_eq!(
+        neighbour.management_address,
+        Some(Ipv4Addr::new(198, 18, 9, 2).into())
+    );
+    assert!(
+        neighbour
+            .system_description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Debian GNU/Linux 12"))
+    );
+
+    let Some(Heard::Link { neighbour, .. }) = hear(&unhex(CDP_FRAME)) else {
+        panic!("the CDP frame was not heard");
+    };
+    assert_eq!(neighbour.protocol, LinkProtocol::Cdp);
+    assert_eq!(neighbour.chassis_id.as_deref(), Some("sw-core"));
+    assert_eq!(neighbour.port_id.as_deref(), Some("eth0"));
+    assert_eq!(neighbour.capabilities, Some(0x10));
+    assert_eq!(
+        neighbour.management_address,
+        Some(Ipv4Addr::new(198, 18, 9, 2).into())
+    );
+    assert!(
+        neighbour
+            .system_description
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Linux: Debian"))
+    );
+}
+
+#[test]
+fn a_truncated_or_bent_link_frame_is_refused_without_panic() {
+    for frame in [unhex(LLDP_FRAME), unhex(CDP_FRAME)] {
+        for end in 0..frame.len() {
+            let _ = hear(&frame[..end]);
+        }
+        // Every length byte set to its largest value, one at a time.
+        for at in 14..frame.len() {
+            let mut bent = frame.clone();
+            bent[at] = 0xff;
+            let _ = hear(&bent);
+        }
+    }
+    // An LLDPDU without its mandatory chassis ID is not a neighbour.
+    let mut frame = unhex(LLDP_FRAME);
+    frame.drain(14..23);
+    assert_eq!(hear(&frame), None);
+}
+
+#[test]
+fn one_port_speaking_lldp_and_cdp_is_kept_in_both() {
+    let mut heard = Vec::new();
+    for frame in [LLDP_FRAME, CDP_FRAME, LLDP_FRAME] {
+        keep(&mut heard, hear(&unhex(frame)).unwrap());
+    }
+    assert_eq!(heard.len(), 2, "{heard:?}");
+}

@@ -382,6 +382,11 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
     let mut flux: BTreeMap<(String, MacAddr), BTreeSet<IpAddr>> = BTreeMap::new();
     let mut forwarding: BTreeSet<Group> = BTreeSet::new();
     for o in &report.observations {
+        // LLDP/CDP announcements are no devices of their own: they say
+        // which switch port the agent (or the announcer) is plugged into.
+        if o.link.is_some() {
+            continue;
+        }
         if o.flags.contains(&Flag::ArpFlux) {
             if let (Some(mac), Some(ip)) = (o.mac, o.ip) {
                 flux.entry((o.interface.to_string(), mac))

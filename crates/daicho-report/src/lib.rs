@@ -145,6 +145,45 @@ pub struct Observation {
     pub dhcp_client: Option<Box<DhcpClientFacts>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hl7: Option<Box<Hl7Facts>>,
+    /// What it announced over LLDP or CDP, heard by the listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Box<LinkFacts>>,
+}
+
+/// An LLDP or CDP announcement heard on the segment (switches do not
+/// forward them): from the agent's own switch port — naming the switch and
+/// the port the agent is plugged into — or from a device that announces
+/// itself on a shared port (IP phones, some medical devices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkFacts {
+    pub protocol: LinkProtocol,
+    /// LLDP's chassis ID (a MAC, an address or a name); CDP's device ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis_id: Option<String>,
+    /// The sender's port the frame left by (`Gi1/0/14`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_name: Option<String>,
+    /// LLDP's system description; CDP's platform and software version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<Capability>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_address: Option<IpAddr>,
+    /// The port's VLAN (LLDP 802.1 port VLAN ID, CDP native VLAN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkProtocol {
+    Lldp,
+    Cdp,
 }
 
 /// An HL7 MLLP port that accepted a TCP connection (closed at once, no
@@ -471,6 +510,7 @@ impl Observation {
             dicom: None,
             dhcp_client: None,
             hl7: None,
+            link: None,
             dhcp: None,
             router_advert: None,
         }

@@ -278,7 +278,7 @@ impl Lab {
     /// announcing `hostname` every second, and returns its control socket
     /// (for `lldpcli -u`). With `agentx`, it also serves LLDP-MIB through the
     /// snmpd master agent listening on that socket. `extra` are more lldpd
-    /// arguments (`-cc` also sends CDP).
+    /// arguments (`-cc`: CDP instead of LLDP while no LLDP peer answers).
     pub fn lldpd(
         &mut self,
         host: &Host,
@@ -287,7 +287,11 @@ impl Lab {
         agentx: Option<&Path>,
         extra: &[&str],
     ) -> Result<PathBuf> {
-        let base = self.dir.join(format!("lldpd-{}", host.netns));
+        // One directory per instance: two may speak on one interface (one
+        // LLDP, one CDP: lldpd sends CDP alone once CDP is forced).
+        let base = self
+            .dir
+            .join(format!("lldpd-{}-{}", host.netns, self.children.len()));
         std::fs::create_dir_all(&base)?;
         let conf = base.join("lldpd.conf");
         std::fs::write(
@@ -299,6 +303,8 @@ impl Lab {
         command
             .args(["-d", "-I", ifname, "-u"])
             .arg(&control)
+            .arg("-p")
+            .arg(base.join("lldpd.pid"))
             .arg("-O")
             .arg(&conf);
         if let Some(socket) = agentx {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use daicho_listen::Heard;
 use daicho_report::{
-    DhcpClientFacts, DhcpFacts, DhcpOffer, MacAddr, Observation, ProbeRun, RouterAdvertFacts,
-    Source,
+    Capability, DhcpClientFacts, DhcpFacts, DhcpOffer, LinkFacts, LinkProtocol, MacAddr,
+    Observation, ProbeRun, RouterAdvertFacts, Source,
 };
 use daicho_scope::ScopeError;
 use jiff::Timestamp;
@@ -234,8 +234,9 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
     match outcome {
         Ok(heard) => {
             run.packets_received = heard.len() as u64;
+            run.notes.extend(heard.iter().filter_map(plugged_into));
             run.notes.push(format!(
-                "listened {} s{}: {} DHCP server(s), {} DHCP client(s) and {} IPv6 router(s) heard",
+                "listened {} s{}: {} DHCP server(s), {} DHCP client(s), {} IPv6 router(s) and {} LLDP/CDP neighbour(s) heard",
                 plan.listen.as_secs(),
                 if plan.solicit_routers {
                     " after one router solicitation"
@@ -254,6 +255,10 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
                     .iter()
                     .filter(|h| matches!(h, Heard::RouterAdvert { .. }))
                     .count(),
+                heard
+                    .iter()
+                    .filter(|h| matches!(h, Heard::Link { .. }))
+                    .count(),
             ));
             observations.extend(
                 heard
@@ -265,6 +270,46 @@ async fn listen(plan: Arc<DhcpProbe>, interface: Arc<str>) -> (Vec<Observation>,
     }
     run.finished_at = Timestamp::now();
     (observations, run)
+}
+
+/// "plugged into sw-core port Gi1/0/3 (LLDP)": what a switch port's own
+/// announcement says about where this interface is.
+fn plugged_into(heard: &Heard) -> Option<String> {
+    let Heard::Link { neighbour, .. } = heard else {
+        return None;
+    };
+    let name = neighbour
+        .system_name
+        .as_deref()
+        .or(neighbour.chassis_id.as_deref())?;
+    let port = port_name(neighbour)?;
+    let protocol = match neighbour.protocol {
+        daicho_listen::LinkProtocol::Lldp => "LLDP",
+        daicho_listen::LinkProtocol::Cdp => "CDP",
+    };
+    Some(format!(
+        "plugged into {} port {} ({protocol}) / 接続先 {} ポート {}",
+        clean(name),
+        clean(port),
+        clean(name),
+        clean(port)
+    ))
+}
+
+/// The port as a person reads it: LLDP's port ID is often the port's MAC,
+/// with the name in the port description.
+fn port_name(neighbour: &daicho_listen::LinkNeighbourRepr) -> Option<&str> {
+    let id = neighbour.port_id.as_deref();
+    let is_mac = id.is_some_and(|id| id.parse::<MacAddr>().is_ok());
+    match (id, neighbour.port_description.as_deref()) {
+        (Some(_), Some(description)) if is_mac => Some(description),
+        (Some(id), _) => Some(id),
+        (None, description) => description,
+    }
+}
+
+fn clean(text: &str) -> String {
+    daicho_report::text::clean_text(text, daicho_report::text::MAX_NAME)
 }
 
 /// What was heard, as an observation. (A server that also answered our own
@@ -301,6 +346,34 @@ fn heard_observation(plan: &DhcpProbe, interface: &Arc<str>, heard: Heard) -> Ob
                 host_name: request.host_name,
                 client_id: request.client_id,
                 requested: request.requested,
+            }));
+        }
+        Heard::Link { neighbour, .. } => {
+            let text = |t: Option<String>, max| t.map(|t| daicho_report::text::clean_text(&t, max));
+            let capabilities = neighbour
+                .capabilities
+                .map_or_else(Vec::new, |bits| match neighbour.protocol {
+                    daicho_listen::LinkProtocol::Lldp => {
+                        Capability::from_lldp_bits(u16::try_from(bits).unwrap_or(u16::MAX))
+                    }
+                    daicho_listen::LinkProtocol::Cdp => Capability::from_cdp_bits(bits),
+                });
+            observation.link = Some(Box::new(LinkFacts {
+                protocol: match neighbour.protocol {
+                    daicho_listen::LinkProtocol::Lldp => LinkProtocol::Lldp,
+                    daicho_listen::LinkProtocol::Cdp => LinkProtocol::Cdp,
+                },
+                chassis_id: text(neighbour.chassis_id, daicho_report::text::MAX_NAME),
+                port_id: text(neighbour.port_id, daicho_report::text::MAX_NAME),
+                port_description: text(neighbour.port_description, daicho_report::text::MAX_LINE),
+                system_name: text(neighbour.system_name, daicho_report::text::MAX_NAME),
+                system_description: text(
+                    neighbour.system_description,
+                    daicho_report::text::MAX_DESCRIPTION,
+                ),
+                capabilities,
+                management_address: neighbour.management_address,
+                vlan: neighbour.vlan,
             }));
         }
         Heard::RouterAdvert { from, advert, .. } => {

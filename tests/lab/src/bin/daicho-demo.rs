@@ -211,7 +211,11 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
     let mut switches = Vec::new();
     for (_, name, _, mac, address) in DEVICES.iter().filter(|d| d.1.starts_with("sw-")) {
         let vlan = (*name == "sw-ward").then_some(20);
-        switches.push((*name, *address, lab.managed_switch(name, mac, address, vlan)?));
+        switches.push((
+            *name,
+            *address,
+            lab.managed_switch(name, mac, address, vlan)?,
+        ));
     }
     println!(
         "demo: building the hospital lab (namespaces {}-*)",
