@@ -149,6 +149,8 @@ fn scan(lab: &SwitchLab) -> Report {
         .command(AGENT)
         .args([
             "scan",
+            "--agent-id",
+            "place-lab",
             "--segment",
             "eth0=198.18.12.0/24",
             "--timeout",
@@ -417,4 +419,29 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
     collector(&ledger, &rooms, &["report", "-o", html.to_str().unwrap()]);
     let html = std::fs::read_to_string(html).unwrap();
     assert!(html.contains("接続先（設置場所の候補）") && html.contains("「3階処置室」"));
+    assert!(html.contains("ネットワーク構成図") && html.contains("<svg"));
+
+    // The diagram file: both switches, cabled (a line between their boxes);
+    // the router by its 種別, linked to that filtered list. (Red needs a
+    // finding: this lab's router has no cellular uplink to find.)
+    let svg = dir.join("site.svg");
+    collector(&ledger, &rooms, &["diagram", "-o", svg.to_str().unwrap()]);
+    let svg = std::fs::read_to_string(svg).unwrap();
+    let core = svg.find(">sw-core").unwrap_or_else(|| panic!("{svg}"));
+    let ward = svg.find(">sw-ward").unwrap_or_else(|| panic!("{svg}"));
+    assert!(svg[core..ward].contains("<line"), "{svg}");
+    assert!(svg.contains("モバイルルータ (1)"), "{svg}");
+    assert!(
+        svg.contains("href=\"/devices?segment=place-lab+eth0&amp;kind="),
+        "{svg}"
+    );
+    let refused =
+        std::process::Command::new(daicho_lab::sibling_binary("daicho-collector").unwrap())
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["diagram", "-o", "/dev/null", "--segment", "7"])
+            .output()
+            .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("there is no segment 7"));
 }

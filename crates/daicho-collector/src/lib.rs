@@ -4,12 +4,14 @@
 //! it with TLS, connection limits and a clean shutdown (`serve`,
 //! `connections`); the declared ledger reconciled with the discovered one
 //! (`reconcile`); the devices as one machine-readable view (`inventory`);
+//! the network diagram (`diagram`);
 //! and the text the command line prints (`print`). The
 //! `daicho-collector` binary is the command line on top.
 
 pub mod api;
 pub mod app;
 pub mod connections;
+pub mod diagram;
 pub mod inventory;
 pub mod print;
 pub mod reconcile;

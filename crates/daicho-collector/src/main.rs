@@ -150,6 +150,20 @@ enum Command {
         #[command(flatten)]
         window: Window,
     },
+    /// The network diagram (構成図) as one SVG file: segments, switches and
+    /// their cables, devices by 種別, and in red what bypasses the design.
+    Diagram {
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportLang::Ja)]
+        lang: ReportLang,
+        /// Only this segment (0, 1, … in the order `diff` lists the agents'
+        /// segments); the whole site by default.
+        #[arg(long)]
+        segment: Option<usize>,
+        #[command(flatten)]
+        window: Window,
+    },
     /// Who did what, when (imports, settlements, clients, ingests).
     Audit,
 }
@@ -486,6 +500,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::Links { decide } => links_command(&store, decide).await?,
+        Command::Diagram {
+            output,
+            lang,
+            segment,
+            window,
+        } => {
+            let state = reconcile(&store, window.missing_days, window.overdue_hours).await?;
+            if let Some(n) = segment.filter(|n| *n >= state.segments.len()) {
+                anyhow::bail!(
+                    "there is no segment {n}: the agents' latest reports have {} (0 to {}) \
+                     / セグメント {n} はありません",
+                    state.segments.len(),
+                    state.segments.len().saturating_sub(1)
+                );
+            }
+            let svg = daicho_collector::diagram::svg(&state, lang == ReportLang::Ja, segment);
+            daicho_process::write_atomic(&output, |file| file.write_all(svg.as_bytes()))
+                .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
+            println!("{}: diagram written", output.display());
+        }
         Command::Findings => {
             let (reports, findings) = daicho_collector::reconcile::latest_findings(&store).await?;
             print!("{}", print::findings(reports.len(), &findings));

@@ -314,6 +314,11 @@ pub fn report_html(
             diff: &state.diff,
             coverage: &state.coverage,
             settlements: &state.settlements,
+            diagram: Some(&crate::diagram::svg(
+                state,
+                lang != daicho_ledger::Lang::En,
+                None,
+            )),
         },
         lang,
     )

@@ -141,6 +141,23 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             .await
             .unwrap();
         let item = hidden(&diff.replace("<tr id=", "<tr name=\"row\" value="), "row");
+        // The diagram: inline SVG, the hostile device names escaped in it,
+        // one page per segment, and a clear 404 past the last.
+        let get = |path: &str| {
+            let url = format!("{base}{path}");
+            let http = http.clone();
+            let cookie = format!("daicho_session={viewer}");
+            async move { http.get(url).header("cookie", cookie).send().await.unwrap() }
+        };
+        for path in ["/diagram", "/diagram/0", "/exports/diagram.svg"] {
+            let page = get(path).await;
+            assert_eq!(page.status(), StatusCode::OK, "{path}");
+            let text = page.text().await.unwrap();
+            assert!(text.contains("<svg"), "{path}: {text}");
+            assert!(!text.contains("<img src=x"), "{path}: unescaped name");
+            assert!(text.contains("&lt;img src=x"), "{path}: {text}");
+        }
+        assert_eq!(get("/diagram/9").await.status(), StatusCode::NOT_FOUND);
         let post = |session: String, form: Vec<(&'static str, String)>| {
             let url = format!("{base}/diff/{item}");
             let http = http.clone();

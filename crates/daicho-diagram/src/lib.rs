@@ -226,6 +226,7 @@ fn column(
         .iter()
         .map(|g| g.devices.len())
         .sum::<usize>()
+        + segment.switches.len()
         + segment.alerts.len();
     let header = vec![
         (segment.label.clone(), segment.link.as_deref(), true),

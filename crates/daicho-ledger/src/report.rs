@@ -33,6 +33,9 @@ pub struct ReportInput<'a> {
     pub diff: &'a Diff,
     pub coverage: &'a [Coverage],
     pub settlements: &'a [Settlement],
+    /// The network diagram (構成図) as SVG, drawn by the caller; it is put
+    /// in as it is, so it must be escaped SVG (daicho-diagram's).
+    pub diagram: Option<&'a str>,
 }
 
 struct Section<'a> {
@@ -117,6 +120,7 @@ struct Labels {
     remote_no: &'static str,
     remote_unsaid: &'static str,
     coverage: &'static str,
+    diagram: &'static str,
     agent: &'static str,
     segments: &'static str,
     last_report: &'static str,
@@ -165,6 +169,7 @@ static JA: Labels = Labels {
     remote_no: "無（要確認）",
     remote_unsaid: "記載なし（要確認）",
     coverage: "セグメントごとの最終スキャン",
+    diagram: "ネットワーク構成図（検出結果）",
     agent: "エージェント",
     segments: "セグメント",
     last_report: "最終報告",
@@ -216,6 +221,7 @@ static EN: Labels = Labels {
     remote_no: "No (check)",
     remote_unsaid: "Not stated (check)",
     coverage: "Last scan per segment",
+    diagram: "Network diagram (as found)",
     agent: "Agent",
     segments: "Segments",
     last_report: "Last report",

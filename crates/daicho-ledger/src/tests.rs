@@ -350,6 +350,7 @@ fn the_html_report_escapes_device_strings_and_runs_no_script() {
                     overdue: true,
                 }],
                 settlements: &[],
+                diagram: None,
             },
             lang,
         );
@@ -402,6 +403,7 @@ fn script_and_formula_device_names_are_inert_everywhere() {
             diff: &diff,
             coverage: &[],
             settlements: &[],
+            diagram: None,
         },
         Lang::Ja,
     );
@@ -473,6 +475,7 @@ fn the_report_matches_its_snapshot() {
                     overdue: false,
                 }],
                 settlements: &settled,
+                diagram: None,
             },
             lang,
         );

@@ -37,6 +37,10 @@ pub(super) async fn export(
             daicho_ledger::to_xlsx(&r.ledger).map_err(|e| e.to_string()),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
+        "diagram.svg" => (
+            Ok(crate::diagram::svg(&r, signed.lang != daicho_ledger::Lang::En, None).into_bytes()),
+            "image/svg+xml",
+        ),
         "report.html" => (
             Ok(crate::reconcile::report_html(&r, signed.lang, state.missing_days).into_bytes()),
             "text/html; charset=utf-8",

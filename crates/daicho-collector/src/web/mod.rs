@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 mod audit;
 mod devices;
+mod diagram;
 mod diff;
 mod exports;
 mod findings;
@@ -53,6 +54,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/diff", get(diff::diff))
         .route("/diff/{item}", post(diff::settle_item))
         .route("/findings", get(findings::findings))
+        .route("/diagram", get(diagram::site))
+        .route("/diagram/{segment}", get(diagram::segment))
         .route("/exports", get(exports::exports))
         .route("/exports/{file}", get(exports::export))
         .route("/audit", get(audit::audit))

@@ -432,8 +432,10 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         "-o",
         xlsx.to_str().context("UTF-8 path")?,
     ])?;
+    let diagram = output.join("site.svg");
+    collector(&["diagram", "-o", diagram.to_str().context("UTF-8 path")?])?;
     println!(
-        "demo: written to {}: report.html (report-en.html), ledger.xlsx, diff.txt, findings.txt, devices.json, report-*.json, ledger.db",
+        "demo: written to {}: report.html (report-en.html), ledger.xlsx, site.svg (構成図), diff.txt, findings.txt, devices.json, report-*.json, ledger.db",
         output.display()
     );
     let ledger_db = output.join("ledger.db");
