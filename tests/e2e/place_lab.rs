@@ -31,6 +31,8 @@ struct SwitchLab {
     /// Each host's name → (switch name, port name on it).
     ports: BTreeMap<&'static str, (&'static str, String)>,
     uplinks: Vec<(&'static str, String)>,
+    hosts: BTreeMap<&'static str, Host>,
+    ward: ManagedSwitch,
 }
 
 fn switch_config(name: &str, location: &str, overrides: &str) -> String {
@@ -70,6 +72,7 @@ fn switch_lab() -> SwitchLab {
         )
         .unwrap();
     let mut ports = BTreeMap::from([("agent", ("sw-core", agent_port.clone()))]);
+    let mut hosts = BTreeMap::new();
     for (name, switch, address, mac) in HOSTS {
         let host = lab.host(name).unwrap();
         let (switch_name, switch): (&str, &ManagedSwitch) = match *switch {
@@ -86,6 +89,7 @@ fn switch_lab() -> SwitchLab {
             )
             .unwrap();
         ports.insert(*name, (switch_name, port));
+        hosts.insert(*name, host);
     }
     // The network team wrote the room on the LTE router's port.
     let lte_port = &ports["lte"].1;
@@ -130,6 +134,8 @@ fn switch_lab() -> SwitchLab {
         agent,
         ports,
         uplinks: vec![("sw-core", core_up), ("sw-ward", ward_up)],
+        hosts,
+        ward,
     }
 }
 
@@ -317,9 +323,9 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
     if !daicho_lab::can_run("the_collector_shows_each_device_s_port") {
         return;
     }
-    let lab = switch_lab();
+    let mut lab = switch_lab();
     let report = scan(&lab);
-    let dir = lab.lab.dir();
+    let dir = lab.lab.dir().to_path_buf();
     std::fs::write(
         dir.join("report.json"),
         serde_json::to_vec(&report).unwrap(),
@@ -444,4 +450,59 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
             .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("there is no segment 7"));
+
+    // pc-1 is carried to the ward and plugged in there: the next scan says
+    // it moved, and from where.
+    let pc1 = lab.hosts["pc-1"].clone();
+    pc1.ip(&["link", "del", "eth0"]).unwrap();
+    let ward_switch = lab.ward.clone();
+    let new_port = lab
+        .lab
+        .plug(
+            &pc1,
+            &ward_switch,
+            "eth0",
+            Some("52:54:00:12:00:21"),
+            &["198.18.12.21/24"],
+        )
+        .unwrap();
+    let again = scan(&lab);
+    let second = dir.join("report-2.json");
+    std::fs::write(&second, serde_json::to_vec(&again).unwrap()).unwrap();
+    collector(&ledger, &rooms, &["import", second.to_str().unwrap()]);
+    let inventory: serde_json::Value = serde_json::from_str(&collector(
+        &ledger,
+        &rooms,
+        &["devices", "--format", "json"],
+    ))
+    .unwrap();
+    let pc1 = inventory["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["ip"] == "198.18.12.21")
+        })
+        .unwrap();
+    assert_eq!(pc1["port"]["port"]["switch_name"], "sw-ward", "{pc1:#}");
+    // (By ifIndex: snmpd names an interface created after it started only
+    // once its interface cache is refreshed; a switch's ports are there
+    // from the start.)
+    assert_eq!(
+        pc1["port"]["port"]["if_index"],
+        if_index(&ward_switch.host, &new_port),
+        "{pc1:#}"
+    );
+    assert_eq!(
+        pc1["port"]["moved_from"]["switch_name"], "sw-core",
+        "{pc1:#}"
+    );
+    assert_eq!(
+        pc1["port"]["moved_from"]["port_name"],
+        lab.ports["pc-1"].1.as_str()
+    );
 }

@@ -87,6 +87,7 @@ fn site(devices: usize, per_segment: usize) -> Reconciliation {
                 macs_on_port: 1,
                 shared: false,
                 also_on: Vec::new(),
+                moved_from: None,
             }),
             ..Discovered::default()
         });

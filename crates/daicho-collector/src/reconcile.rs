@@ -88,13 +88,37 @@ fn switches_of(reports: &[Report]) -> Switches {
 /// Places every device behind the switches on its port, and the port in
 /// the site's room where the rooms file says.
 fn place_devices(
-    Switches {
-        seen: switches,
-        answered,
-    }: &Switches,
+    now: &Switches,
+    before: &Switches,
     discovered: &mut [Discovered],
     rooms: &daicho_place::Rooms,
 ) -> daicho_place::Topology {
+    let mut topology = topology_of(now, discovered);
+    daicho_place::mark_moves(&mut topology, &topology_of(before, discovered));
+    for device in discovered.iter_mut() {
+        let placement = device
+            .macs
+            .iter()
+            .filter_map(|m| m.parse::<daicho_report::MacAddr>().ok())
+            .chain(
+                device
+                    .ips
+                    .iter()
+                    .filter_map(|ip| now.answered.get(ip).copied()),
+            )
+            .find_map(|m| topology.placements.get(&m));
+        if let Some(placement) = placement {
+            device.room = rooms.room_of(&placement.port).map(str::to_owned);
+            device.port = Some(placement.clone());
+        }
+    }
+    topology
+}
+
+/// The switches' forwarding tables placed, each switch named by its
+/// device in the ledger.
+fn topology_of(switches: &Switches, discovered: &[Discovered]) -> daicho_place::Topology {
+    let switches = &switches.seen;
     let wanted_ips: std::collections::HashSet<IpAddr> =
         switches.iter().filter_map(|s| s.ip).collect();
     let wanted_macs: std::collections::HashSet<String> = switches
@@ -128,20 +152,7 @@ fn place_devices(
             (id, &s.facts)
         })
         .collect();
-    let topology = daicho_place::place(&ids, &daicho_place::Policy::default());
-    for device in discovered.iter_mut() {
-        let placement = device
-            .macs
-            .iter()
-            .filter_map(|m| m.parse::<daicho_report::MacAddr>().ok())
-            .chain(device.ips.iter().filter_map(|ip| answered.get(ip).copied()))
-            .find_map(|m| topology.placements.get(&m));
-        if let Some(placement) = placement {
-            device.room = rooms.room_of(&placement.port).map(str::to_owned);
-            device.port = Some(placement.clone());
-        }
-    }
-    topology
+    daicho_place::place(&ids, &daicho_place::Policy::default())
 }
 
 /// Detection across these reports (each agent's latest), with the built-in
@@ -257,12 +268,24 @@ pub async fn reconcile(
         })
         .collect();
     let switches = switches_of(&reports);
+    // The previous report of each agent that asked switches: a device on
+    // another port than then has moved.
+    let asked: Vec<String> = reports
+        .iter()
+        .filter(|r| {
+            r.observations
+                .iter()
+                .any(|o| o.snmp.as_ref().is_some_and(|s| !s.fdb.is_empty()))
+        })
+        .map(|r| r.agent.id.clone())
+        .collect();
+    let before = switches_of(&store.previous_reports(&asked).await?);
     // The reports are done with: at 100 agents they hold 200,000
     // observations, which need not share memory with the diff.
     drop(reports);
     let mut discovered = discovered(store.device_facts().await?, &findings);
-    let topology = place_devices(&switches, &mut discovered, rooms());
-    drop(switches);
+    let topology = place_devices(&switches, &before, &mut discovered, rooms());
+    drop((switches, before));
     let settlements: Vec<Settlement> = store
         .settlements()
         .await?

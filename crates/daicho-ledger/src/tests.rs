@@ -931,6 +931,7 @@ fn plugged_into(alias: &str) -> daicho_place::Placement {
         macs_on_port: 1,
         shared: false,
         also_on: Vec::new(),
+        moved_from: None,
     }
 }
 

@@ -79,6 +79,10 @@ pub struct Placement {
     /// duplicated MAC, or a loop): said, not hidden.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_on: Vec<PortRef>,
+    /// The edge port the previous scan placed it on, when that was
+    /// another: the device moved (or was moved) between scans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<PortRef>,
 }
 
 impl PortRef {
@@ -253,10 +257,31 @@ pub fn place(switches: &[(SwitchId, &SnmpFacts)], policy: &Policy) -> Topology {
                 macs_on_port: best.macs_on_port,
                 shared: best.shared,
                 also_on,
+                moved_from: None,
             },
         );
     }
     topology
+}
+
+/// Marks each placement of `current` whose MAC the `previous` scan placed
+/// on another edge port. Ports are compared by switch name and port (the
+/// ids a caller gives may change between scans).
+pub fn mark_moves(current: &mut Topology, previous: &Topology) {
+    let at = |p: &PortRef| {
+        (
+            p.switch_name.as_deref().map(short_name),
+            p.bridge_port,
+            p.port_name.clone(),
+        )
+    };
+    for (mac, placement) in &mut current.placements {
+        if let Some(before) = previous.placements.get(mac)
+            && at(&before.port) != at(&placement.port)
+        {
+            placement.moved_from = Some(before.port.clone());
+        }
+    }
 }
 
 /// The interfaces whose LLDP or CDP neighbour forwards frames, with the

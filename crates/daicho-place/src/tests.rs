@@ -205,3 +205,17 @@ fn a_bad_rooms_file_names_the_line_to_fix() {
     let broken = Rooms::from_csv("switch,port,room\n\"sw-a,1,Room 1\n").unwrap_err();
     assert!(matches!(broken, RoomsError::Row { .. }), "{broken}");
 }
+
+#[test]
+fn a_device_on_another_port_than_last_scan_is_marked_moved() {
+    let before = switch("sw-ward", SW_A, &[(3, &[H1, H2]), (4, &[H3])]);
+    let after = switch("sw-ward", SW_A, &[(3, &[H2]), (7, &[H1]), (4, &[H3])]);
+    let previous = place(&[(1, &before)], &Policy::default());
+    // The switch's id changed (it was merged): ports compare by name.
+    let mut current = place(&[(5, &after)], &Policy::default());
+    mark_moves(&mut current, &previous);
+    let moved = current.placements[&mac(H1)].moved_from.as_ref().unwrap();
+    assert_eq!(moved.bridge_port, 3);
+    assert_eq!(current.placements[&mac(H2)].moved_from, None);
+    assert_eq!(current.placements[&mac(H3)].moved_from, None);
+}

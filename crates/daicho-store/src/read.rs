@@ -274,6 +274,30 @@ impl Store {
             .collect()
     }
 
+    /// Each of `agents`' report before its latest one (by the order
+    /// [`Store::latest_reports`] uses), for what changed between scans.
+    pub async fn previous_reports(&self, agents: &[String]) -> Result<Vec<Report>, StoreError> {
+        let mut reports = Vec::new();
+        for agent in agents {
+            let row = sqlx::query(
+                "SELECT report FROM scans WHERE agent_id = $1 \
+                 ORDER BY CASE WHEN finished_at < received_at THEN finished_at ELSE received_at END DESC, \
+                          received_at DESC, scan_id DESC LIMIT 1 OFFSET 1",
+            )
+            .bind(agent)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let text: String = row.get(0);
+                reports.push(
+                    Report::from_json(text.as_bytes())
+                        .map_err(|e| StoreError::BadReport(e.to_string()))?,
+                );
+            }
+        }
+        Ok(reports)
+    }
+
     /// The stored reports, newest first.
     pub async fn scans(&self) -> Result<Vec<ScanRow>, StoreError> {
         Ok(sqlx::query(
