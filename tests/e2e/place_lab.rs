@@ -35,6 +35,18 @@ struct SwitchLab {
     ward: ManagedSwitch,
 }
 
+/// The core switch keeps its bridge table per VLAN as Cisco IOS does: the
+/// base community shows none of it, `community@30` shows VLAN 30's, and
+/// CISCO-VTP-MIB lists VLAN 30 (and the Token Ring ones every IOS lists).
+/// snmpd takes the first matching community line, so these go first.
+const CISCO_STYLE_VLANS: &str = "view no-fdb included .1\n\
+     view no-fdb excluded .1.3.6.1.2.1.17.4.3\n\
+     view no-fdb excluded .1.3.6.1.2.1.17.7\n\
+     rocommunity lab-ro-community default -V no-fdb\n\
+     rocommunity lab-ro-community@30 default\n\
+     override .1.3.6.1.4.1.9.9.46.1.3.1.1.2.1.30 integer 1\n\
+     override .1.3.6.1.4.1.9.9.46.1.3.1.1.2.1.1003 integer 1\n";
+
 fn switch_config(name: &str, location: &str, overrides: &str) -> String {
     format!(
         "rocommunity lab-ro-community default\nsysName {name}\nsysLocation {location}\n{overrides}"
@@ -98,7 +110,14 @@ fn switch_lab() -> SwitchLab {
         if_index(&ward.host, lte_port)
     );
     let core_agentx = lab
-        .switch_snmpd(&core, CORE, &switch_config("sw-core", "1F サーバ室", ""))
+        .switch_snmpd(
+            &core,
+            CORE,
+            &format!(
+                "{CISCO_STYLE_VLANS}{}",
+                switch_config("sw-core", "1F サーバ室", "")
+            ),
+        )
         .unwrap();
     let ward_agentx = lab
         .switch_snmpd(&ward, WARD, &switch_config("sw-ward", "3F 病棟", &alias))
@@ -145,7 +164,8 @@ fn scan(lab: &SwitchLab) -> Report {
         &config,
         "[dhcp]\nlisten = \"3s\"\n\
          [snmp]\ntimeout = \"1s\"\nretries = 1\nhost_rate = 200\n\
-         [[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"lab-ro-community\"\n",
+         [[snmp.profile]]\nname = \"ro\"\nversion = \"2c\"\ncommunity = \"lab-ro-community\"\n\
+         vlan_communities = true\n",
     )
     .unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -216,6 +236,18 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
         ward.fdb.iter().all(|e| e.vlan == Some(10)),
         "{:?}",
         ward.fdb
+    );
+    // community@vlan: the core's table came from VLAN 30's community.
+    let core = switches
+        .iter()
+        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-core"))
+        .unwrap()
+        .1;
+    assert!(
+        core.fdb.iter().all(|e| e.vlan == Some(30)),
+        "{:?} {:?}",
+        core.fdb,
+        core.notes
     );
     // LLDP: each switch hears the other as a bridge on its uplink.
     let core = switches

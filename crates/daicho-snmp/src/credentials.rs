@@ -66,6 +66,11 @@ pub struct Profile {
     /// `windows-1251`.
     #[serde(default)]
     pub charset: Option<daicho_report::text::Charset>,
+    /// v1/v2c: read a switch's forwarding table once per VLAN with the
+    /// community `community@VLAN` (community string indexing, as Cisco IOS
+    /// keeps one bridge table per VLAN), the VLANs from CISCO-VTP-MIB.
+    #[serde(default)]
+    pub vlan_communities: bool,
 }
 
 impl Profile {
@@ -78,6 +83,16 @@ impl Profile {
                 if self.community.is_none() {
                     return Err(format!("SNMP profile {name:?}: v1/v2c needs community"));
                 }
+                if self
+                    .community
+                    .as_ref()
+                    .is_some_and(|c| c.expose().contains('@'))
+                    && self.vlan_communities
+                {
+                    return Err(format!(
+                        "SNMP profile {name:?}: with vlan_communities the community is the base one, without @VLAN"
+                    ));
+                }
                 if self.user.is_some() || self.auth.is_some() || self.privacy.is_some() {
                     return Err(format!(
                         "SNMP profile {name:?}: user/auth/privacy are SNMPv3 settings; set version = \"3\""
@@ -85,6 +100,11 @@ impl Profile {
                 }
             }
             Version::V3 => {
+                if self.vlan_communities {
+                    return Err(format!(
+                        "SNMP profile {name:?}: vlan_communities is community string indexing, for v1/v2c only (v3 uses contexts)"
+                    ));
+                }
                 if self.user.is_none() {
                     return Err(format!("SNMP profile {name:?}: v3 needs user"));
                 }
@@ -130,13 +150,26 @@ impl Profile {
 
     /// The library's credentials for this profile.
     pub(crate) fn to_auth(&self) -> Result<async_snmp::Auth, String> {
+        self.auth_for(None)
+    }
+
+    /// The credentials for VLAN `vlan`'s bridge table: `community@vlan`.
+    pub(crate) fn vlan_auth(&self, vlan: u16) -> Result<async_snmp::Auth, String> {
+        self.auth_for(Some(vlan))
+    }
+
+    fn auth_for(&self, vlan: Option<u16>) -> Result<async_snmp::Auth, String> {
         self.validate()?;
         let community = || {
-            self.community
+            let base = self
+                .community
                 .as_ref()
                 .map(Secret::expose)
-                .unwrap_or_default()
-                .to_owned()
+                .unwrap_or_default();
+            match vlan {
+                Some(vlan) => format!("{base}@{vlan}"),
+                None => base.to_owned(),
+            }
         };
         Ok(match self.version {
             Version::V1 => async_snmp::Auth::v1(community()),
@@ -247,6 +280,14 @@ mod tests {
     fn inconsistent_profiles_are_refused_by_name() {
         let cases = [
             ("version = \"2c\"", "needs community"),
+            (
+                "version = \"3\"\nuser = \"u\"\nvlan_communities = true",
+                "for v1/v2c only",
+            ),
+            (
+                "version = \"2c\"\ncommunity = \"ro@10\"\nvlan_communities = true",
+                "without @VLAN",
+            ),
             (
                 "version = \"2c\"\ncommunity = \"x\"\nuser = \"u\"",
                 "SNMPv3 settings",

@@ -190,6 +190,61 @@ async fn explain_v3_silence(host: &Host, profile: &Profile) -> Diagnosis {
     }
 }
 
+/// Most VLANs whose bridge tables are read one community each: every
+/// VLAN costs a walk, and the per-host rate holds across them.
+pub const MAX_VLAN_COMMUNITIES: usize = 64;
+
+/// The bridge table of each VLAN CISCO-VTP-MIB lists, read with
+/// `community@vlan`, each entry with its VLAN. Failures become notes.
+async fn vlan_fdbs(
+    host: &Host,
+    profile: &Profile,
+    reader: &mut Reader<Paced>,
+) -> Vec<daicho_report::SnmpFdbEntry> {
+    let vlans = reader.vtp_vlans().await;
+    if vlans.len() > MAX_VLAN_COMMUNITIES {
+        reader.notes.push(format!(
+            "vlan_communities: {} VLANs, only the first {MAX_VLAN_COMMUNITIES} read",
+            vlans.len()
+        ));
+    }
+    let mut entries = Vec::new();
+    for vlan in vlans.into_iter().take(MAX_VLAN_COMMUNITIES) {
+        let opened = profile
+            .vlan_auth(vlan)
+            .and_then(|auth| client(host, auth).map_err(|e| e.to_string()));
+        let client = match opened {
+            Ok(client) => client,
+            Err(e) => {
+                reader.notes.push(format!("VLAN {vlan}: {e}"));
+                continue;
+            }
+        };
+        let mut in_vlan = Reader {
+            client,
+            v1: reader.v1,
+            budget: reader.budget,
+            notes: Vec::new(),
+            texts: Texts {
+                charset: reader.texts.charset,
+                ..Texts::default()
+            },
+        };
+        let found = in_vlan.fdb().await;
+        reader.notes.extend(
+            in_vlan
+                .notes
+                .into_iter()
+                .map(|n| format!("VLAN {vlan}: {n}")),
+        );
+        entries.extend(found.into_iter().map(|e| daicho_report::SnmpFdbEntry {
+            vlan: Some(u32::from(vlan)),
+            ..e
+        }));
+    }
+    entries
+}
+
 /// Everything one profile got from a device.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceInfo {
@@ -295,6 +350,15 @@ pub async fn interrogate(
             Table::Ups => device.ups = reader.ups().await,
             Table::Cdp => device.cdp = reader.cdp().await,
             Table::Fdb => device.fdb = reader.fdb().await,
+        }
+    }
+    if profile.vlan_communities
+        && read.contains(&Table::Fdb)
+        && device.fdb.iter().all(|e| e.vlan.is_none())
+    {
+        let per_vlan = vlan_fdbs(host, profile, &mut reader).await;
+        if !per_vlan.is_empty() {
+            device.fdb = per_vlan;
         }
     }
     device.notes = reader.notes;

@@ -647,6 +647,25 @@ const BASE_PORT_COLUMNS: &[Column<Option<u32>>] = &[Column {
     set: |r, v, _| *r = fdb_port(v).filter(|i| *i != 0),
 }];
 
+/// CISCO-VTP-MIB vtpVlanState, indexed by management domain and VLAN: the
+/// VLANs whose bridge tables `community@vlan` reads.
+const VTP_VLAN_COLUMNS: &[Column<Option<i64>>] = &[Column {
+    oid: &[1, 3, 6, 1, 4, 1, 9, 9, 46, 1, 3, 1, 1, 2],
+    label: "vtpVlanState",
+    set: |r, v, _| *r = v.as_i32().map(i64::from),
+}];
+
+/// vtpVlanState operational(1).
+const VLAN_OPERATIONAL: i64 = 1;
+
+/// The FDDI and Token Ring VLANs every Cisco switch lists (1002-1005) carry
+/// no Ethernet bridge table.
+fn ethernet_vlan(vlan: u32) -> Option<u16> {
+    u16::try_from(vlan)
+        .ok()
+        .filter(|v| (1..=4094).contains(v) && !(1002..=1005).contains(v))
+}
+
 fn mac_index(arcs: &[u32]) -> Option<MacAddr> {
     let octets: Vec<u8> = arcs
         .iter()
@@ -1116,6 +1135,17 @@ impl<T: Transport + 'static> Reader<T> {
             .collect()
     }
 
+    /// The operational Ethernet VLANs CISCO-VTP-MIB lists.
+    pub(crate) async fn vtp_vlans(&mut self) -> Vec<u16> {
+        let rows = self
+            .rows(VTP_VLAN_COLUMNS, |i| i.last().copied(), |_| None)
+            .await;
+        rows.into_iter()
+            .filter(|(_, state)| *state == Some(VLAN_OPERATIONAL))
+            .filter_map(|(vlan, _)| ethernet_vlan(vlan))
+            .collect()
+    }
+
     /// The forwarding table: Q-BRIDGE-MIB's per-VLAN table where the switch
     /// has one, else BRIDGE-MIB's; bridge ports mapped to interfaces.
     pub(crate) async fn fdb(&mut self) -> Vec<SnmpFdbEntry> {
@@ -1343,6 +1373,11 @@ mod tests {
             Some((Some(10), mac(1)))
         );
         assert_eq!(fdb_index(&[0, 27, 33, 0, 0, 256]), None);
+        // community@vlan: Ethernet VLANs only.
+        assert_eq!(ethernet_vlan(30), Some(30));
+        assert_eq!(ethernet_vlan(1003), None);
+        assert_eq!(ethernet_vlan(0), None);
+        assert_eq!(ethernet_vlan(70_000), None);
         assert_eq!(fdb_index(&[0, 27, 33, 0, 0]), None);
     }
 
