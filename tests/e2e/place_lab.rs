@@ -201,6 +201,14 @@ fn scan(lab: &SwitchLab) -> Report {
     Report::from_json(&std::fs::read(&report).unwrap()).unwrap()
 }
 
+fn switch_named<'a>(switches: &[(i64, &'a SnmpFacts)], name: &str) -> &'a SnmpFacts {
+    switches
+        .iter()
+        .find(|(_, s)| s.sys_name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no switch {name}"))
+        .1
+}
+
 fn mac(text: &str) -> MacAddr {
     text.parse().unwrap()
 }
@@ -227,22 +235,14 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
         "switches answering a forwarding table: {names:?}"
     );
     // Q-BRIDGE-MIB on the ward switch (access VLAN 10): entries carry it.
-    let ward = switches
-        .iter()
-        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-ward"))
-        .unwrap()
-        .1;
+    let ward = switch_named(&switches, "sw-ward");
     assert!(
         ward.fdb.iter().all(|e| e.vlan == Some(10)),
         "{:?}",
         ward.fdb
     );
     // community@vlan: the core's table came from VLAN 30's community.
-    let core = switches
-        .iter()
-        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-core"))
-        .unwrap()
-        .1;
+    let core = switch_named(&switches, "sw-core");
     assert!(
         core.fdb.iter().all(|e| e.vlan == Some(30)),
         "{:?} {:?}",
@@ -250,11 +250,6 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
         core.notes
     );
     // LLDP: each switch hears the other as a bridge on its uplink.
-    let core = switches
-        .iter()
-        .find(|(_, s)| s.sys_name.as_deref() == Some("sw-core"))
-        .unwrap()
-        .1;
     let heard = core
         .lldp
         .iter()
