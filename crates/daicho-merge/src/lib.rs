@@ -368,11 +368,37 @@ fn identified(candidate: &mut Candidate, observations: &[&daicho_report::Observa
     candidate.identity = identity;
 }
 
-/// One candidate's place in a report: its interface and address.
-type Group = (String, Option<IpAddr>);
+/// One candidate's place in a report: its interface and address, and for
+/// what was heard without an address (a DHCP client), its MAC — else every
+/// such client on a segment would become one device.
+type Group = (String, Option<IpAddr>, Option<MacAddr>);
+
+/// The address each MAC answered with on each interface (ARP and the
+/// other probes): what was heard of a MAC without an address is its.
+type Answered = BTreeMap<(String, MacAddr), IpAddr>;
+
+fn group_of(o: &daicho_report::Observation, answered: &Answered) -> Group {
+    let interface = o.interface.to_string();
+    match (o.ip, o.mac) {
+        (None, Some(mac)) => match answered.get(&(interface.clone(), mac)) {
+            Some(ip) => (interface, Some(*ip), None),
+            None => (interface, None, Some(mac)),
+        },
+        (ip, _) => (interface, ip, None),
+    }
+}
 
 /// Groups a report's observations by (interface, IP) and reads their keys.
+/// What was heard without an address joins the address its MAC answered
+/// with; else it is its MAC's own candidate, kept only when that MAC
+/// identifies it (a randomized one names nothing to find it by again).
 pub fn candidates(report: &Report) -> Vec<Candidate> {
+    let answered: Answered = report
+        .observations
+        .iter()
+        .filter(|o| !o.flags.contains(&Flag::ArpFlux))
+        .filter_map(|o| Some(((o.interface.to_string(), o.mac?), o.ip?)))
+        .collect();
     let mut groups: BTreeMap<Group, Candidate> = BTreeMap::new();
     // Each group's observations, for identification.
     let mut observed: BTreeMap<Group, Vec<&daicho_report::Observation>> = BTreeMap::new();
@@ -395,27 +421,23 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
             }
             continue;
         }
+        let group = group_of(o, &answered);
         if let Some(vendor) = &o.vendor {
             vendors
-                .entry((o.interface.to_string(), o.ip))
+                .entry(group.clone())
                 .or_insert_with(|| vendor.clone());
         }
-        observed
-            .entry((o.interface.to_string(), o.ip))
-            .or_default()
-            .push(o);
-        let candidate = groups
-            .entry((o.interface.to_string(), o.ip))
-            .or_insert_with(|| Candidate {
-                interface: o.interface.to_string(),
-                ip: o.ip,
-                keys: BTreeSet::new(),
-                unusable: Vec::new(),
-                claims: BTreeSet::new(),
-                name: None,
-                facts: Facts::default(),
-                identity: daicho_identify::Identity::default(),
-            });
+        observed.entry(group.clone()).or_default().push(o);
+        let candidate = groups.entry(group.clone()).or_insert_with(|| Candidate {
+            interface: o.interface.to_string(),
+            ip: group.1,
+            keys: BTreeSet::new(),
+            unusable: Vec::new(),
+            claims: BTreeSet::new(),
+            name: None,
+            facts: Facts::default(),
+            identity: daicho_identify::Identity::default(),
+        });
         candidate.facts.fill(facts(o));
         let mut add = |kind, value: &str| candidate.keys.extend(Key::new(kind, value));
         // A randomized (locally administered) MAC changes by design: no identity.
@@ -478,7 +500,7 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
                     source: ClaimSource::SnmpAddressTable,
                 }));
             if snmp.ip_forwarding == Some(true) {
-                forwarding.insert((o.interface.to_string(), o.ip));
+                forwarding.insert(group.clone());
             }
         }
         if let Some(netbios) = o.netbios.as_deref()
@@ -564,6 +586,7 @@ pub fn candidates(report: &Report) -> Vec<Candidate> {
             .retain(|claim| Some(claim.ip) != own && claimable(claim.ip));
     }
     placeholder::set_aside(&mut candidates);
+    candidates.retain(|c| c.ip.is_some() || !c.keys.is_empty());
     candidates
 }
 

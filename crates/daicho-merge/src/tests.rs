@@ -640,3 +640,57 @@ fn placeholders_are_kept_aside_with_the_reason() {
         "{decisions:?}"
     );
 }
+
+#[test]
+fn clients_heard_without_an_address_are_one_candidate_each() {
+    let heard = |mac: &str| {
+        let mut o = Observation::new(Source::Listen, Arc::from("eth0"), None);
+        o.mac = Some(mac.parse::<MacAddr>().unwrap());
+        o.dhcp_client = Some(Box::new(daicho_report::DhcpClientFacts {
+            message: "discover".into(),
+            parameter_list: vec![1, 3, 6],
+            vendor_class: None,
+            host_name: None,
+            client_id: None,
+            requested: None,
+        }));
+        o
+    };
+    let found = candidates(&report(vec![
+        heard("00:1b:21:00:00:01"),
+        heard("00:1b:21:00:00:02"),
+        heard("00:1b:21:00:00:01"),
+    ]));
+    let macs: Vec<Vec<&str>> = found
+        .iter()
+        .map(|c| {
+            c.keys
+                .iter()
+                .filter(|k| k.kind == KeyKind::Mac)
+                .map(|k| k.value.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        macs,
+        [["00:1b:21:00:00:01"], ["00:1b:21:00:00:02"]],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_client_heard_without_an_address_joins_the_address_its_mac_answered() {
+    let mut heard = Observation::new(Source::Listen, Arc::from("eth0"), None);
+    heard.mac = Some("00:1b:21:00:00:05".parse().unwrap());
+    let mut randomized = heard.clone();
+    randomized.mac = Some("5a:00:00:00:00:06".parse().unwrap());
+    let found = candidates(&report(vec![
+        heard,
+        arp("eth0", "198.18.1.50", "00:1b:21:00:00:05"),
+        randomized,
+    ]));
+    // One candidate at .50; the randomized MAC with no address identifies
+    // nothing to find it by again, and makes no device.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].ip, Some("198.18.1.50".parse().unwrap()));
+}
