@@ -59,15 +59,19 @@ struct SwitchSeen {
 #[derive(Default)]
 struct Switches {
     seen: Vec<SwitchSeen>,
-    /// The MAC each address answered with: a device whose MAC the ledger
-    /// does not keep as an identity (a randomized, locally administered
-    /// one) is still found in the forwarding tables by it.
-    answered: std::collections::HashMap<IpAddr, daicho_report::MacAddr>,
+    /// The MAC each address answered with, per segment ("agent
+    /// interface", as the devices' interfaces name it; two segments may
+    /// reuse an address): a device whose MAC the ledger keeps no identity
+    /// of (a randomized one) is still found in the forwarding tables by it.
+    answered: std::collections::HashMap<(String, IpAddr), daicho_report::MacAddr>,
 }
 
 fn switches_of(reports: &[Report]) -> Switches {
     let mut switches = Switches::default();
-    for o in reports.iter().flat_map(|r| r.observations.iter()) {
+    for (r, o) in reports
+        .iter()
+        .flat_map(|r| r.observations.iter().map(move |o| (r, o)))
+    {
         if let Some(facts) = o.snmp.as_deref().filter(|s| !s.fdb.is_empty()) {
             switches.seen.push(SwitchSeen {
                 ip: o.ip,
@@ -75,8 +79,12 @@ fn switches_of(reports: &[Report]) -> Switches {
                 facts: facts.clone(),
             });
         }
-        if let (Some(ip), Some(mac)) = (o.ip, o.mac) {
-            switches.answered.insert(ip, mac);
+        // An ARP-flux answer is another network's address, not the MAC's.
+        if let (Some(ip), Some(mac)) = (o.ip, o.mac)
+            && !o.flags.contains(&daicho_report::Flag::ArpFlux)
+        {
+            let segment = format!("{} {}", r.agent.id, o.interface);
+            switches.answered.insert((segment, ip), mac);
         }
     }
     if switches.seen.is_empty() {
@@ -102,9 +110,9 @@ fn place_devices(
             .filter_map(|m| m.parse::<daicho_report::MacAddr>().ok())
             .chain(
                 device
-                    .ips
+                    .interfaces
                     .iter()
-                    .filter_map(|ip| now.answered.get(ip).copied()),
+                    .filter_map(|i| now.answered.get(&(i.segment.clone(), i.ip)).copied()),
             )
             .find_map(|m| topology.placements.get(&m));
         if let Some(placement) = placement {
