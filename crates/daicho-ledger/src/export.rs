@@ -135,8 +135,13 @@ fn unmappable(ledger: &Ledger, character: char) -> ExportError {
     }
 }
 
+/// Excel's paper size code for A4.
+const A4: u8 = 9;
+
 /// The ledger as an XLSX workbook: the device sheet (header frozen, filters,
-/// widths) and, when there are any, the cloud services.
+/// widths) and, when there are any, the cloud services; each sheet set up to
+/// print as the hospital files it: A4 landscape, fit to the page width, the
+/// header row on every page, page numbers in the footer.
 pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
     use rust_xlsxwriter::{Format, Workbook};
     let fail = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
@@ -190,6 +195,12 @@ pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
                 .map_err(fail)?;
         }
         sheet.set_freeze_panes(1, 0).map_err(fail)?;
+        sheet
+            .set_paper_size(A4)
+            .set_landscape()
+            .set_print_fit_to_pages(1, 0)
+            .set_footer("&C&P / &N");
+        sheet.set_repeat_rows(0, 0).map_err(fail)?;
         sheet
             .autofilter(0, 0, (table.len() - 1) as u32, (table[0].len() - 1) as u16)
             .map_err(fail)?;

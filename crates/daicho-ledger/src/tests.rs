@@ -172,6 +172,37 @@ fn xlsx_export_reads_back_with_both_sheets() {
     assert_eq!(back.ledger.cloud[0]["サービス提供事業者"], "'@SUM(1)");
 }
 
+#[test]
+fn xlsx_export_prints_on_a4_landscape_with_the_header_on_every_page() {
+    let bytes = to_xlsx(&hostile_ledger()).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    for sheet in ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"] {
+        let xml = part(sheet);
+        assert!(
+            xml.contains(r#"paperSize="9""#) && xml.contains(r#"orientation="landscape""#),
+            "{sheet}: {xml}"
+        );
+        assert!(xml.contains(r#"fitToHeight="0""#), "{sheet}: fit to width");
+        assert!(
+            xml.contains("<fitToPage/>") || xml.contains(r#"fitToPage="1""#),
+            "{sheet}"
+        );
+        assert!(xml.contains("&amp;P / &amp;N"), "{sheet}: page numbers");
+    }
+    let workbook = part("xl/workbook.xml");
+    for title in ["機器台帳!$1:$1", "クラウドサービス!$1:$1"] {
+        assert!(
+            workbook.contains("_xlnm.Print_Titles") && workbook.contains(title),
+            "{title}: {workbook}"
+        );
+    }
+}
+
 fn device(id: i64, name: &str, ip: &str, mac: &str) -> Discovered {
     Discovered {
         id,
