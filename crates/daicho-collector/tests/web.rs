@@ -244,3 +244,93 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         ledger.remove().await;
     }
 }
+
+/// A report of `n` devices on one /22, each with a NetBIOS name; one is
+/// named like a formula.
+fn crowded_report(n: u32) -> String {
+    let mut observations = Vec::new();
+    for i in 0..n {
+        let ip = std::net::Ipv4Addr::from(0xc612_0400 + i + 1).to_string();
+        let mac = format!("00:1b:21:00:{:02x}:{:02x}", i >> 8, i & 0xff);
+        let name = if i == 7 {
+            "=HYPERLINK(\"http://x\",\"y\")".to_owned()
+        } else {
+            format!("PC-{i:04}")
+        };
+        observations.push(serde_json::json!({"source": "arp", "interface": "eth0", "at": "2026-11-28T00:00:01Z", "ip": ip, "mac": mac}));
+        observations.push(serde_json::json!({"source": "netbios", "interface": "eth0", "at": "2026-11-28T00:00:02Z", "ip": ip, "netbios": {"computer_name": name}}));
+    }
+    serde_json::json!({
+        "schema_version": daicho_report::SCHEMA_VERSION,
+        "agent": {"id": "crowded", "hostname": "agent", "version": "0.1.0"},
+        "scan_id": uuid::Uuid::now_v7().to_string(),
+        "started_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "segments": [{"interface": "eth0", "networks": ["198.18.4.0/22"]}],
+        "observations": observations,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
+    let ledger = scratch::sqlite("pages");
+    let at = ledger.location.as_str();
+    let report = std::env::temp_dir().join(format!("daicho-pages-{}.json", uuid::Uuid::now_v7()));
+    std::fs::write(&report, crowded_report(520)).unwrap();
+    assert!(
+        collector(at, &["import", report.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let _ = std::fs::remove_file(&report);
+    assert!(add_user(at, "tanaka", "viewer", PASSWORD).status.success());
+    let server = Collector::start(at, &[]);
+    let base = server.url.as_str();
+    let (session, _) = sign_in(base, "tanaka", PASSWORD).await;
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        let cookie = format!("daicho_session={session}");
+        async move {
+            let answer = client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.text().await.unwrap()
+        }
+    };
+    // No silent cut: 520 devices are two pages, each saying where it is.
+    let first = get("/devices").await;
+    assert!(
+        first.contains("1–500 / 520") && first.contains("id=\"next-page\""),
+        "{first}"
+    );
+    assert!(!first.contains("id=\"previous-page\""));
+    let second = get("/devices?page=2").await;
+    assert!(second.contains("501–520 / 520") && second.contains("id=\"previous-page\""));
+    // Sorted by name, descending: PC-0519 heads the list.
+    let sorted = get("/devices?sort=-name").await;
+    let first_name = |page: &str| {
+        let at = page.find("class=\"device-link\"").unwrap();
+        let rest = &page[at..];
+        let name_at = rest.find("</a></td><td><a href=").unwrap();
+        let rest = &rest[name_at..];
+        let start = rest.find("\">").unwrap() + 2;
+        rest[start..start + rest[start..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(first_name(&sorted), "PC-0519");
+    assert!(
+        sorted.contains("sort=name"),
+        "the name column sorts the other way next"
+    );
+    // The CSV holds every match, not one page; formulas stay text.
+    let csv = get("/devices.csv?sort=name").await;
+    assert!(csv.starts_with('\u{feff}'));
+    assert_eq!(csv.lines().count(), 521, "header and 520 devices");
+    assert!(csv.contains("'=HYPERLINK"), "{}", &csv[..300]);
+    let filtered = get("/devices.csv?q=PC-000").await;
+    assert_eq!(filtered.lines().count(), 1 + 9, "{filtered}");
+}

@@ -39,7 +39,7 @@ struct DeviceLine {
     declared_location: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
 pub(super) struct DeviceFilter {
     #[serde(default)]
     q: String,
@@ -53,7 +53,37 @@ pub(super) struct DeviceFilter {
     kind: String,
     #[serde(default)]
     declared: String,
+    /// The column the list is sorted by ([`SORTS`]), `-` first for
+    /// descending; by device number otherwise.
+    #[serde(default)]
+    sort: String,
+    /// The page shown, from 1 ([`LIST_LIMIT`] devices a page).
+    #[serde(default)]
+    page: usize,
 }
+
+impl DevicesPage {
+    /// The query that sorts the list by `column` (the other way round when
+    /// it is sorted by it already).
+    fn sort_link(&self, column: &str) -> &str {
+        self.sort_queries
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map_or("", |(_, q)| q.as_str())
+    }
+}
+
+/// The columns a list sorts by, as the query names them.
+const SORTS: [&str; 8] = [
+    "id",
+    "name",
+    "addresses",
+    "maker",
+    "model",
+    "kind",
+    "location",
+    "last_seen",
+];
 
 #[derive(Template)]
 #[template(path = "web/devices.html")]
@@ -64,9 +94,17 @@ struct DevicesPage {
     makers: Vec<String>,
     kinds: Vec<String>,
     flag_kinds: Vec<&'static str>,
-    /// How many devices match (only the first [`LIST_LIMIT`] are shown).
+    /// How many devices match; the page shows [`LIST_LIMIT`] of them.
     matching: usize,
     devices: Vec<DeviceLine>,
+    /// 1-based numbers of the first and last device shown.
+    shown: (usize, usize),
+    /// Query strings: this list as CSV, the previous and next pages, and
+    /// each column sorted (toggling its direction).
+    csv_query: String,
+    previous: Option<String>,
+    next: Option<String>,
+    sort_queries: Vec<(&'static str, String)>,
 }
 
 const FLAG_KINDS: [&str; 4] = ["dual_homed", "mobile_router", "remote_access", "rogue_dhcp"];
@@ -143,6 +181,46 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
 }
 
 impl DeviceFilter {
+    /// This filter as a query string, with another sort or page.
+    fn query(&self, sort: &str, page: usize) -> String {
+        let mut changed = self.clone();
+        changed.sort = sort.to_owned();
+        changed.page = page;
+        serde_urlencoded::to_string(&changed).unwrap_or_default()
+    }
+
+    /// Sorts `devices` as asked (an unknown column sorts by number).
+    fn sort(&self, devices: &mut [DeviceLine]) {
+        let descending = self.sort.starts_with('-');
+        let key = self.sort.trim_start_matches('-');
+        let text = |d: &DeviceLine| -> String {
+            match key {
+                "name" => d.name.to_lowercase(),
+                "addresses" => d.addresses.clone(),
+                "maker" => d.maker.to_lowercase(),
+                "model" => d.model.to_lowercase(),
+                "kind" => d.kind.clone(),
+                "location" => d.suggested_location.clone(),
+                "last_seen" => d.last_seen.clone(),
+                _ => String::new(),
+            }
+        };
+        if key == "addresses" {
+            // Numerically: 198.18.1.9 before 198.18.1.10.
+            devices.sort_by_key(|d| {
+                d.addresses
+                    .split(' ')
+                    .next()
+                    .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+            });
+        } else {
+            devices.sort_by_cached_key(|d| (text(d), d.id));
+        }
+        if descending {
+            devices.reverse();
+        }
+    }
+
     fn keeps(&self, d: &DeviceLine) -> bool {
         let q = self.q.trim().to_lowercase();
         (q.is_empty()
@@ -184,9 +262,29 @@ pub(super) async fn devices(
     kinds.dedup();
     let segments = r.segments.iter().map(|(label, _)| label.clone()).collect();
     let mut devices: Vec<DeviceLine> = all.into_iter().filter(|d| filter.keeps(d)).collect();
+    filter.sort(&mut devices);
     let matching = devices.len();
-    devices.truncate(LIST_LIMIT);
+    let pages = matching.div_ceil(LIST_LIMIT).max(1);
+    let page = filter.page.clamp(1, pages);
+    let first = (page - 1) * LIST_LIMIT;
+    let devices: Vec<DeviceLine> = devices.into_iter().skip(first).take(LIST_LIMIT).collect();
+    let sort_queries = SORTS
+        .iter()
+        .map(|column| {
+            let toggled = if filter.sort == *column {
+                format!("-{column}")
+            } else {
+                (*column).to_owned()
+            };
+            (*column, filter.query(&toggled, 1))
+        })
+        .collect();
     Ok(html(DevicesPage {
+        shown: (first + 1, first + devices.len()),
+        csv_query: filter.query(&filter.sort, 0),
+        previous: (page > 1).then(|| filter.query(&filter.sort, page - 1)),
+        next: (page < pages).then(|| filter.query(&filter.sort, page + 1)),
+        sort_queries,
         page: signed.page,
         filter,
         segments,
@@ -196,6 +294,67 @@ pub(super) async fn devices(
         matching,
         devices,
     }))
+}
+
+/// The filtered, sorted list as CSV (UTF-8 with BOM, as the ledger
+/// export; cells a spreadsheet would run are neutralized): every match,
+/// not one page.
+pub(super) async fn devices_csv(
+    State(state): State<Arc<AppState>>,
+    _signed: Signed,
+    Query(filter): Query<DeviceFilter>,
+) -> Result<Response, Response> {
+    let r = reconciled(&state).await?;
+    let mut devices: Vec<DeviceLine> = device_lines(&r, None)
+        .into_iter()
+        .filter(|d| filter.keeps(d))
+        .collect();
+    filter.sort(&mut devices);
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header = [
+        "#",
+        "名前",
+        "IPアドレス",
+        "MACアドレス",
+        "メーカー",
+        "機種",
+        "種別",
+        "セグメント",
+        "接続先",
+        "検出事項",
+        "台帳の管理番号",
+        "最終確認",
+    ];
+    let _ = writer.write_record(header);
+    for d in &devices {
+        let cells = [
+            d.id.to_string(),
+            d.name.clone(),
+            d.addresses.clone(),
+            d.macs.clone(),
+            d.maker.clone(),
+            d.model.clone(),
+            d.kind.clone(),
+            d.segments.clone(),
+            d.suggested_location.clone(),
+            d.flags.join(" "),
+            d.ledger_id.clone(),
+            d.last_seen.clone(),
+        ];
+        let _ = writer.write_record(cells.iter().map(|c| daicho_ledger::neutralize(c)));
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"daicho-devices.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// An observation of the device in an agent's latest report.

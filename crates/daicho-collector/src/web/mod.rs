@@ -49,6 +49,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(session::logout))
         .route("/lang", get(session::switch_lang))
         .route("/devices", get(devices::devices))
+        .route("/devices.csv", get(devices::devices_csv))
         .route("/devices/{id}", get(devices::device))
         .route("/links/{link}", post(devices::decide_link))
         .route("/diff", get(diff::diff))
