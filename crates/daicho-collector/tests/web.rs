@@ -158,6 +158,22 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             assert!(text.contains("&lt;img src=x"), "{path}: {text}");
         }
         assert_eq!(get("/diagram/9").await.status(), StatusCode::NOT_FOUND);
+        // A declared device's page shows its row beside what was found.
+        let list = get("/devices?q=UKETSUKE").await.text().await.unwrap();
+        let link = list.find("href=\"/devices/").unwrap() + "href=\"/devices/".len();
+        let id: String = list[link..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
+        let row = &page[page
+            .find("id=\"declared-row\"")
+            .unwrap_or_else(|| panic!("{page}"))..];
+        assert!(row.contains("PC-011") && row.contains("外来受付"), "{row}");
+        assert!(
+            row.contains("富士通") && row.contains("e4:46:b0:00:01:0b"),
+            "{row}"
+        );
         let post = |session: String, form: Vec<(&'static str, String)>| {
             let url = format!("{base}/diff/{item}");
             let http = http.clone();

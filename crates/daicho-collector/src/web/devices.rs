@@ -37,6 +37,9 @@ struct DeviceLine {
     port: Option<daicho_place::Placement>,
     suggested_location: String,
     declared_location: String,
+    /// The matched row, column by column: (field, the ledger's value,
+    /// what was discovered for it, whether they differ).
+    row: Vec<(daicho_ledger::Field, String, String, bool)>,
 }
 
 #[derive(Deserialize, serde::Serialize, Default, Clone)]
@@ -175,7 +178,41 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                 port: d.port.clone(),
                 suggested_location: d.suggested_location().unwrap_or_default(),
                 declared_location: field(daicho_ledger::Field::Location),
+                row: row.map(|row| side_by_side(row, d)).unwrap_or_default(),
             }
+        })
+        .collect()
+}
+
+/// The declared row beside what was discovered for each of its columns;
+/// a column the probes say nothing about shows the ledger's value alone.
+fn side_by_side(
+    row: &daicho_ledger::DeclaredRow,
+    d: &daicho_ledger::Discovered,
+) -> Vec<(daicho_ledger::Field, String, String, bool)> {
+    use daicho_ledger::Field;
+    let join = |values: Vec<String>| values.join(", ");
+    daicho_ledger::DEVICE_COLUMNS
+        .iter()
+        .map(|(field, _)| {
+            let declared = row.get(*field).unwrap_or_default().to_owned();
+            let found = match field {
+                Field::Maker => d.maker.clone().unwrap_or_default(),
+                Field::Model => d.model.clone().unwrap_or_default(),
+                Field::Serial => d.serial.clone().unwrap_or_default(),
+                Field::Os => d.os.clone().unwrap_or_default(),
+                Field::Kind => d.kind.clone().unwrap_or_default(),
+                Field::Ip => join(d.ips.iter().map(ToString::to_string).collect()),
+                Field::Mac => join(d.macs.clone()),
+                Field::ComputerName => join(d.names.clone()),
+                Field::Location => d.suggested_location().unwrap_or_default(),
+                _ => String::new(),
+            };
+            let differs = !found.is_empty()
+                && !declared.is_empty()
+                && !found.to_lowercase().contains(&declared.to_lowercase())
+                && !declared.to_lowercase().contains(&found.to_lowercase());
+            (*field, declared, found, differs)
         })
         .collect()
 }

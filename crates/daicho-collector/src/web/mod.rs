@@ -93,6 +93,15 @@ pub(crate) struct Chrome {
 }
 
 impl Chrome {
+    /// A ledger column's name in the page's language.
+    fn field_name(&self, field: &daicho_ledger::Field) -> &'static str {
+        if self.lang == "en" {
+            field.english()
+        } else {
+            field.header()
+        }
+    }
+
     /// A finding kind's name in the page's language.
     fn flag_name(&self, code: &str) -> String {
         self.t
