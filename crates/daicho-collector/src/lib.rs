@@ -4,7 +4,8 @@
 //! it with TLS, connection limits and a clean shutdown (`serve`,
 //! `connections`); the declared ledger reconciled with the discovered one
 //! (`reconcile`); the devices as one machine-readable view (`inventory`);
-//! the network diagram (`diagram`);
+//! the network diagram (`diagram`); what a site sets once (`site`: rooms,
+//! time zone);
 //! and the text the command line prints (`print`). The
 //! `daicho-collector` binary is the command line on top.
 
@@ -17,5 +18,6 @@ pub mod print;
 pub mod reconcile;
 pub mod serve;
 pub mod sign_in;
+pub mod site;
 pub mod state;
 pub mod web;

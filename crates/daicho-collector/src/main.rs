@@ -42,6 +42,9 @@ struct Cli {
     /// ports are in. Without it a switch port is only a suggested 設置場所.
     #[arg(long, global = true, env = "DAICHO_ROOMS")]
     rooms: Option<PathBuf>,
+    /// The time zone times are shown in (pages, report, diff), an IANA name.
+    #[arg(long, global = true, env = "DAICHO_TIME_ZONE", default_value = daicho_collector::site::DEFAULT_TIME_ZONE)]
+    time_zone: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -383,6 +386,10 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.rooms
         && let Err(err) = install_rooms(path)
     {
+        eprintln!("daicho-collector: {err:#}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(err) = daicho_collector::site::install_time_zone(&cli.time_zone) {
         eprintln!("daicho-collector: {err:#}");
         return ExitCode::FAILURE;
     }
@@ -890,7 +897,7 @@ fn install_rooms(path: &std::path::Path) -> anyhow::Result<()> {
     };
     let text = std::fs::read_to_string(path).with_context(|| read(&"cannot be read"))?;
     let rooms = daicho_place::Rooms::from_csv(&text).with_context(|| read(&"is refused"))?;
-    daicho_collector::reconcile::install_rooms(rooms);
+    daicho_collector::site::install_rooms(rooms);
     Ok(())
 }
 

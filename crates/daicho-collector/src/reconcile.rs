@@ -35,18 +35,6 @@ pub struct Reconciliation {
     pub topology: daicho_place::Topology,
 }
 
-/// The site's rooms file, installed once per process (`--rooms`).
-static ROOMS: std::sync::OnceLock<daicho_place::Rooms> = std::sync::OnceLock::new();
-
-/// Installs the site's rooms for every reconciliation of this process.
-pub fn install_rooms(rooms: daicho_place::Rooms) {
-    let _ = ROOMS.set(rooms);
-}
-
-fn rooms() -> &'static daicho_place::Rooms {
-    ROOMS.get_or_init(daicho_place::Rooms::default)
-}
-
 /// A switch that answered its forwarding table, where it was seen.
 struct SwitchSeen {
     ip: Option<IpAddr>,
@@ -259,7 +247,7 @@ pub async fn reconcile(
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
-            last_report: r.finished_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            last_report: crate::site::local(r.finished_at),
             overdue: now.duration_since(r.finished_at)
                 > jiff::SignedDuration::from_hours(overdue_hours),
         })
@@ -292,7 +280,7 @@ pub async fn reconcile(
     // observations, which need not share memory with the diff.
     drop(reports);
     let mut discovered = discovered(store.device_facts().await?, &findings);
-    let topology = place_devices(&switches, &before, &mut discovered, rooms());
+    let topology = place_devices(&switches, &before, &mut discovered, crate::site::rooms());
     drop((switches, before));
     let settlements: Vec<Settlement> = store
         .settlements()
@@ -329,15 +317,18 @@ pub fn report_html(
     lang: daicho_ledger::Lang,
     missing_after_days: i64,
 ) -> String {
-    let ledger_version = state
-        .version
-        .as_ref()
-        .map(|v| format!("v{} — {} — {} ({})", v.id, v.at, v.source, v.actor));
+    let ledger_version = state.version.as_ref().map(|v| {
+        format!(
+            "v{} — {} — {} ({})",
+            v.id,
+            crate::site::local_text(&v.at),
+            v.source,
+            v.actor
+        )
+    });
     daicho_ledger::render_html(
         &daicho_ledger::ReportInput {
-            generated_at: jiff::Timestamp::now()
-                .strftime("%Y-%m-%d %H:%M UTC")
-                .to_string(),
+            generated_at: crate::site::local(jiff::Timestamp::now()),
             ledger_version,
             devices_discovered: state.discovered.len(),
             devices_declared: state.ledger.devices.len(),

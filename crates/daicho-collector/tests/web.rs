@@ -325,6 +325,8 @@ async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
         "{first}"
     );
     assert!(!first.contains("id=\"previous-page\""));
+    // Times in the site's zone (Asia/Tokyo unless set), not UTC.
+    assert!(first.contains(" JST</td>"), "{first}");
     let second = get("/devices?page=2").await;
     assert!(second.contains("501–520 / 520") && second.contains("id=\"previous-page\""));
     // Sorted by name, descending: PC-0519 heads the list.

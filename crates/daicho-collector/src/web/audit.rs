@@ -21,6 +21,9 @@ pub(super) async fn audit(State(state): State<Arc<AppState>>, signed: Signed) ->
     match state.store.audit_log().await {
         Ok(mut entries) => {
             entries.reverse();
+            for entry in &mut entries {
+                entry.at = crate::site::local_text(&entry.at);
+            }
             html(AuditPage {
                 page: signed.page,
                 entries,

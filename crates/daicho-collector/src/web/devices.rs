@@ -174,7 +174,7 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                     .map(str::to_owned)
                     .or_else(|| d.kind.clone())
                     .unwrap_or_default(),
-                last_seen: d.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
+                last_seen: crate::site::local(d.last_seen),
                 port: d.port.clone(),
                 suggested_location: d.suggested_location().unwrap_or_default(),
                 declared_location: field(daicho_ledger::Field::Location),
@@ -512,7 +512,7 @@ pub(super) async fn device(
             source: format!("{:?}", o.source).to_lowercase(),
             ip: o.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             mac: o.mac.map(|m| m.to_string()).unwrap_or_default(),
-            at: o.at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            at: crate::site::local(o.at),
             facts: facts_of(o),
         })
         .collect();
@@ -536,7 +536,14 @@ pub(super) async fn device(
         shared,
         identified,
         flags: discovered.map(|d| d.flags.clone()).unwrap_or_default(),
-        addresses,
+        addresses: addresses
+            .into_iter()
+            .map(|a| daicho_store::AddressRow {
+                first_seen: crate::site::local_text(&a.first_seen),
+                last_seen: crate::site::local_text(&a.last_seen),
+                ..a
+            })
+            .collect(),
         seen,
         items,
         line,

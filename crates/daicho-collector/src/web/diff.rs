@@ -77,7 +77,9 @@ fn settled_text(settlement: &Settlement, lang: Lang) -> String {
         });
     format!(
         "{action}{maintenance} — {} {}: {}",
-        settlement.actor, settlement.at, settlement.note
+        settlement.actor,
+        crate::site::local_text(&settlement.at),
+        settlement.note
     )
 }
 
