@@ -922,7 +922,8 @@ fn edit_row(
     let row = match (item.row, device) {
         (Some(r), _) => &mut ledger.devices[r],
         (None, Some(device)) => {
-            ledger.devices.push(row_for(device, today));
+            let row = row_for(&ledger, device, today);
+            ledger.devices.push(row);
             ledger.devices.last_mut().expect("just pushed")
         }
         (None, None) => return ledger,
@@ -936,9 +937,53 @@ fn edit_row(
     ledger
 }
 
-/// A new ledger row from what was discovered.
-fn row_for(device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
+/// data/management-id-prefixes.tsv: (種別, 管理番号 prefix), the last row
+/// for any other 種別.
+fn management_id_prefixes() -> &'static [(String, String)] {
+    static TABLE: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        include_str!("../data/management-id-prefixes.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let (kind, prefix) = l.split_once('\t')?;
+                Some((kind.trim().to_owned(), prefix.trim().to_owned()))
+            })
+            .collect()
+    })
+}
+
+/// The next free 管理番号 for a device of `kind`: its prefix and one more
+/// than the highest number the ledger gives that prefix, as wide as the
+/// widest (PC-033 → PC-034; the first is PC-001).
+fn next_management_id(ledger: &Ledger, kind: Option<&str>) -> String {
+    let table = management_id_prefixes();
+    let prefix = kind
+        .and_then(|k| table.iter().find(|(kind, _)| kind == k))
+        .or(table.last())
+        .map_or("DEV-", |(_, prefix)| prefix.as_str());
+    let numbers: Vec<&str> = ledger
+        .devices
+        .iter()
+        .filter_map(|row| row.get(Field::ManagementId)?.strip_prefix(prefix))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let width = numbers.iter().map(|n| n.len()).max().unwrap_or(3);
+    let next = numbers
+        .iter()
+        .filter_map(|n| n.parse::<u64>().ok())
+        .max()
+        .map_or(1, |n| n + 1);
+    format!("{prefix}{next:0width$}")
+}
+
+/// A new ledger row from what was discovered, numbered by the site's rule.
+fn row_for(ledger: &Ledger, device: &Discovered, today: jiff::civil::Date) -> DeclaredRow {
     let mut row = DeclaredRow::default();
+    row.set(
+        Field::ManagementId,
+        next_management_id(ledger, device.kind.as_deref()),
+    );
     let mut set = |field, value: Option<String>| {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
             row.set(field, value);

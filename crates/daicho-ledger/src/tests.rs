@@ -1011,3 +1011,29 @@ fn diff_of(ledger: &Ledger, found: &[Discovered]) -> Diff {
 fn today() -> jiff::civil::Date {
     jiff::civil::date(2026, 12, 4)
 }
+
+#[test]
+fn an_accepted_device_is_numbered_by_its_kind_after_the_highest_number() {
+    let csv = "管理番号,IPアドレス,コンピュータ名,種別\n\
+               PC-011,198.18.1.11,pc11,端末PC\n\
+               PC-033,198.18.1.33,pc33,端末PC\n\
+               PC-x,198.18.1.34,pcx,端末PC\n";
+    let ledger = read("numbered.csv", csv.as_bytes()).ledger;
+    let mut pc = device(5, "new-pc", "198.18.1.50", "00:1b:21:00:00:50");
+    pc.kind = Some("端末PC".into());
+    let mut camera = device(6, "cam", "198.18.1.60", "00:1b:21:00:00:60");
+    camera.kind = None;
+    let found = [pc, camera];
+    let diff = diff_of(&ledger, &found);
+    let undeclared = |id: &str| diff.items.iter().find(|i| i.id == id).unwrap();
+    let ledger = accept(&ledger, undeclared("U5"), &found, "it", today());
+    assert_eq!(
+        ledger.devices.last().unwrap().get(Field::ManagementId),
+        Some("PC-034")
+    );
+    let ledger = accept(&ledger, undeclared("U6"), &found, "it", today());
+    assert_eq!(
+        ledger.devices.last().unwrap().get(Field::ManagementId),
+        Some("OT-001")
+    );
+}
