@@ -222,10 +222,15 @@ pub async fn reconcile(
     missing_after_days: i64,
     overdue_hours: i64,
 ) -> anyhow::Result<Reconciliation> {
-    let (version, ledger) = match store.latest_ledger().await? {
+    let (version, mut ledger) = match store.latest_ledger().await? {
         Some((version, rows)) => (Some(version), ledger_from_rows(&rows)?),
         None => (None, Ledger::default()),
     };
+    // 最終更新日 / 最終更新者 above the exported table: the version's.
+    ledger.updated = version.as_ref().map(|v| daicho_ledger::Updated {
+        date: crate::site::japanese_date(&v.at),
+        by: v.actor.clone(),
+    });
     let reports = store.latest_reports().await?;
     let findings = findings_of(&reports);
     let now = jiff::Timestamp::now();

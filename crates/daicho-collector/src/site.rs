@@ -55,11 +55,27 @@ pub fn local(at: Timestamp) -> String {
         .to_string()
 }
 
+/// The day of a stored time at the site, as the ledger writes dates:
+/// `2026年12月4日`.
+pub fn japanese_date(stored: &str) -> String {
+    match parse_stored(stored) {
+        Some(at) => at
+            .to_zoned(zone().clone())
+            .strftime("%Y年%-m月%-d日")
+            .to_string(),
+        None => stored.to_owned(),
+    }
+}
+
 /// A time the store keeps as text (RFC 3339, or `2026-12-04 12:15:00 UTC`
 /// as settlements are written), as people read it at the site; text that
 /// is no time is shown as it is.
 pub fn local_text(stored: &str) -> String {
-    let parsed = stored.parse::<Timestamp>().ok().or_else(|| {
+    parse_stored(stored).map_or_else(|| stored.to_owned(), local)
+}
+
+fn parse_stored(stored: &str) -> Option<Timestamp> {
+    stored.parse::<Timestamp>().ok().or_else(|| {
         let utc = stored.strip_suffix(" UTC")?;
         jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", utc)
             .or_else(|_| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", utc))
@@ -67,8 +83,7 @@ pub fn local_text(stored: &str) -> String {
             .to_zoned(TimeZone::UTC)
             .ok()
             .map(|z| z.timestamp())
-    });
-    parsed.map_or_else(|| stored.to_owned(), local)
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +103,7 @@ mod tests {
             "2026-12-04 21:15 JST"
         );
         assert_eq!(local_text("not a time"), "not a time");
+        assert_eq!(japanese_date("2026-12-04T16:00:00Z"), "2026年12月5日");
         assert!(install_time_zone("Mars/Olympus").is_err());
     }
 }

@@ -195,6 +195,14 @@ async fn import_diff_settle_export_and_report() {
         )
         .unwrap();
         assert_eq!(back.ledger.devices.len(), 13);
+        // 最終更新日 / 最終更新者 above the table: the latest version's day
+        // (in the site's zone) and who made it.
+        let updated = back.ledger.updated.expect("最終更新日 above the table");
+        assert!(
+            updated.date.ends_with('日') && updated.date.contains('年'),
+            "{updated:?}"
+        );
+        assert!(!updated.by.is_empty(), "{updated:?}");
 
         for lang in ["ja", "en"] {
             let html = dir.join(format!("report-{lang}.html"));

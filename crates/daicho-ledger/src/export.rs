@@ -58,13 +58,33 @@ pub fn neutralize(cell: &str) -> String {
     }
 }
 
-/// The device sheet as rows of text, header first.
+/// 「最終更新日：」「最終更新者：」 and an empty line above the table, as
+/// the MHLW example has them, when the ledger says.
+fn preamble(ledger: &Ledger) -> Vec<Vec<String>> {
+    let Some(updated) = &ledger.updated else {
+        return Vec::new();
+    };
+    vec![
+        vec!["最終更新日：".to_owned(), neutralize(&updated.date)],
+        vec!["最終更新者：".to_owned(), neutralize(&updated.by)],
+        Vec::new(),
+    ]
+}
+
+/// How many lines the preamble takes in CSV (its empty line is left out).
+fn csv_preamble_lines(ledger: &Ledger) -> usize {
+    preamble(ledger).iter().filter(|r| !r.is_empty()).count()
+}
+
+/// The device sheet as rows of text: the preamble, the header, the rows.
 fn device_table(ledger: &Ledger) -> Vec<Vec<String>> {
     let header = DEVICE_COLUMNS
         .iter()
         .map(|(f, _)| f.header().to_owned())
         .collect();
-    std::iter::once(header)
+    preamble(ledger)
+        .into_iter()
+        .chain(std::iter::once(header))
         .chain(ledger.devices.iter().map(|row| {
             DEVICE_COLUMNS
                 .iter()
@@ -76,9 +96,14 @@ fn device_table(ledger: &Ledger) -> Vec<Vec<String>> {
 
 /// The device sheet as CSV.
 pub fn to_csv(ledger: &Ledger, encoding: CsvEncoding) -> Result<Vec<u8>, ExportError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in device_table(ledger) {
-        writer.write_record(&row).expect("writing to memory");
+    // Flexible: the preamble's lines are shorter than the table's.
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    // The empty line under the preamble is the spreadsheet's only: CSV
+    // writes an empty record as `""`.
+    for row in device_table(ledger).iter().filter(|r| !r.is_empty()) {
+        writer.write_record(row).expect("writing to memory");
     }
     let text = String::from_utf8(writer.into_inner().expect("writing to memory"))
         .expect("UTF-8 in, UTF-8 out");
@@ -124,7 +149,7 @@ fn unmappable(ledger: &Ledger, character: char) -> ExportError {
             DEVICE_COLUMNS
                 .iter()
                 .find(|(f, _)| row.get(*f).is_some_and(|v| v.contains(character)))
-                .map(|(f, _)| (r + 2, f.header().to_owned()))
+                .map(|(f, _)| (r + 2 + csv_preamble_lines(ledger), f.header().to_owned()))
         })
         .unwrap_or((1, Field::ManagementId.header().to_owned()));
     ExportError::Unmappable {
@@ -147,8 +172,9 @@ pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
     let fail = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold().set_background_color("#DDEBF7");
-    let sheets: Vec<(&str, Vec<Vec<String>>)> = {
-        let mut sheets = vec![("機器台帳", device_table(ledger))];
+    // (name, rows, the header's row).
+    let sheets: Vec<(&str, Vec<Vec<String>>, usize)> = {
+        let mut sheets = vec![("機器台帳", device_table(ledger), preamble(ledger).len())];
         if !ledger.cloud.is_empty() {
             let headers: Vec<String> = crate::CLOUD_COLUMNS
                 .iter()
@@ -163,20 +189,22 @@ pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
             sheets.push((
                 "クラウドサービス",
                 std::iter::once(headers.clone()).chain(rows).collect(),
+                0,
             ));
         }
         sheets
     };
-    for (name, table) in sheets {
+    for (name, table, header) in sheets {
         let sheet = workbook.add_worksheet().set_name(name).map_err(fail)?;
-        let mut widths = vec![8usize; table[0].len()];
+        let columns = table[header].len();
+        let mut widths = vec![8usize; columns];
         for (r, row) in table.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 // write_string never makes a formula; the text is neutralized
                 // anyway for whoever saves it as CSV from Excel.
-                if r == 0 {
+                if r == header {
                     sheet
-                        .write_string_with_format(0, c as u16, cell, &bold)
+                        .write_string_with_format(r as u32, c as u16, cell, &bold)
                         .map_err(fail)?;
                 } else {
                     sheet.write_string(r as u32, c as u16, cell).map_err(fail)?;
@@ -194,15 +222,16 @@ pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
                 .set_column_width(c as u16, *width as f64 + 2.0)
                 .map_err(fail)?;
         }
-        sheet.set_freeze_panes(1, 0).map_err(fail)?;
+        let header = header as u32;
+        sheet.set_freeze_panes(header + 1, 0).map_err(fail)?;
         sheet
             .set_paper_size(A4)
             .set_landscape()
             .set_print_fit_to_pages(1, 0)
             .set_footer("&C&P / &N");
-        sheet.set_repeat_rows(0, 0).map_err(fail)?;
+        sheet.set_repeat_rows(header, header).map_err(fail)?;
         sheet
-            .autofilter(0, 0, (table.len() - 1) as u32, (table[0].len() - 1) as u16)
+            .autofilter(header, 0, (table.len() - 1) as u32, (columns - 1) as u16)
             .map_err(fail)?;
     }
     workbook.save_to_buffer().map_err(fail)

@@ -43,6 +43,17 @@ pub struct DeclaredRow {
 pub struct Ledger {
     pub devices: Vec<DeclaredRow>,
     pub cloud: Vec<BTreeMap<String, String>>,
+    /// 最終更新日 / 最終更新者, written above the table as in the MHLW
+    /// example, and read from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Updated>,
+}
+
+/// When the ledger was last updated, and by whom, as the file says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Updated {
+    pub date: String,
+    pub by: String,
 }
 
 impl DeclaredRow {

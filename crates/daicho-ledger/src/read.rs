@@ -10,7 +10,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 
 use crate::columns::{CLOUD_COLUMNS, normalize_header};
-use crate::{DeclaredRow, Field, Ledger, split_list};
+use crate::{DeclaredRow, Field, Ledger, Updated, split_list};
 
 /// The text encoding of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,7 @@ pub fn read_file(
     for grid in sheets {
         if let Some(header) = find_header(&grid, |h| mapping.field(h).is_some()) {
             found_header = true;
+            imported.ledger.updated = updated_above(&grid[..header]);
             read_devices(name, &grid, header, mapping, &mut imported);
         } else if let Some(header) = find_header(&grid, |h| {
             CLOUD_COLUMNS
@@ -308,6 +309,26 @@ fn cell_text(cell: &Data) -> String {
 }
 
 /// The first row (of the first 20) with three or more cells `known` accepts.
+/// 「最終更新日：」 and 「最終更新者：」 above the table, each followed by its
+/// value in the next cell, as in the MHLW example.
+fn updated_above(rows: &[Vec<String>]) -> Option<Updated> {
+    let value = |label: &str| {
+        rows.iter().find_map(|row| {
+            let at = row.iter().position(|c| c.trim().starts_with(label))?;
+            row[at + 1..]
+                .iter()
+                .map(|c| c.trim())
+                .find(|c| !c.is_empty())
+                .map(str::to_owned)
+        })
+    };
+    let (date, by) = (value("最終更新日"), value("最終更新者"));
+    (date.is_some() || by.is_some()).then(|| Updated {
+        date: date.unwrap_or_default(),
+        by: by.unwrap_or_default(),
+    })
+}
+
 fn find_header(grid: &Grid, known: impl Fn(&str) -> bool) -> Option<usize> {
     grid.iter()
         .take(20)

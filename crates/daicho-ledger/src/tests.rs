@@ -126,6 +126,7 @@ fn hostile_ledger() -> Ledger {
     Ledger {
         devices: vec![row],
         cloud: vec![[("サービス提供事業者".to_owned(), "@SUM(1)".to_owned())].into()],
+        updated: None,
     }
 }
 
@@ -170,6 +171,36 @@ fn xlsx_export_reads_back_with_both_sheets() {
         Some("'=HYPERLINK(\"http://x\",\"click\")")
     );
     assert_eq!(back.ledger.cloud[0]["サービス提供事業者"], "'@SUM(1)");
+}
+
+#[test]
+fn the_last_update_stands_above_the_table_and_reads_back() {
+    let mut ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    assert_eq!(
+        ledger.updated,
+        Some(Updated {
+            date: "2024年7月1日".into(),
+            by: "鈴木一郎".into()
+        })
+    );
+    ledger.updated = Some(Updated {
+        date: "2026年12月4日".into(),
+        by: "=cmd".into(),
+    });
+    let csv = String::from_utf8(to_csv(&ledger, CsvEncoding::Utf8Bom).unwrap()).unwrap();
+    assert!(
+        csv.starts_with("\u{feff}最終更新日：,2026年12月4日\n最終更新者：,'=cmd\n管理番号,"),
+        "{csv}"
+    );
+    for (name, bytes) in [
+        ("back.csv", csv.into_bytes()),
+        ("back.xlsx", to_xlsx(&ledger).unwrap()),
+    ] {
+        let back = read(name, &bytes);
+        assert!(back.errors.is_empty(), "{name}: {:?}", back.errors);
+        assert_eq!(back.ledger.devices, ledger.devices, "{name}");
+        assert_eq!(back.ledger.updated.as_ref().unwrap().date, "2026年12月4日");
+    }
 }
 
 #[test]

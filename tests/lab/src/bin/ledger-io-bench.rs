@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             })
             .collect(),
         cloud: Vec::new(),
+        updated: None,
     };
     // The network: 90 % as declared, 5 % moved to another address, 5 % new.
     let now = jiff::Timestamp::now();
