@@ -174,6 +174,50 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             row.contains("富士通") && row.contains("e4:46:b0:00:01:0b"),
             "{row}"
         );
+        // An editor changes its 設置場所 there: a new ledger version, audited;
+        // a viewer or a forged form changes nothing.
+        let edit = |session: &str, csrf: &str, location: &str| {
+            let url = format!("{base}/devices/{id}/edit");
+            let cookie = format!("daicho_session={session}");
+            let form = [
+                ("csrf", csrf.to_owned()),
+                ("location", location.to_owned()),
+                ("user", "受付担当".to_owned()),
+                ("kind", "端末PC".to_owned()),
+                ("status", "稼働".to_owned()),
+                ("description", String::new()),
+                ("note", "席替え".to_owned()),
+            ];
+            let http = http.clone();
+            async move {
+                http.post(url)
+                    .header("cookie", cookie)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            edit(&viewer, &viewer_csrf, "<b>2F</b>").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            edit(&editor, &"0".repeat(64), "<b>2F</b>").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let saved = edit(&editor, &editor_csrf, "<b>2F</b> 新受付").await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+        let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
+        assert!(
+            page.contains("&#60;b&#62;2F&#60;/b&#62; 新受付") && !page.contains("<b>2F"),
+            "{page}"
+        );
+        let audit = String::from_utf8_lossy(&collector(at, &["audit"]).stdout).into_owned();
+        assert!(
+            audit.contains("ledger-edit") && audit.contains("設置場所"),
+            "{audit}"
+        );
         let post = |session: String, form: Vec<(&'static str, String)>| {
             let url = format!("{base}/diff/{item}");
             let http = http.clone();

@@ -84,6 +84,16 @@ pub struct AuditEntry {
 impl Store {
     /// Stores a new version of the declared ledger; returns its id.
     pub async fn save_ledger_version(&self, version: NewVersion<'_>) -> Result<i64, StoreError> {
+        self.save_version(version, "ledger-import").await
+    }
+
+    /// Stores a version made by editing a row in the pages (audited as
+    /// such); returns its id.
+    pub async fn save_edited_version(&self, version: NewVersion<'_>) -> Result<i64, StoreError> {
+        self.save_version(version, "ledger-edit").await
+    }
+
+    async fn save_version(&self, version: NewVersion<'_>, action: &str) -> Result<i64, StoreError> {
         let mut tx = self.write_tx().await?;
         let id = insert_version(&mut tx, self.backend, &version).await?;
         let detail = format!(
@@ -92,8 +102,7 @@ impl Store {
             version.rows.len(),
             version.note
         );
-        self.audit(&mut tx, version.actor, "ledger-import", &detail)
-            .await?;
+        self.audit(&mut tx, version.actor, action, &detail).await?;
         tx.commit().await?;
         Ok(id)
     }

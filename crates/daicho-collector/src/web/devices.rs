@@ -394,6 +394,24 @@ pub(super) async fn devices_csv(
         .into_response())
 }
 
+impl DevicePage {
+    fn editable(&self, field: &daicho_ledger::Field) -> bool {
+        EDITABLE.contains(field)
+    }
+
+    /// The edit form's name of an editable column.
+    fn form_name(&self, field: &daicho_ledger::Field) -> &'static str {
+        use daicho_ledger::Field;
+        match field {
+            Field::Location => "location",
+            Field::User => "user",
+            Field::Kind => "kind",
+            Field::Status => "status",
+            _ => "description",
+        }
+    }
+}
+
 /// An observation of the device in an agent's latest report.
 struct Seen {
     agent: String,
@@ -640,4 +658,110 @@ pub(super) async fn decide_link(
         }
         Err(e) => Err(store_failed(e)),
     }
+}
+
+/// The columns of a declared device's row the device page edits.
+const EDITABLE: [daicho_ledger::Field; 5] = [
+    daicho_ledger::Field::Location,
+    daicho_ledger::Field::User,
+    daicho_ledger::Field::Kind,
+    daicho_ledger::Field::Status,
+    daicho_ledger::Field::Description,
+];
+
+#[derive(Deserialize)]
+pub(super) struct EditForm {
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl EditForm {
+    fn value(&self, field: daicho_ledger::Field) -> &str {
+        use daicho_ledger::Field;
+        match field {
+            Field::Location => &self.location,
+            Field::User => &self.user,
+            Field::Kind => &self.kind,
+            Field::Status => &self.status,
+            _ => &self.description,
+        }
+    }
+}
+
+/// An editor changes 設置場所, 利用者, 種別, 状態 or 説明 of a declared
+/// device's row: a new ledger version built on the one read (refused if
+/// another was saved since), audited as a ledger edit.
+pub(super) async fn edit_device(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, Response> {
+    let t = signed.page.t;
+    if let Some(refused) = signed.refuses_edit(&form.csrf) {
+        return Ok(refused);
+    }
+    // Read afresh, never from the cache: the version is built on it.
+    let r = crate::reconcile::reconcile(&state.store, state.missing_days, state.overdue_hours)
+        .await
+        .map_err(store_failed)?;
+    let Some(row) = r
+        .diff
+        .matches
+        .iter()
+        .find(|(_, device, _)| *device == id)
+        .map(|(row, ..)| *row)
+    else {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, t.not_declared).into_response());
+    };
+    let mut ledger = r.ledger.clone();
+    let changed: Vec<&str> = EDITABLE
+        .iter()
+        .filter(|field| {
+            let value = form.value(**field).trim();
+            let before = ledger.devices[row].get(**field).unwrap_or_default();
+            if value == before {
+                return false;
+            }
+            if value.is_empty() {
+                ledger.devices[row].fields.remove(field);
+            } else {
+                ledger.devices[row].set(**field, value);
+            }
+            true
+        })
+        .map(|field| field.header())
+        .collect();
+    if !changed.is_empty() {
+        let rows = crate::reconcile::rows_from_ledger(&ledger);
+        let source = format!(
+            "device #{id} ({}): {}",
+            ledger.devices[row].label(),
+            changed.join(", ")
+        );
+        let note = form.note.trim();
+        state
+            .store
+            .save_edited_version(daicho_store::NewVersion {
+                actor: &signed.session.user,
+                source: &source,
+                note: if note.is_empty() { "-" } else { note },
+                rows: &rows,
+                based_on: r.version.as_ref().map(|v| v.id),
+            })
+            .await
+            .map_err(store_failed)?;
+    }
+    Ok(Redirect::to(&format!("/devices/{id}#declared-row")).into_response())
 }

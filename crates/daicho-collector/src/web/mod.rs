@@ -51,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/devices", get(devices::devices))
         .route("/devices.csv", get(devices::devices_csv))
         .route("/devices/{id}", get(devices::device))
+        .route("/devices/{id}/edit", post(devices::edit_device))
         .route("/links/{link}", post(devices::decide_link))
         .route("/diff", get(diff::diff))
         .route("/diff/{item}", post(diff::settle_item))
