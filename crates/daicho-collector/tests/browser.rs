@@ -319,6 +319,43 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     );
     assert!(!listed.contains("lte-gw"), "{listed}");
 
+    // Its page shows the row beside what was found; the editor moves the
+    // doctor's PC to another room there, and the page says so.
+    browser
+        .goto(&format!("{base}/devices?q=SHINSATSU"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("a.device-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text(&browser, "#declared-row").await.contains("PC-012"));
+    let location = browser
+        .find(Locator::Css("#edit-row input[name=location]"))
+        .await
+        .unwrap();
+    location.clear().await.unwrap();
+    location.send_keys("2階 第3診察室").await.unwrap();
+    browser
+        .find(Locator::Css("#edit-row input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("診察室の移転")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("save-row"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually_contains(&browser, "#declared-row + table", "2階 第3診察室").await;
+    screenshot(&browser, "device-edited-ja").await;
+
     // The hostile name is text: no element made of it, no dialog.
     browser
         .goto(&format!("{base}/devices?q=onerror"))

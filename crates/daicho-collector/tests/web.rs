@@ -176,7 +176,7 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         );
         // An editor changes its 設置場所 there: a new ledger version, audited;
         // a viewer or a forged form changes nothing.
-        let edit = |session: &str, csrf: &str, location: &str| {
+        let edit = |session: &str, csrf: &str, location: &str, note: &str| {
             let url = format!("{base}/devices/{id}/edit");
             let cookie = format!("daicho_session={session}");
             let form = [
@@ -186,7 +186,7 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
                 ("kind", "端末PC".to_owned()),
                 ("status", "稼働".to_owned()),
                 ("description", String::new()),
-                ("note", "席替え".to_owned()),
+                ("note", note.to_owned()),
             ];
             let http = http.clone();
             async move {
@@ -199,14 +199,23 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             }
         };
         assert_eq!(
-            edit(&viewer, &viewer_csrf, "<b>2F</b>").await.status(),
+            edit(&viewer, &viewer_csrf, "<b>2F</b>", "席替え")
+                .await
+                .status(),
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            edit(&editor, &"0".repeat(64), "<b>2F</b>").await.status(),
+            edit(&editor, &"0".repeat(64), "<b>2F</b>", "席替え")
+                .await
+                .status(),
             StatusCode::FORBIDDEN
         );
-        let saved = edit(&editor, &editor_csrf, "<b>2F</b> 新受付").await;
+        assert_eq!(
+            edit(&editor, &editor_csrf, "<b>2F</b>", " ").await.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a change needs its reason"
+        );
+        let saved = edit(&editor, &editor_csrf, "<b>2F</b> 新受付", "席替え").await;
         assert_eq!(saved.status(), StatusCode::SEE_OTHER);
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         assert!(

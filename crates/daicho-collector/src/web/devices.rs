@@ -712,6 +712,10 @@ pub(super) async fn edit_device(
     if let Some(refused) = signed.refuses_edit(&form.csrf) {
         return Ok(refused);
     }
+    let note = form.note.trim();
+    if note.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, t.note_required).into_response());
+    }
     // Read afresh, never from the cache: the version is built on it.
     let r = crate::reconcile::reconcile(&state.store, state.missing_days, state.overdue_hours)
         .await
@@ -750,13 +754,12 @@ pub(super) async fn edit_device(
             ledger.devices[row].label(),
             changed.join(", ")
         );
-        let note = form.note.trim();
         state
             .store
             .save_edited_version(daicho_store::NewVersion {
                 actor: &signed.session.user,
                 source: &source,
-                note: if note.is_empty() { "-" } else { note },
+                note,
                 rows: &rows,
                 based_on: r.version.as_ref().map(|v| v.id),
             })
