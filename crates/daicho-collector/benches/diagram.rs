@@ -102,6 +102,7 @@ fn site(devices: usize, per_segment: usize) -> Reconciliation {
         segments,
         findings: Vec::new(),
         topology,
+        unchecked: Vec::new(),
     }
 }
 

@@ -42,6 +42,9 @@ struct Cli {
     /// ports are in. Without it a switch port is only a suggested 設置場所.
     #[arg(long, global = true, env = "DAICHO_ROOMS")]
     rooms: Option<PathBuf>,
+    /// The hospital and site the report is for (its title), e.g. "○○病院 本院".
+    #[arg(long, global = true, env = "DAICHO_SITE_NAME")]
+    site_name: Option<String>,
     /// The time zone times are shown in (pages, report, diff), an IANA name.
     #[arg(long, global = true, env = "DAICHO_TIME_ZONE", default_value = daicho_collector::site::DEFAULT_TIME_ZONE)]
     time_zone: String,
@@ -388,6 +391,9 @@ fn main() -> ExitCode {
     {
         eprintln!("daicho-collector: {err:#}");
         return ExitCode::FAILURE;
+    }
+    if let Some(name) = &cli.site_name {
+        daicho_collector::site::install_name(name);
     }
     if let Err(err) = daicho_collector::site::install_time_zone(&cli.time_zone) {
         eprintln!("daicho-collector: {err:#}");

@@ -33,6 +33,34 @@ pub struct Reconciliation {
     /// Where every MAC behind a switch that answered SNMP is plugged in,
     /// and the links between the switches.
     pub topology: daicho_place::Topology,
+    /// What each agent excludes from scanning, with the declared rows there.
+    pub unchecked: Vec<daicho_ledger::Unchecked>,
+}
+
+/// Each agent's excluded networks (fragile devices, never probed) with the
+/// declared rows whose addresses lie there: checked by hand, not by daicho.
+fn unchecked_of(reports: &[Report], ledger: &Ledger) -> Vec<daicho_ledger::Unchecked> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.segments
+                .iter()
+                .flat_map(move |s| s.excluded.iter().map(move |net| (r, net)))
+        })
+        .map(|(r, net)| daicho_ledger::Unchecked {
+            agent: r.agent.id.clone(),
+            network: net.to_string(),
+            rows: ledger
+                .devices
+                .iter()
+                .filter(|row| row.ips().iter().any(|ip| net.contains(ip)))
+                .map(|row| match row.get(daicho_ledger::Field::Kind) {
+                    Some(kind) => format!("{} ({kind})", row.label()),
+                    None => row.label(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// A switch that answered its forwarding table, where it was seen.
@@ -269,6 +297,7 @@ pub async fn reconcile(
         })
         .collect();
     let switches = switches_of(&reports);
+    let unchecked = unchecked_of(&reports, &ledger);
     // The previous report of each agent that asked switches: a device on
     // another port than then has moved.
     let asked: Vec<String> = reports
@@ -313,6 +342,7 @@ pub async fn reconcile(
         segments,
         findings,
         topology,
+        unchecked,
     })
 }
 
@@ -341,6 +371,8 @@ pub fn report_html(
             diff: &state.diff,
             coverage: &state.coverage,
             settlements: &state.settlements,
+            site_name: crate::site::name(),
+            unchecked: &state.unchecked,
             diagram: Some(&crate::diagram::svg(
                 state,
                 lang != daicho_ledger::Lang::En,

@@ -10,6 +10,19 @@ use jiff::tz::TimeZone;
 
 static ROOMS: OnceLock<daicho_place::Rooms> = OnceLock::new();
 static ZONE: OnceLock<TimeZone> = OnceLock::new();
+static NAME: OnceLock<String> = OnceLock::new();
+
+/// Installs the hospital's (and site's) name, for the report's title.
+pub fn install_name(name: &str) {
+    let name = name.trim();
+    if !name.is_empty() {
+        let _ = NAME.set(name.to_owned());
+    }
+}
+
+pub fn name() -> Option<&'static str> {
+    NAME.get().map(String::as_str)
+}
 
 /// The zone times are shown in when none is set: the hospitals' own.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";

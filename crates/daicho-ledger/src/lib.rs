@@ -29,7 +29,7 @@ pub use diff::{
 };
 pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx};
 pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
-pub use report::{Coverage, Lang, ReportInput, render_html};
+pub use report::{Coverage, Lang, ReportInput, Unchecked, render_html};
 
 /// One device row of the declared ledger: the cells it has, by column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,8 +22,22 @@ pub struct Coverage {
     pub overdue: bool,
 }
 
+/// Addresses an agent is configured never to probe (fragile devices): what
+/// the inspection must check by hand, with the declared rows there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unchecked {
+    pub agent: String,
+    pub network: String,
+    /// The declared rows whose addresses lie there: 管理番号 (or computer
+    /// name) and 種別.
+    pub rows: Vec<String>,
+}
+
 /// What the report shows.
 pub struct ReportInput<'a> {
+    /// The hospital (and site) the report is for.
+    pub site_name: Option<&'a str>,
+    pub unchecked: &'a [Unchecked],
     pub generated_at: String,
     /// Which declared ledger version was compared ("v3, 2026/11/28 by …").
     pub ledger_version: Option<String>,
@@ -120,6 +134,10 @@ struct Labels {
     remote_no: &'static str,
     remote_unsaid: &'static str,
     coverage: &'static str,
+    unchecked_title: &'static str,
+    unchecked_explanation: &'static str,
+    network: &'static str,
+    rows_there: &'static str,
     diagram: &'static str,
     agent: &'static str,
     segments: &'static str,
@@ -169,6 +187,10 @@ static JA: Labels = Labels {
     remote_no: "無（要確認）",
     remote_unsaid: "記載なし（要確認）",
     coverage: "セグメントごとの最終スキャン",
+    unchecked_title: "未確認（スキャン対象外）の機器",
+    unchecked_explanation: "壊れやすい医療機器などを設定でスキャンの対象外にしています。これらの機器には一切パケットを送っていないため、台帳の記載は現地で確認してください。",
+    network: "アドレス",
+    rows_there: "台帳の該当機器",
     diagram: "ネットワーク構成図（検出結果）",
     agent: "エージェント",
     segments: "セグメント",
@@ -221,6 +243,10 @@ static EN: Labels = Labels {
     remote_no: "No (check)",
     remote_unsaid: "Not stated (check)",
     coverage: "Last scan per segment",
+    unchecked_title: "Not checked (excluded from scanning)",
+    unchecked_explanation: "Fragile devices and the like are excluded from scanning by configuration: they received no packet at all, so check their ledger rows on site.",
+    network: "Addresses",
+    rows_there: "Ledger rows there",
     diagram: "Network diagram (as found)",
     agent: "Agent",
     segments: "Segments",

@@ -413,6 +413,8 @@ fn the_html_report_escapes_device_strings_and_runs_no_script() {
                 }],
                 settlements: &[],
                 diagram: None,
+                site_name: None,
+                unchecked: &[],
             },
             lang,
         );
@@ -466,6 +468,8 @@ fn script_and_formula_device_names_are_inert_everywhere() {
             coverage: &[],
             settlements: &[],
             diagram: None,
+            site_name: None,
+            unchecked: &[],
         },
         Lang::Ja,
     );
@@ -538,6 +542,12 @@ fn the_report_matches_its_snapshot() {
                 }],
                 settlements: &settled,
                 diagram: None,
+                site_name: Some("○○病院 <本院>"),
+                unchecked: &[Unchecked {
+                    agent: "outpatient".into(),
+                    network: "198.18.1.31/32".into(),
+                    rows: vec!["003 (医療機器)".into()],
+                }],
             },
             lang,
         );

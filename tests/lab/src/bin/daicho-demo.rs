@@ -105,6 +105,8 @@ const SAMPLE_LEDGER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../config/declared-ledger.csv"
 );
+/// The demo hospital's name, for the report's title.
+const SITE_NAME: &str = "デモ病院 本院（daicho demo）";
 /// The demo's read-only SNMP community (lab only).
 const COMMUNITY: &str = "demo-ro";
 
@@ -335,7 +337,7 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         .to_owned();
     let collector = |args: &[&str]| -> Result<String> {
         let out = std::process::Command::new(&collector_bin)
-            .args(["--ledger", &ledger])
+            .args(["--ledger", &ledger, "--site-name", SITE_NAME])
             .args(args)
             .output()
             .context("running daicho-collector")?;
