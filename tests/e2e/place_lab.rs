@@ -326,6 +326,23 @@ fn every_host_is_placed_on_its_own_edge_port_and_none_on_an_uplink() {
     assert_eq!(lte.vlan, Some(10));
 }
 
+/// The device of `devices --format json` with an interface at `ip`.
+fn device_at(inventory: &serde_json::Value, ip: &str) -> serde_json::Value {
+    inventory["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["ip"] == ip)
+        })
+        .unwrap_or_else(|| panic!("no device at {ip}"))
+        .clone()
+}
+
 /// Runs a collector command on `ledger`; its stdout.
 fn collector(ledger: &std::path::Path, rooms: &std::path::Path, args: &[&str]) -> String {
     let bin = daicho_lab::sibling_binary("daicho-collector").unwrap();
@@ -401,21 +418,7 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
         &["devices", "--format", "json"],
     ))
     .unwrap();
-    let by_ip = |ip: &str| {
-        inventory["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| {
-                d["interfaces"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|i| i["ip"] == ip)
-            })
-            .unwrap_or_else(|| panic!("no device at {ip}"))
-            .clone()
-    };
+    let by_ip = |ip: &str| device_at(&inventory, ip);
     let lte = by_ip("198.18.12.23");
     assert_eq!(lte["port"]["port"]["switch_name"], "sw-ward", "{lte:#}");
     assert_eq!(lte["port"]["port"]["port_alias"], "3階処置室");
@@ -503,18 +506,7 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
         &["devices", "--format", "json"],
     ))
     .unwrap();
-    let pc1 = inventory["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| {
-            d["interfaces"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|i| i["ip"] == "198.18.12.21")
-        })
-        .unwrap();
+    let pc1 = device_at(&inventory, "198.18.12.21");
     assert_eq!(pc1["port"]["port"]["switch_name"], "sw-ward", "{pc1:#}");
     // (By ifIndex: snmpd names an interface created after it started only
     // once its interface cache is refreshed; a switch's ports are there

@@ -226,6 +226,21 @@ async fn sign_in(browser: &Client, base: &str, user: &str, password: &str) {
         .unwrap();
 }
 
+/// Opens the page of the first device the list's search finds for `query`.
+async fn open_device(browser: &Client, base: &str, query: &str) {
+    browser
+        .goto(&format!("{base}/devices?q={query}"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("a.device-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn screenshot(browser: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -321,17 +336,7 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
 
     // Its page shows the row beside what was found; the editor moves the
     // doctor's PC to another room there, and the page says so.
-    browser
-        .goto(&format!("{base}/devices?q=SHINSATSU"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("a.device-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_device(&browser, &base, "SHINSATSU").await;
     assert!(text(&browser, "#declared-row").await.contains("PC-012"));
     let location = browser
         .find(Locator::Css("#edit-row input[name=location]"))
@@ -357,17 +362,7 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     screenshot(&browser, "device-edited-ja").await;
 
     // The hostile name is text: no element made of it, no dialog.
-    browser
-        .goto(&format!("{base}/devices?q=onerror"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("a.device-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    open_device(&browser, &base, "onerror").await;
     assert!(
         text(&browser, "#device-name")
             .await
