@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 
 use daicho_lab::{Host, Lab, ManagedSwitch};
 use daicho_report::{LinkProtocol, MacAddr, Report, SnmpFacts};
@@ -138,16 +137,7 @@ fn switch_lab() -> SwitchLab {
         .unwrap();
     lab.lldpd(&ward.host, &ward_up, "sw-ward", Some(&ward_agentx), &[])
         .unwrap();
-    daicho_lab::wait_for(Duration::from_secs(15), || {
-        core.host
-            .command("lldpcli")
-            .arg("-u")
-            .arg(&core_lldp)
-            .args(["show", "neighbors"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("sw-ward"))
-    })
-    .expect("sw-core's lldpd did not hear sw-ward");
+    daicho_lab::wait_for_lldp_neighbour(&core.host, &core_lldp, "sw-ward").unwrap();
     SwitchLab {
         lab,
         agent,

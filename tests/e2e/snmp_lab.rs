@@ -305,16 +305,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
     let lldp_control = lab
         .lldpd(&switch, "eth1", "core-sw-1", Some(&agentx), &[])
         .unwrap();
-    daicho_lab::wait_for(std::time::Duration::from_secs(15), || {
-        switch
-            .command("lldpcli")
-            .arg("-u")
-            .arg(&lldp_control)
-            .args(["show", "neighbors"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("far-gateway"))
-    })
-    .expect("the switch's lldpd did not hear the far host");
+    daicho_lab::wait_for_lldp_neighbour(&switch, &lldp_control, "far-gateway").unwrap();
     // A Teltonika-style LTE router: its own uplink wwan0 holds the default
     // route, and its snmpd says ifType 243 (3GPP WWAN) for it, as such routers do.
     let carrier = lab.segment("carrier").unwrap();

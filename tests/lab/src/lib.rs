@@ -322,6 +322,20 @@ impl Lab {
     }
 }
 
+/// Waits (at most 15 s) until the lldpd behind `control` in `host` lists
+/// a neighbour named `name`.
+pub fn wait_for_lldp_neighbour(host: &Host, control: &Path, name: &str) -> Result<()> {
+    wait_for(Duration::from_secs(15), || {
+        host.command("lldpcli")
+            .arg("-u")
+            .arg(control)
+            .args(["show", "neighbors"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(name))
+    })
+    .with_context(|| format!("the lldpd in {} did not hear {name}", host.netns))
+}
+
 /// A managed switch of the lab: a namespace of its own with a bridge `br0`
 /// that holds the switch's management address, as a real switch's
 /// management interface does. Its ports are veths to hosts and to other
