@@ -382,6 +382,14 @@ async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
     assert!(first.contains(" JST</td>"), "{first}");
     let second = get("/devices?page=2").await;
     assert!(second.contains("501–520 / 520") && second.contains("id=\"previous-page\""));
+    // The diff pages each section the same way, keeping the others' pages.
+    let diff = get("/diff").await;
+    assert!(
+        diff.contains("1–500 / 520") && diff.contains("id=\"next-undeclared\""),
+        "{diff}"
+    );
+    let diff = get("/diff?undeclared=2").await;
+    assert!(diff.contains("501–520 / 520"), "{diff}");
     // Sorted by name, descending: PC-0519 heads the list.
     let sorted = get("/devices?sort=-name").await;
     let first_name = |page: &str| {

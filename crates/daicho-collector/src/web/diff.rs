@@ -21,9 +21,15 @@ use crate::state::AppState;
 struct DiffSection {
     anchor: &'static str,
     title: &'static str,
-    /// Open items of this kind (only the first [`LIST_LIMIT`] are shown).
+    /// Open items of this kind; a page shows [`LIST_LIMIT`] of them.
     total: usize,
     items: Vec<DiffLine>,
+    /// 1-based numbers of the first and last item shown.
+    shown: (usize, usize),
+    /// Query strings of this section's previous and next pages (the other
+    /// sections stay on theirs).
+    previous: Option<String>,
+    next: Option<String>,
 }
 
 struct DiffLine {
@@ -111,15 +117,59 @@ struct DiffPage {
     error: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
 pub(super) struct DiffQuery {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     done: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     action: String,
+    /// The page (from 1) each section shows, by its anchor.
+    #[serde(default)]
+    undeclared: usize,
+    #[serde(default)]
+    missing: usize,
+    #[serde(default)]
+    changed: usize,
+    #[serde(default)]
+    flagged: usize,
 }
 
-fn diff_sections(r: &Reconciliation, lang: Lang, t: &Labels) -> Vec<DiffSection> {
+impl DiffQuery {
+    fn page(&self, kind: ItemKind) -> usize {
+        match kind {
+            ItemKind::Undeclared => self.undeclared,
+            ItemKind::Missing => self.missing,
+            ItemKind::Changed => self.changed,
+            ItemKind::Flagged => self.flagged,
+        }
+    }
+
+    fn page_mut(&mut self, kind: ItemKind) -> &mut usize {
+        match kind {
+            ItemKind::Undeclared => &mut self.undeclared,
+            ItemKind::Missing => &mut self.missing,
+            ItemKind::Changed => &mut self.changed,
+            ItemKind::Flagged => &mut self.flagged,
+        }
+    }
+
+    /// This query with `kind`'s section on `page`, to the section's anchor.
+    fn with_page(&self, kind: ItemKind, page: usize, anchor: &str) -> String {
+        let mut changed = self.clone();
+        *changed.page_mut(kind) = page;
+        format!(
+            "{}#{anchor}",
+            serde_urlencoded::to_string(&changed).unwrap_or_default()
+        )
+    }
+}
+
+fn diff_sections(
+    r: &Reconciliation,
+    lang: Lang,
+    t: &Labels,
+    query: &DiffQuery,
+) -> Vec<DiffSection> {
     [
         (ItemKind::Undeclared, "undeclared", t.undeclared),
         (ItemKind::Missing, "missing", t.missing),
@@ -127,18 +177,29 @@ fn diff_sections(r: &Reconciliation, lang: Lang, t: &Labels) -> Vec<DiffSection>
         (ItemKind::Flagged, "flagged", t.flagged),
     ]
     .into_iter()
-    .map(|(kind, anchor, title)| DiffSection {
-        anchor,
-        title,
-        total: r.diff.items.iter().filter(|i| i.kind == kind).count(),
-        items: r
+    .map(|(kind, anchor, title)| {
+        let total = r.diff.items.iter().filter(|i| i.kind == kind).count();
+        let pages = total.div_ceil(LIST_LIMIT).max(1);
+        let page = query.page(kind).clamp(1, pages);
+        let first = (page - 1) * LIST_LIMIT;
+        let items: Vec<DiffLine> = r
             .diff
             .items
             .iter()
             .filter(|i| i.kind == kind)
+            .skip(first)
             .take(LIST_LIMIT)
             .map(|i| diff_line(i, lang))
-            .collect(),
+            .collect();
+        DiffSection {
+            anchor,
+            title,
+            total,
+            shown: (first + 1, first + items.len()),
+            previous: (page > 1).then(|| query.with_page(kind, page - 1, anchor)),
+            next: (page < pages).then(|| query.with_page(kind, page + 1, anchor)),
+            items,
+        }
     })
     .collect()
 }
@@ -161,7 +222,7 @@ pub(super) async fn diff(
         format!("{}: {what}", query.done)
     });
     Ok(html(DiffPage {
-        sections: diff_sections(&r, signed.lang, t),
+        sections: diff_sections(&r, signed.lang, t, &query),
         sanctioned: sanctioned(&r, signed.lang),
         methods: methods(signed.lang),
         message,
@@ -240,7 +301,7 @@ pub(super) async fn settle_item(
         }
     };
     let page = DiffPage {
-        sections: diff_sections(&r, signed.lang, t),
+        sections: diff_sections(&r, signed.lang, t, &DiffQuery::default()),
         sanctioned: sanctioned(&r, signed.lang),
         methods: methods(signed.lang),
         message: None,
