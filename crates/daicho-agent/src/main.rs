@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use daicho_agent::config::AgentConfig;
 use daicho_agent::duration::parse_duration;
 use daicho_agent::probe::Kind;
@@ -45,6 +45,13 @@ enum LogFormat {
 enum Command {
     /// Sweep the configured segments and write a report.
     Scan(ScanArgs),
+    /// Write the man page and the bash, zsh and fish completions into a
+    /// directory (for the Debian package).
+    #[command(hide = true)]
+    GenerateDocs {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Try the configured SNMP credential profiles against one host.
     SnmpTest(SnmpTestArgs),
     /// Send the reports waiting in the spool to the collector.
@@ -175,6 +182,18 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::GenerateDocs { out } = &cli.command {
+        return match daicho_process::write_docs(Cli::command(), out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "daicho-agent: cannot write {}: {e} / 書き込めません",
+                    out.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     // The SNMP library logs every failed request as an error; the agent
     // reports those itself, per host, so they are shown only with -vv.
     let level = match cli.verbose {
@@ -220,6 +239,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_command(args, stopping).await,
             Command::Status(args) => status_command(args),
             Command::Check(args) => check_command(&args.config),
+            Command::GenerateDocs { .. } => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

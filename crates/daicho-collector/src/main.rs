@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use daicho_collector::print::{self, shown};
 use daicho_collector::reconcile::{ledger_from_rows, reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
@@ -60,6 +60,13 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write the man page and the bash, zsh and fish completions into a
+    /// directory (for the Debian package).
+    #[command(hide = true)]
+    GenerateDocs {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Create the ledger (or bring an existing one's tables up to date).
     /// Every other command refuses a ledger file that does not exist, so
     /// that a mistyped --ledger path does not start an empty ledger.
@@ -361,6 +368,18 @@ enum ClientCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::GenerateDocs { out } = &cli.command {
+        return match daicho_process::write_docs(Cli::command(), out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "daicho-collector: cannot write {}: {e} / 書き込めません",
+                    out.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     if !matches!(cli.command, Command::Serve { .. }) {
         // `daicho-collector diff | head`: a closed pipe ends the command
         // quietly, as it does other Unix tools, instead of a panic.
@@ -425,6 +444,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let existed = !is_missing_file(&cli.ledger);
     let store = Store::open(&cli.ledger).await?;
     match cli.command {
+        Command::GenerateDocs { .. } => unreachable!("handled before the runtime starts"),
         Command::Init => println!(
             "{}: {} / {}",
             cli.ledger,

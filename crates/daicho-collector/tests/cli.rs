@@ -235,3 +235,30 @@ fn a_site_identification_file_adds_a_maker() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_man_page_and_completions_come_from_the_commands_themselves() {
+    let out = std::env::temp_dir().join(format!("daicho-cli-docs-{}", std::process::id()));
+    let status = Command::new(COLLECTOR)
+        .args(["generate-docs", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_to_string(out.join("daicho-collector.1")).unwrap();
+    assert!(page.contains(".TH daicho-collector"), "{page}");
+    // The packaging command is hidden: no page, not in the main one.
+    assert!(!page.contains("generate"), "{page}");
+    assert!(!out.join("daicho-collector-generate-docs.1").exists());
+    let diagram = std::fs::read_to_string(out.join("daicho-collector-diagram.1")).unwrap();
+    assert!(diagram.contains("構成図"), "{diagram}");
+    let bash = std::fs::read_to_string(out.join("daicho-collector.bash")).unwrap();
+    // Every subcommand completes.
+    for command in ["diagram", "diff", "report", "ledger", "serve"] {
+        assert!(
+            bash.contains(command),
+            "{command} missing from the completions"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}

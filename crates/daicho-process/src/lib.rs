@@ -1,11 +1,14 @@
 //! What the agent and the collector both need from the host they run on,
 //! in one neutral place: secrets named in a configuration file ([`Secret`]:
 //! inline, `env:` or `file:`, never printed), files replaced atomically
-//! ([`write_atomic`]), and the stop signal of a daemon ([`stop_signal`]).
+//! ([`write_atomic`]), the stop signal of a daemon ([`stop_signal`]), and
+//! the man page and shell completions of a command ([`write_docs`]).
 
+mod docs;
 mod files;
 mod secret;
 
+pub use docs::write_docs;
 pub use files::write_atomic;
 pub use secret::{Secret, SecretError};
 
