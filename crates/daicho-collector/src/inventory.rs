@@ -52,6 +52,9 @@ pub struct DeviceView {
     /// `shared`, `also_on`), from the switches' forwarding tables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<daicho_place::Placement>,
+    /// The ports of its other interfaces (a dual-homed host's other legs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_ports: Vec<daicho_place::Placement>,
     /// The room the site's rooms file maps that port to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
@@ -173,6 +176,7 @@ pub async fn inventory(store: &Store, state: &Reconciliation) -> anyhow::Result<
                         .collect(),
                     findings: found.map(|f| f.flags.clone()).unwrap_or_default(),
                     port: found.and_then(|f| f.port.clone()),
+                    other_ports: found.map(|f| f.other_ports.clone()).unwrap_or_default(),
                     room: found.and_then(|f| f.room.clone()),
                     suggested_location: found.and_then(|f| f.suggested_location()),
                     declared: declared.remove(&d.id),

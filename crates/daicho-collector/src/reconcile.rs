@@ -120,7 +120,9 @@ fn place_devices(
     let mut topology = topology_of(now, discovered);
     daicho_place::mark_moves(&mut topology, &topology_of(before, discovered));
     for device in discovered.iter_mut() {
-        let placement = device
+        // Each MAC of the device (a dual-homed PC has one per leg), each
+        // placed once: the first is its port, the others its other legs'.
+        let mut macs: Vec<daicho_report::MacAddr> = device
             .macs
             .iter()
             .filter_map(|m| m.parse::<daicho_report::MacAddr>().ok())
@@ -130,11 +132,15 @@ fn place_devices(
                     .iter()
                     .filter_map(|i| now.answered.get(&(i.segment.clone(), i.ip)).copied()),
             )
-            .find_map(|m| topology.placements.get(&m));
-        if let Some(placement) = placement {
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        macs.retain(|m| seen.insert(*m));
+        let mut placements = macs.iter().filter_map(|m| topology.placements.get(m));
+        if let Some(placement) = placements.next() {
             device.room = rooms.room_of(&placement.port).map(str::to_owned);
             device.port = Some(placement.clone());
         }
+        device.other_ports = placements.cloned().collect();
     }
     topology
 }
@@ -635,6 +641,7 @@ fn discovered(
                 last_seen,
                 flags,
                 port: None,
+                other_ports: Vec::new(),
                 room: None,
             }
         })

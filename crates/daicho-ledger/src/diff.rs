@@ -47,6 +47,9 @@ pub struct Discovered {
     /// tables (#17).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<daicho_place::Placement>,
+    /// The ports of its other interfaces (a dual-homed host's other legs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_ports: Vec<daicho_place::Placement>,
     /// The room the site's rooms file maps that port to: the only
     /// 設置場所 the diff claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -35,6 +35,8 @@ struct DeviceLine {
     /// The switch port it is plugged into, its room if the site says, and
     /// the row's 設置場所.
     port: Option<daicho_place::Placement>,
+    /// Its other interfaces' ports (a dual-homed host's other legs).
+    other_ports: Vec<daicho_place::Placement>,
     suggested_location: String,
     declared_location: String,
     /// The matched row, column by column: (field, the ledger's value,
@@ -176,6 +178,7 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                     .unwrap_or_default(),
                 last_seen: crate::site::local(d.last_seen),
                 port: d.port.clone(),
+                other_ports: d.other_ports.clone(),
                 suggested_location: d.suggested_location().unwrap_or_default(),
                 declared_location: field(daicho_ledger::Field::Location),
                 row: row.map(|row| side_by_side(row, d)).unwrap_or_default(),
