@@ -52,12 +52,6 @@ fn switch_config(name: &str, location: &str, overrides: &str) -> String {
     )
 }
 
-fn if_index(host: &Host, ifname: &str) -> u32 {
-    let out = host.ip(&["-o", "link", "show", ifname]).unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(':').next().unwrap().trim().parse().unwrap()
-}
-
 fn switch_lab() -> SwitchLab {
     let mut lab = Lab::new("place").unwrap();
     let core = lab
@@ -106,7 +100,7 @@ fn switch_lab() -> SwitchLab {
     let lte_port = &ports["lte"].1;
     let alias = format!(
         "override .1.3.6.1.2.1.31.1.1.1.18.{} octet_str \"3階処置室\"\n",
-        if_index(&ward.host, lte_port)
+        ward.host.if_index(lte_port).unwrap()
     );
     let core_agentx = lab
         .switch_snmpd(
@@ -503,7 +497,7 @@ fn the_collector_shows_each_device_s_port_and_claims_only_a_mapped_room() {
     // from the start.)
     assert_eq!(
         pc1["port"]["port"]["if_index"],
-        if_index(&ward_switch.host, &new_port),
+        ward_switch.host.if_index(&new_port).unwrap(),
         "{pc1:#}"
     );
     assert_eq!(

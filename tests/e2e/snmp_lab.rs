@@ -317,7 +317,7 @@ fn scan_asks_found_hosts_over_snmp_and_never_the_excluded_one() {
         .unwrap();
     lte.ip(&["route", "add", "default", "via", "198.18.3.1"])
         .unwrap();
-    let wwan_index = if_index(&lte, "wwan0");
+    let wwan_index = lte.if_index("wwan0").unwrap();
     let lte_conf = format!(
         "rocommunity lab-ro-community default\n\
          sysObjectID .1.3.6.1.4.1.48690.1.1\n\
@@ -658,12 +658,6 @@ fn interface_name(device: &daicho_report::SnmpFacts, index: Option<u32>) -> Opti
 }
 
 /// The kernel's index of an interface inside a lab host.
-fn if_index(host: &Host, ifname: &str) -> u32 {
-    let out = host.ip(&["-o", "link", "show", ifname]).unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(':').next().unwrap().trim().parse().unwrap()
-}
-
 /// Serves lldpRemSysName for 10,005 neighbours through snmpd's pass_persist
 /// protocol (one long-lived script, not a process per value).
 const HUGE_TABLE_SCRIPT: &str = r#"#!/bin/sh

@@ -933,6 +933,16 @@ impl Host {
         run(Command::new("ip").args(["-n", &self.netns]).args(args))
     }
 
+    /// The ifIndex of `ifname` in this namespace (what its snmpd numbers it).
+    pub fn if_index(&self, ifname: &str) -> Result<u32> {
+        let out = self.ip(&["-o", "link", "show", ifname])?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let index = text.split(':').next().unwrap_or_default().trim();
+        index
+            .parse()
+            .with_context(|| format!("no ifIndex for {ifname} in {}: {text:?}", self.netns))
+    }
+
     /// Runs a program to completion in this namespace; fails on a non-zero exit.
     pub fn exec(&self, program: &str, args: &[&str]) -> Result<Output> {
         run(self.command(program).args(args))

@@ -131,7 +131,7 @@ const PORT_ALIASES: &[(&str, &str)] = &[
 
 /// A switch's snmpd: its system group, its entity (model, serial), and the
 /// rooms on its ports (`aliases`: ifIndex, text).
-fn switch_config(name: &str, aliases: &[(String, &str)]) -> String {
+fn switch_config(name: &str, aliases: &[(u32, &str)]) -> String {
     let mut config = format!(
         "rocommunity {COMMUNITY} default\nsysName {name}\nsysLocation {}\n\
          sysObjectID .1.3.6.1.4.1.207.1.4.1\n\
@@ -192,7 +192,7 @@ fn start_daemons(lab: &mut Lab, name: &str, host: &Host, address: &str) -> Resul
                 "198.18.2.200,198.18.2.220,255.255.255.0",
                 "198.18.2.254",
             )?;
-            let index = if_index(host, "wwan0")?;
+            let index = host.if_index("wwan0")?;
             lab.snmpd(
                 host,
                 ip,
@@ -223,7 +223,7 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
         "demo: building the hospital lab (namespaces {}-*)",
         lab.id()
     );
-    let mut aliases: Vec<Vec<(String, &str)>> = vec![Vec::new(); switches.len()];
+    let mut aliases: Vec<Vec<(u32, &str)>> = vec![Vec::new(); switches.len()];
     for (segment, name, _, mac, address) in DEVICES.iter().filter(|d| !d.1.starts_with("sw-")) {
         if cancel.load(Relaxed) {
             bail!("interrupted");
@@ -232,7 +232,7 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
         let switch = &switches[*segment].2;
         let port = lab.plug(&host, switch, "eth0", Some(mac), &[address])?;
         if let Some((_, alias)) = PORT_ALIASES.iter().find(|(n, _)| n == name) {
-            aliases[*segment].push((if_index(&switch.host, &port)?, alias));
+            aliases[*segment].push((switch.host.if_index(&port)?, alias));
         }
         if *name == "lte-router" {
             // Its own uplink: a "wwan0" towards a carrier namespace, holding the
@@ -284,17 +284,6 @@ fn build(lab: &mut Lab, cancel: &AtomicBool) -> Result<Host> {
         &["198.18.2.2/24"],
     )?;
     Ok(agent)
-}
-
-/// The ifIndex of `ifname` in `host`.
-fn if_index(host: &Host, ifname: &str) -> Result<String> {
-    let out = host.ip(&["-o", "link", "show", ifname])?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned())
 }
 
 fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
