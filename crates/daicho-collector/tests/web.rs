@@ -222,6 +222,22 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             page.contains("&#60;b&#62;2F&#60;/b&#62; 新受付") && !page.contains("<b>2F"),
             "{page}"
         );
+        // A column the form does not send stays as it is.
+        let only_location = http
+            .post(format!("{base}/devices/{id}/edit"))
+            .header("cookie", format!("daicho_session={editor}"))
+            .form(&[
+                ("csrf", editor_csrf.as_str()),
+                ("location", "3F"),
+                ("note", "再配置"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(only_location.status(), StatusCode::SEE_OTHER);
+        let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
+        let row = &page[page.find("id=\"declared-row\"").unwrap()..];
+        assert!(row.contains("受付担当") && row.contains(">3F<"), "{row}");
         let audit = String::from_utf8_lossy(&collector(at, &["audit"]).stdout).into_owned();
         assert!(
             audit.contains("ledger-edit") && audit.contains("設置場所"),

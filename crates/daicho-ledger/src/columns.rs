@@ -123,6 +123,14 @@ pub const CLOUD_COLUMNS: &[&str] = &[
 ];
 
 impl Field {
+    /// The name JSON, item ids (`C5-location`) and forms give the column.
+    pub fn id(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The Japanese header, as the ledger is written.
     pub fn header(self) -> &'static str {
         self.headers()[0]

@@ -363,7 +363,7 @@ pub fn diff(
         if let (Some((r, how)), Some(row)) = (declared, row) {
             for (field, declared_value, discovered_value) in changes(row, device, *how) {
                 let mut changed = item(
-                    format!("C{}-{}", device.id, field_id(field)),
+                    format!("C{}-{}", device.id, field.id()),
                     ItemKind::Changed,
                     Some((*r, row)),
                     Some(device),
@@ -576,13 +576,6 @@ fn fingerprint(item: &Item) -> String {
     }
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-fn field_id(field: Field) -> String {
-    serde_json::to_value(field)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn addresses(device: &Discovered) -> String {

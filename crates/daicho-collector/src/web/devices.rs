@@ -402,16 +402,9 @@ impl DevicePage {
         EDITABLE.contains(field)
     }
 
-    /// The edit form's name of an editable column.
-    fn form_name(&self, field: &daicho_ledger::Field) -> &'static str {
-        use daicho_ledger::Field;
-        match field {
-            Field::Location => "location",
-            Field::User => "user",
-            Field::Kind => "kind",
-            Field::Status => "status",
-            _ => "description",
-        }
+    /// The edit form's name of a column: its id.
+    fn form_name(&self, field: &daicho_ledger::Field) -> String {
+        field.id()
     }
 }
 
@@ -676,30 +669,11 @@ const EDITABLE: [daicho_ledger::Field; 5] = [
 pub(super) struct EditForm {
     csrf: String,
     #[serde(default)]
-    location: String,
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
     note: String,
-}
-
-impl EditForm {
-    fn value(&self, field: daicho_ledger::Field) -> &str {
-        use daicho_ledger::Field;
-        match field {
-            Field::Location => &self.location,
-            Field::User => &self.user,
-            Field::Kind => &self.kind,
-            Field::Status => &self.status,
-            _ => &self.description,
-        }
-    }
+    /// The columns sent, by their ids (`location`, `user` …); a column
+    /// not sent stays as it is, one sent empty is cleared.
+    #[serde(flatten)]
+    values: std::collections::HashMap<daicho_ledger::Field, String>,
 }
 
 /// An editor changes 設置場所, 利用者, 種別, 状態 or 説明 of a declared
@@ -736,7 +710,9 @@ pub(super) async fn edit_device(
     let changed: Vec<&str> = EDITABLE
         .iter()
         .filter(|field| {
-            let value = form.value(**field).trim();
+            let Some(value) = form.values.get(*field).map(|v| v.trim()) else {
+                return false;
+            };
             let before = ledger.devices[row].get(**field).unwrap_or_default();
             if value == before {
                 return false;
