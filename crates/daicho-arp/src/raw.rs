@@ -185,7 +185,8 @@ fn send_rounds(
                 };
                 frame[TARGET_IP_OFFSET..TARGET_IP_OFFSET + 4]
                     .copy_from_slice(&shared.targets[index].octets());
-                send_one(tx.as_mut(), &frame)?;
+                // Noted before sending: a reply the listener reads before
+                // this thread goes on must find its request's time.
                 let asked_us = shared
                     .start
                     .elapsed()
@@ -194,6 +195,7 @@ fn send_rounds(
                     + 1;
                 let _ =
                     shared.first_asked_us[index].compare_exchange(0, asked_us, Relaxed, Relaxed);
+                send_one(tx.as_mut(), &frame)?;
                 sent += 1;
                 shared.progress.sent.fetch_add(1, Relaxed);
             }
