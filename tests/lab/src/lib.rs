@@ -206,6 +206,21 @@ impl Lab {
         Ok(host)
     }
 
+    /// Makes `host` drop, without an answer, the inbound packets each nft
+    /// match selects (e.g. `tcp flags & (syn | ack) == syn`, `udp dport
+    /// 137`): a firewall that stays silent.
+    pub fn drop_inbound(&self, host: &Host, matches: &[&str]) -> Result<()> {
+        let rules: String = matches.iter().map(|m| format!("  {m} drop\n")).collect();
+        let file = self.dir.join(format!("drop-{}.nft", host.netns));
+        std::fs::write(
+            &file,
+            format!(
+                "table inet lab_drop {{\n chain input {{\n  type filter hook input priority 0; policy accept;\n{rules} }}\n}}\n"
+            ),
+        )?;
+        host.exec("nft", &["-f", &file.to_string_lossy()]).map(drop)
+    }
+
     /// The lab's id, the prefix of all its namespace names.
     pub fn id(&self) -> &str {
         &self.id
@@ -1019,6 +1034,54 @@ pub fn run(command: &mut Command) -> Result<Output> {
     Ok(out)
 }
 
+/// A program's run as the kernel counted it.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// From spawn to exit.
+    pub wall: Duration,
+    /// User and system time.
+    pub cpu: Duration,
+    pub max_rss_kib: i64,
+    pub stdout: String,
+}
+
+/// Runs `command` to completion (stdout read, stderr passed through) and
+/// measures it with wait4; a non-zero exit is an error.
+pub fn measure(command: &mut Command) -> Result<Measured> {
+    let start = Instant::now();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {command:?}"))?;
+    let pid = child.id() as i32;
+    let output = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut text = String::new();
+        child.stdout.context("stdout")?.read_to_string(&mut text)?;
+        Ok::<_, anyhow::Error>(text)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped (std's Child was moved away unwaited).
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let wall = start.elapsed();
+    let stdout = output.join().expect("reader thread")?;
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("{command:?} failed with status {status}");
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(Measured {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+        stdout,
+    })
+}
+
 /// A binary built next to the running one (same cargo target directory), e.g.
 /// `daicho-agent` for the demo and the benchmark.
 pub fn sibling_binary(name: &str) -> Result<PathBuf> {
@@ -1049,7 +1112,9 @@ impl Capture {
     pub fn start(host: &Host, ifname: &str, filter: &str, file: &Path) -> Result<Capture> {
         let mut child = host
             .command("tcpdump")
-            .args(["-i", ifname, "-n", "-U", "-w"])
+            // Immediate mode: without it the kernel hands packets over in
+            // blocks, and those of the last block are lost when tcpdump stops.
+            .args(["-i", ifname, "-n", "-U", "--immediate-mode", "-w"])
             .arg(file)
             .arg(filter)
             .stdin(Stdio::null())
@@ -1093,7 +1158,21 @@ impl Capture {
     }
 
     /// Stops the capture and returns each packet's time (seconds since the epoch).
-    pub fn stop_timestamps(mut self) -> Result<Vec<f64>> {
+    pub fn stop_timestamps(self) -> Result<Vec<f64>> {
+        Ok(Capture::times(&self.stop_lines()?))
+    }
+
+    /// The times (seconds since the epoch) of `tcpdump -n -tt` lines.
+    pub fn times(lines: &[String]) -> Vec<f64> {
+        lines
+            .iter()
+            .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    /// Stops the capture and returns its packets as `tcpdump -n -tt` prints
+    /// them, one line each, the time (seconds since the epoch) first.
+    pub fn stop_lines(mut self) -> Result<Vec<String>> {
         // SIGINT makes tcpdump flush and close the file.
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
@@ -1108,14 +1187,10 @@ impl Capture {
         let out = run(Command::new("tcpdump")
             .args(["-n", "-tt", "-r"])
             .arg(&self.file))?;
-        String::from_utf8_lossy(&out.stdout)
+        Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|line| {
-                let time = line.split_whitespace().next().unwrap_or_default();
-                time.parse()
-                    .with_context(|| format!("tcpdump line without a time: {line}"))
-            })
-            .collect()
+            .map(str::to_owned)
+            .collect())
     }
 }
 

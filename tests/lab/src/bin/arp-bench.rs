@@ -3,7 +3,6 @@
 //! it (sparse, 1 in 16). Prints found, wall, CPU, packets/s, peak RSS and the
 //! ratios as a Markdown table. Run by `tests/bench/arp.sh` (root).
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -71,47 +70,21 @@ impl Bench {
             let (stop, pid) = (stop.clone(), self.responder_pid);
             std::thread::spawn(move || sample_rx(pid, &stop))
         };
-        let start = Instant::now();
-        let child = self
-            .scanner
-            .command(program)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let pid = child.id() as i32;
-        let output = std::thread::spawn(move || {
-            use std::io::Read;
-            let mut text = String::new();
-            child.stdout.context("stdout")?.read_to_string(&mut text)?;
-            Ok::<_, anyhow::Error>(text)
-        });
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: pid is our child, not yet reaped (std's Child was moved away unwaited).
-        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
-            bail!("wait4 failed: {}", std::io::Error::last_os_error());
-        }
-        let wall = start.elapsed();
-        let stdout = output.join().expect("reader thread")?;
-        if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-            bail!("{program} failed with status {status}");
-        }
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        let measured = daicho_lab::measure(self.scanner.command(program).args(args));
         std::thread::sleep(Duration::from_millis(50));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let (received, rate_at_responder) = sampler.join().expect("sampler thread")?;
+        let measured = measured?;
         let run = Run {
             found: 0,
-            wall,
-            cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-            max_rss_kib: usage.ru_maxrss,
+            wall: measured.wall,
+            cpu: measured.cpu,
+            max_rss_kib: measured.max_rss_kib,
             received,
             rate_at_responder,
             send_rate: None,
         };
-        Ok((run, stdout))
+        Ok((run, measured.stdout))
     }
 
     fn daicho(&self, rate: u32, attempts: u32, timeout: Duration, network: &str) -> Result<Run> {
