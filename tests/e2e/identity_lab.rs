@@ -52,6 +52,14 @@ fn fragile_host(lab: &mut Lab, lan: &Segment, filter: &str) -> (Host, Capture) {
     (fragile, capture)
 }
 
+/// A host on the LAN at `ip`.
+fn lan_host(lab: &mut Lab, lan: &Segment, name: &str, ip: &str) -> Host {
+    let host = lab.host(name).unwrap();
+    lab.attach(&host, lan, "eth0", None, &[&format!("{ip}/24")])
+        .unwrap();
+    host
+}
+
 /// A lab with one LAN segment and the agent on it at 198.18.1.2.
 fn lan_lab(tag: &str) -> (Lab, Segment, Host) {
     let mut lab = Lab::new(tag).unwrap();
@@ -440,22 +448,138 @@ fn http_banners_read_titles_realms_and_certificates_and_name_old_tls() {
     );
 }
 
+/// First SYN of each TCP connection (by its addresses and ports) in a
+/// capture of `tcpdump -n -tt` lines, ascending.
+fn first_syns(lines: &[String]) -> Vec<f64> {
+    let mut first: std::collections::HashMap<(&str, &str), f64> = Default::default();
+    for line in lines.iter().filter(|l| l.contains("Flags [S]")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(time), Some(from), Some(to)) = (fields.first(), fields.get(2), fields.get(4))
+        else {
+            continue;
+        };
+        let time: f64 = time.parse().unwrap();
+        first.entry((from, to)).or_insert(time);
+    }
+    let mut times: Vec<f64> = first.into_values().collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+#[test]
+fn the_port_check_gives_the_probes_only_open_ports_and_keeps_the_per_host_bound() {
+    if !daicho_lab::can_run("port_check") {
+        return;
+    }
+    let (mut lab, lan, agent) = lan_lab("ports");
+    // A web server, on one of the HTTP ports only.
+    let web = lan_host(&mut lab, &lan, "web", "198.18.1.61");
+    lab.lighttpd(
+        &web,
+        8080,
+        &[("index.html", b"<title>Nurse call</title>")],
+        "",
+    )
+    .unwrap();
+    // A web server behind a firewall that drops every SYN: silent, never asked.
+    let walled = lan_host(&mut lab, &lan, "walled", "198.18.1.60");
+    lab.lighttpd(&walled, 80, &[("index.html", b"<title>hidden</title>")], "")
+        .unwrap();
+    lab.drop_inbound(&walled, &["tcp flags & (syn | ack) == syn"])
+        .unwrap();
+    // Nothing listens: every port refuses.
+    lan_host(&mut lab, &lan, "closed", "198.18.1.62");
+    let to_walled = Capture::start(
+        &walled,
+        "eth0",
+        "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+        &lab.dir().join("walled.pcap"),
+    )
+    .unwrap();
+    let to_web = Capture::start(
+        &web,
+        "eth0",
+        "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+        &lab.dir().join("web.pcap"),
+    )
+    .unwrap();
+
+    let config = lab.dir().join("agent.toml");
+    std::fs::write(
+        &config,
+        "[scan]\nper_host = 1\nconnect_timeout_floor = \"300ms\"\nconnect_attempts = 2\n\
+         [http]\nfavicon = false\n[mdns]\nenabled = false\n",
+    )
+    .unwrap();
+    let (stdout, report) = scan_lan(
+        &lab,
+        &agent,
+        &[
+            "--skip-probe",
+            "netbios",
+            "--skip-probe",
+            "ssdp",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    // Every SYN: a retry may leave from the same port as the first try.
+    let walled_syns = Capture::times(&to_walled.stop_lines().unwrap());
+    let web_syns = first_syns(&to_web.stop_lines().unwrap());
+
+    // The open port's page was read; nothing came of the others.
+    let page = report
+        .observations
+        .iter()
+        .filter(|o| o.source == Source::Http)
+        .map(|o| (o.ip.unwrap().to_string(), o.http.as_deref().unwrap()))
+        .collect::<Vec<_>>();
+    assert_eq!(page.len(), 1, "{stdout}");
+    assert_eq!(page[0].0, "198.18.1.61");
+    assert_eq!(page[0].1.banners.len(), 1);
+    assert_eq!(page[0].1.banners[0].port, 8080);
+    assert_eq!(page[0].1.banners[0].title.as_deref(), Some("Nurse call"));
+    assert!(
+        report.observations.iter().all(|o| o.source != Source::Ssh),
+        "{stdout}"
+    );
+    // The web server: five ports checked once each (they answered), and
+    // one more connection for the page on the open one — no request to a
+    // closed port.
+    assert_eq!(web_syns.len(), 6, "{web_syns:?}");
+    // The firewalled host: its five ports twice (silent, asked again), one
+    // connection at a time, each waiting its timeout (≥ the 300 ms floor).
+    assert_eq!(walled_syns.len(), 10, "{walled_syns:?}");
+    for pair in walled_syns.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 0.29,
+            "two connections to the firewalled host at once: {walled_syns:?}"
+        );
+    }
+    let notes: Vec<&String> = report
+        .probe_runs
+        .iter()
+        .filter(|r| r.probe == Source::Http)
+        .flat_map(|r| &r.notes)
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("TCP port check first") && n.contains("1 open")),
+        "{notes:?}"
+    );
+}
+
 #[test]
 fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
     if !daicho_lab::can_run("ssh_host_keys") {
         return;
     }
     let (mut lab, lan, agent) = lan_lab("ssh");
-    let host = |lab: &mut Lab, name: &str, ip: &str| {
-        let host = lab.host(name).unwrap();
-        lab.attach(&host, &lan, "eth0", None, &[&format!("{ip}/24")])
-            .unwrap();
-        host
-    };
-    let modern = host(&mut lab, "modern", "198.18.1.10");
+    let modern = lan_host(&mut lab, &lan, "modern", "198.18.1.10");
     let ed25519 = lab.sshd(&modern, "ed25519", "").unwrap();
     // An appliance that only does NIST P-256: the other key exchange we start.
-    let nist = host(&mut lab, "nist", "198.18.1.11");
+    let nist = lan_host(&mut lab, &lan, "nist", "198.18.1.11");
     let ecdsa = lab
         .sshd(
             &nist,
@@ -464,7 +588,7 @@ fn ssh_host_keys_match_ssh_keygen_without_logging_in() {
         )
         .unwrap();
     // An old one with classic Diffie-Hellman only: the banner, and why no key.
-    let old = host(&mut lab, "old", "198.18.1.12");
+    let old = lan_host(&mut lab, &lan, "old", "198.18.1.12");
     lab.sshd(&old, "rsa", "KexAlgorithms diffie-hellman-group14-sha256")
         .unwrap();
 

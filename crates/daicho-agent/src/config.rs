@@ -39,6 +39,7 @@ pub struct AgentConfig {
     /// top of the built-in tables.
     pub fingerprints: Option<PathBuf>,
     pub arp: ArpConfig,
+    pub scan: ScanConfig,
     pub snmp: SnmpConfig,
     pub netbios: NetbiosConfig,
     pub mdns: MdnsConfig,
@@ -62,6 +63,7 @@ impl Default for AgentConfig {
             state_dir: None,
             fingerprints: None,
             arp: ArpConfig::default(),
+            scan: ScanConfig::default(),
             snmp: SnmpConfig::default(),
             netbios: NetbiosConfig::default(),
             mdns: MdnsConfig::default(),
@@ -100,6 +102,55 @@ impl Default for ArpConfig {
             timeout: sweep.timeout,
             unprivileged: false,
             flux_networks: Vec::new(),
+        }
+    }
+}
+
+/// `[scan]`: what the probes after the ARP sweep may ask of the network
+/// and of each device, all probes and segments together.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// Packets per second (each datagram, each connection's first packet).
+    pub rate: u32,
+    /// TCP connections open at once, all hosts together.
+    pub connections: usize,
+    /// TCP connections open at once to one host.
+    pub per_host: usize,
+    /// Connect timeouts follow each host's measured round trips, never
+    /// shorter than this.
+    #[serde(deserialize_with = "duration_text")]
+    pub connect_timeout_floor: Duration,
+    /// ...and never longer than this.
+    #[serde(deserialize_with = "duration_text")]
+    pub connect_timeout: Duration,
+    /// Connects per port at most: a silent one is asked again.
+    pub connect_attempts: u32,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        let limits = daicho_pace::Limits::default();
+        ScanConfig {
+            rate: limits.rate,
+            connections: limits.connections,
+            per_host: limits.per_host,
+            connect_timeout_floor: limits.timeout_floor,
+            connect_timeout: limits.timeout_ceiling,
+            connect_attempts: 2,
+        }
+    }
+}
+
+impl ScanConfig {
+    /// The budget's limits; `rate` from the command line when it says.
+    pub fn limits(&self, rate: Option<u32>) -> daicho_pace::Limits {
+        daicho_pace::Limits {
+            rate: rate.unwrap_or(self.rate),
+            connections: self.connections,
+            per_host: self.per_host,
+            timeout_floor: self.connect_timeout_floor,
+            timeout_ceiling: self.connect_timeout,
         }
     }
 }
@@ -245,6 +296,7 @@ mod tests {
         assert_eq!(config.arp.timeout, Duration::from_millis(500));
         assert_eq!(config.arp.retries, 2);
         assert!(!config.allow_public);
+        assert_eq!(config.scan, ScanConfig::default());
         // The file documents the defaults: off, the usual ports.
         assert_eq!(config.dicom, crate::probe::dicom::DicomConfig::default());
     }

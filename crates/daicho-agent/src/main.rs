@@ -139,6 +139,10 @@ struct ScanArgs {
     /// ARP requests per second on each segment [config: arp.rate, default 500].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate: Option<u32>,
+    /// Packets per second for the probes after the ARP sweep, all probes
+    /// and segments together [config: scan.rate, default 1000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    probe_rate: Option<u32>,
     /// Requests per address at most, like arp-scan's --retry [default 2].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10))]
     retries: Option<u32>,
@@ -341,6 +345,7 @@ fn overrides(args: &ScanArgs) -> scan::Overrides {
         excludes: args.excludes.clone(),
         allow_public: args.allow_public,
         rate: args.rate,
+        probe_rate: args.probe_rate,
         retries: args.retries,
         timeout: args.timeout,
         unprivileged: args.unprivileged,

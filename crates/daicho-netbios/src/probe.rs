@@ -1,11 +1,13 @@
-//! The NBSTAT probe: one unicast query per host (UDP 137), paced, from a
-//! socket bound to the segment's own address, with a second round for the
-//! hosts that stayed silent. Answers count only from the host asked.
+//! The NBSTAT probe: one unicast query per host (UDP 137), paced by the
+//! scan's budget (and its own rate, when it has one), from a socket bound to
+//! the segment's own address, with a second round for the hosts that stayed
+//! silent. Answers count only from the host asked.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use daicho_pace::Budget;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -14,7 +16,8 @@ use crate::wire::{NodeStatus, NodeStatusQuery, Packet};
 /// How hard to ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeConfig {
-    /// Queries per second on the segment.
+    /// Queries per second on the segment at most, on top of the scan's
+    /// budget; 0: the budget alone.
     pub rate: u32,
     /// Rounds at most; later rounds ask only the silent hosts.
     pub attempts: u32,
@@ -25,7 +28,7 @@ pub struct ProbeConfig {
 impl Default for ProbeConfig {
     fn default() -> Self {
         ProbeConfig {
-            rate: 500,
+            rate: 0,
             attempts: 2,
             timeout: Duration::from_millis(500),
         }
@@ -49,9 +52,13 @@ pub async fn probe(
     source: Ipv4Addr,
     targets: &[Ipv4Addr],
     config: &ProbeConfig,
+    budget: &Budget,
 ) -> std::io::Result<ProbeOutcome> {
     let socket = UdpSocket::bind(SocketAddr::from((source, 0))).await?;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(config.rate.max(1)));
+    let interval = match config.rate {
+        0 => Duration::ZERO,
+        rate => Duration::from_secs_f64(1.0 / f64::from(rate)),
+    };
     // Each host gets its own transaction id (its position, wrapping), and an
     // answer must come from that host with that id.
     let expected: HashMap<Ipv4Addr, u16> = targets
@@ -83,6 +90,7 @@ pub async fn probe(
                     }
                     match queue.next() {
                         Some(ip) => {
+                            budget.packet().await;
                             let query = NodeStatusQuery { transaction_id: expected[ip] };
                             let target = SocketAddr::from((*ip, NETBIOS_NAME_PORT));
                             // A host that refuses (ICMP) shows as an error on a
@@ -90,7 +98,7 @@ pub async fn probe(
                             if socket.send_to(&query.to_bytes(), target).await.is_ok() {
                                 outcome.sent += 1;
                             }
-                            next_send += interval;
+                            next_send = (next_send + interval).max(Instant::now());
                         }
                         None => round_end = Some(Instant::now() + config.timeout),
                     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_snmp::transport::{Transport, UdpHandle, UdpTransport};
 use async_snmp::{Candidate, EngineCache, ReceiveLimits, RequestRegistration};
 use bytes::Bytes;
+use daicho_pace::Budget;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -74,6 +75,8 @@ pub struct Prober {
     socket: UdpTransport,
     engines: Arc<EngineCache>,
     options: QueryOptions,
+    /// The scan's shared pace, on top of each host's own.
+    budget: Option<Arc<Budget>>,
 }
 
 impl Prober {
@@ -89,7 +92,17 @@ impl Prober {
             socket,
             engines: Arc::new(EngineCache::new()),
             options,
+            budget: None,
         })
+    }
+
+    /// Every packet also waits for its turn in `budget`, the pace the
+    /// scan's probes share.
+    pub fn paced_by(self, budget: Arc<Budget>) -> Prober {
+        Prober {
+            budget: Some(budget),
+            ..self
+        }
     }
 
     pub fn options(&self) -> QueryOptions {
@@ -109,6 +122,7 @@ impl Prober {
                     interval: self.options.interval(),
                     next: Mutex::new(Instant::now()),
                     sent: AtomicU64::new(0),
+                    budget: self.budget.clone(),
                 }),
             },
             engines: Arc::clone(&self.engines),
@@ -208,6 +222,7 @@ struct Pace {
     interval: Duration,
     next: Mutex<Instant>,
     sent: AtomicU64,
+    budget: Option<Arc<Budget>>,
 }
 
 impl Pace {
@@ -222,6 +237,9 @@ impl Pace {
     async fn wait(&self) {
         let mut next = self.next.lock().await;
         tokio::time::sleep_until(*next).await;
+        if let Some(budget) = &self.budget {
+            budget.packet().await;
+        }
         *next = Instant::now() + self.interval + self.interval / 8;
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
@@ -308,6 +326,7 @@ mod tests {
             interval: Duration::from_millis(100),
             next: Mutex::new(Instant::now()),
             sent: AtomicU64::new(0),
+            budget: None,
         };
         let start = Instant::now();
         for _ in 0..5 {

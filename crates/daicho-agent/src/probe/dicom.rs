@@ -1,10 +1,12 @@
 //! The DICOM probe (opt-in, `[dicom] enabled = true`): on each host the
 //! ARP sweep found in scope, each configured port (104, 11112, 4242 by
-//! default) gets one association for the Verification SOP class, one
-//! C-ECHO if accepted, then A-RELEASE (see `daicho-dicom`); each HL7 MLLP
-//! port (2575) gets a TCP connection closed at once, no message. One port
-//! of a host at a time, a bounded number of hosts at once: modalities and
-//! analyzers are the fragile devices of a hospital network.
+//! default) that the scan's port check found open gets one association for
+//! the Verification SOP class, one C-ECHO if accepted, then A-RELEASE (see
+//! `daicho-dicom`); an HL7 MLLP port (2575) the port check found open is
+//! reported as it is — that check's connection, closed at once with no
+//! message, was all it gets. One port of a host at a time, a bounded
+//! number of hosts at once: modalities and analyzers are the fragile
+//! devices of a hospital network.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,6 +92,10 @@ impl Probe for DicomProbe {
         Kind::Dicom
     }
 
+    fn tcp_ports(&self) -> Vec<u16> {
+        self.ports.iter().chain(&self.hl7_ports).copied().collect()
+    }
+
     /// One observation per DICOM port that answered, one run per segment.
     fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
         Box::pin(each_segment(segments, move |segment| {
@@ -104,27 +110,21 @@ impl DicomProbe {
         let limit = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for ip in segment.targets.iter().copied() {
-            let limit = Arc::clone(&limit);
+            let (limit, budget) = (Arc::clone(&limit), Arc::clone(&segment.budget));
             let probe = Arc::clone(&self);
+            let (dicom_ports, hl7) = (
+                segment.open_of(ip, &self.ports),
+                segment.open_of(ip, &self.hl7_ports),
+            );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 // A host's ports one after another, never at once.
                 let mut answers = Vec::new();
-                for port in &probe.ports {
-                    let target = SocketAddr::new(ip.into(), *port);
+                for port in dicom_ports {
+                    let _slot = budget.connection(ip.into()).await;
+                    let target = SocketAddr::new(ip.into(), port);
                     let answer = daicho_dicom::verify(target, &probe.titles, probe.timeout).await;
-                    answers.push((*port, answer));
-                }
-                let mut hl7 = Vec::new();
-                for port in &probe.hl7_ports {
-                    let target = SocketAddr::new(ip.into(), *port);
-                    let connected =
-                        tokio::time::timeout(probe.timeout, tokio::net::TcpStream::connect(target))
-                            .await;
-                    // Closed at once by the drop: no message is sent.
-                    if matches!(connected, Ok(Ok(_))) {
-                        hl7.push(*port);
-                    }
+                    answers.push((port, answer));
                 }
                 (ip, answers, hl7)
             });

@@ -1,7 +1,8 @@
-//! The HTTP/TLS probe: one `GET /` per configured port to every host the
-//! ARP sweep found in scope (never an excluded one, nor one listed in
-//! `[http] exclude`), a bounded number of hosts at a time, ports one after
-//! another per host.
+//! The HTTP/TLS probe: one `GET /` per configured port that the scan's
+//! port check found open, on every host the ARP sweep found in scope (never
+//! an excluded one, nor one listed in `[http] exclude`), a bounded number
+//! of hosts at a time, ports one after another per host, each request
+//! holding one of the host's connection slots.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -119,6 +120,10 @@ impl Probe for HttpProbe {
         &self.exclude
     }
 
+    fn tcp_ports(&self) -> Vec<u16> {
+        self.ports.iter().chain(&self.tls_ports).copied().collect()
+    }
+
     /// One observation per host whose web server answered (a TLS failure
     /// counts: the port is open), one run per segment.
     fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
@@ -148,13 +153,22 @@ impl HttpProbe {
         let limit = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for ip in segment.targets.iter().copied() {
-            let (fetcher, limit, ports) =
-                (Arc::clone(&fetcher), Arc::clone(&limit), Arc::clone(&ports));
+            let open: Vec<(u16, bool)> = ports
+                .iter()
+                .copied()
+                .filter(|(port, _)| segment.open.is_open(ip.into(), *port))
+                .collect();
+            let (fetcher, limit, budget) = (
+                Arc::clone(&fetcher),
+                Arc::clone(&limit),
+                Arc::clone(&segment.budget),
+            );
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
                 let mut banners = Vec::new();
-                for (port, tls) in ports.iter() {
-                    banners.push(fetcher.fetch(IpAddr::V4(ip), *port, *tls).await);
+                for (port, tls) in open {
+                    let _slot = budget.connection(ip.into()).await;
+                    banners.push(fetcher.fetch(IpAddr::V4(ip), port, tls).await);
                 }
                 (ip, banners)
             });
@@ -185,7 +199,7 @@ impl HttpProbe {
         }
         run.finished_at = Timestamp::now();
         run.notes.push(format!(
-            "{} of {} hosts answered HTTP/TLS on ports {:?}",
+            "{} of {} hosts with an open port answered HTTP/TLS on ports {:?}",
             observations.len(),
             segment.targets.len(),
             ports.iter().map(|(p, _)| *p).collect::<Vec<_>>()

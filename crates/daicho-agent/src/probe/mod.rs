@@ -19,6 +19,10 @@
 //!
 //! Scope, exclusions, skip lists and the order of the phases are the scan's
 //! business, not the probe's: a probe asks only the addresses it is given.
+//! So is the pace: every probe after the sweep draws its packets and TCP
+//! connections from the segment's shared [`Budget`], and a probe that
+//! names its TCP ports ([`Probe::tcp_ports`]) is given only the hosts where
+//! the scan's port check found one of them open.
 
 pub mod dhcp;
 pub mod dicom;
@@ -35,6 +39,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use daicho_pace::{Budget, OpenPorts};
 use daicho_report::{Observation, ProbeRun};
 use daicho_scope::{Policy, ScopeError};
 use ipnet::{IpNet, Ipv4Net};
@@ -101,6 +106,22 @@ pub struct SegmentTargets {
     pub networks: Vec<Ipv4Net>,
     /// The addresses the probe may ask, ascending (see [`Phase`]).
     pub targets: Arc<[Ipv4Addr]>,
+    /// The scan's pace and connection bounds, shared by every probe.
+    pub budget: Arc<Budget>,
+    /// The TCP ports the port check found open on this segment (empty
+    /// before it has run, and for probes that name no port).
+    pub open: Arc<OpenPorts>,
+}
+
+impl SegmentTargets {
+    /// Those of `ports` the port check found open on `ip`, in their order.
+    pub fn open_of(&self, ip: Ipv4Addr, ports: &[u16]) -> Vec<u16> {
+        ports
+            .iter()
+            .copied()
+            .filter(|port| self.open.is_open(ip.into(), *port))
+            .collect()
+    }
 }
 
 /// What a probe found: observations, and one run (or more) per segment.
@@ -121,6 +142,13 @@ pub trait Probe: std::fmt::Debug + Send + Sync {
     /// (fragile web servers for HTTP).
     fn spared(&self) -> &[IpNet] {
         &[]
+    }
+
+    /// The TCP ports this probe speaks to. When it names some, the scan
+    /// checks them first and gives the probe only the hosts where one is
+    /// open, with [`SegmentTargets::open`] saying which.
+    fn tcp_ports(&self) -> Vec<u16> {
+        Vec::new()
     }
 
     /// Runs over `segments` (those that do not skip it), bounded in time.

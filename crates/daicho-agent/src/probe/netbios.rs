@@ -19,7 +19,8 @@ use crate::duration::duration_text;
 #[serde(deny_unknown_fields, default)]
 pub struct NetbiosConfig {
     pub enabled: bool,
-    /// Queries per second on each segment.
+    /// Queries per second on each segment at most, on top of `[scan]
+    /// rate`; 0 (the default): the scan's pace alone.
     pub rate: u32,
     /// Rounds at most; the second asks only silent hosts.
     pub retries: u32,
@@ -47,7 +48,7 @@ impl Section for NetbiosConfig {
     fn probe(&self, _: &Context<'_>) -> Result<Option<Arc<dyn Probe>>, ScopeError> {
         Ok(self.enabled.then(|| {
             Arc::new(NetbiosProbe(ProbeConfig {
-                rate: self.rate.max(1),
+                rate: self.rate,
                 attempts: self.retries.max(1),
                 timeout: self.timeout,
             })) as Arc<dyn Probe>
@@ -74,9 +75,14 @@ impl Probe for NetbiosProbe {
 
 async fn asked(config: ProbeConfig, segment: SegmentTargets) -> super::Outcome {
     let started_at = Timestamp::now();
-    let outcome = daicho_netbios::probe(segment.source, &segment.targets, &config).await;
+    let outcome =
+        daicho_netbios::probe(segment.source, &segment.targets, &config, &segment.budget).await;
+    let pace = match config.rate {
+        0 => segment.budget.limits().rate,
+        own => own.min(segment.budget.limits().rate),
+    };
     let mut run = ProbeRun {
-        send_rate: Some(f64::from(config.rate)),
+        send_rate: Some(f64::from(pace)),
         ..ProbeRun::new(Source::Netbios, &segment.interface, started_at)
     };
     let mut observations = Vec::new();

@@ -139,7 +139,9 @@ impl Probe for SnmpProbe {
         }
         targets.sort();
         targets.dedup();
-        Box::pin(async move { interrogate(&self, targets).await })
+        // Every segment carries the scan's one budget.
+        let budget = segments.first().map(|s| Arc::clone(&s.budget));
+        Box::pin(async move { interrogate(&self, targets, budget).await })
     }
 }
 
@@ -201,10 +203,17 @@ impl ProfileMemory {
 
 /// Asks every target; returns one observation per host that answered (or that
 /// speaks SNMP but refused every profile) and one probe run per interface.
-async fn interrogate(plan: &SnmpProbe, targets: Vec<Target>) -> (Vec<Observation>, Vec<ProbeRun>) {
+async fn interrogate(
+    plan: &SnmpProbe,
+    targets: Vec<Target>,
+    budget: Option<Arc<daicho_pace::Budget>>,
+) -> (Vec<Observation>, Vec<ProbeRun>) {
     let started_at = Timestamp::now();
     let prober = match Prober::bind(plan.options).await {
-        Ok(prober) => Arc::new(prober),
+        Ok(prober) => Arc::new(match budget {
+            Some(budget) => prober.paced_by(budget),
+            None => prober,
+        }),
         Err(e) => {
             let note = format!("SNMP step skipped: cannot open a UDP socket: {e}");
             tracing::warn!("{note}");

@@ -1,6 +1,6 @@
 //! The SSH probe: the host key and banner of port 22 on every host the ARP
-//! sweep found in scope, a bounded number at a time, without logging in
-//! (see `daicho-ssh`).
+//! sweep found in scope where the port check found it open, a bounded
+//! number at a time, without logging in (see `daicho-ssh`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,6 +70,10 @@ impl Probe for SshProbe {
         Kind::Ssh
     }
 
+    fn tcp_ports(&self) -> Vec<u16> {
+        vec![self.port]
+    }
+
     /// One observation per host with an SSH server, one run per segment.
     fn run(self: Arc<Self>, segments: Vec<SegmentTargets>) -> Running {
         let probe = *self;
@@ -83,9 +87,10 @@ impl SshProbe {
         let limit = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for ip in segment.targets.iter().copied() {
-            let limit = Arc::clone(&limit);
+            let (limit, budget) = (Arc::clone(&limit), Arc::clone(&segment.budget));
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("never closed");
+                let _slot = budget.connection(ip.into()).await;
                 let target = SocketAddr::new(ip.into(), self.port);
                 (ip, daicho_ssh::host_key(target, self.timeout).await)
             });
@@ -119,7 +124,7 @@ impl SshProbe {
         }
         let run = ProbeRun {
             notes: vec![format!(
-                "{} of {} hosts showed an SSH host key or banner on port {}",
+                "{} of {} hosts with port {} open showed an SSH host key or banner",
                 observations.len(),
                 segment.targets.len(),
                 self.port

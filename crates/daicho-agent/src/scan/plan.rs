@@ -49,6 +49,10 @@ pub struct ScanPlan {
     pub segments: Vec<PlannedSegment>,
     pub sweep: SweepConfig,
     pub unprivileged: bool,
+    /// What the probes after the sweep may ask, together.
+    pub limits: daicho_pace::Limits,
+    /// Connects per TCP port at most (a silent port is asked again).
+    pub connect_attempts: u32,
     /// The probes that are on, in the order their observations are listed.
     pub probes: Vec<Arc<dyn Probe>>,
     /// ARP-flux sweeps: other networks' addresses asked on a segment.
@@ -67,6 +71,8 @@ pub struct Overrides {
     pub excludes: Vec<String>,
     pub allow_public: bool,
     pub rate: Option<u32>,
+    /// Packets per second after the sweep, all probes together.
+    pub probe_rate: Option<u32>,
     pub retries: Option<u32>,
     pub timeout: Option<Duration>,
     pub unprivileged: bool,
@@ -150,6 +156,8 @@ impl ScanPlan {
             state_dir: &state_dir,
         };
         plan.probes = config.probes(&overrides.skip, &context)?;
+        plan.limits = config.scan.limits(overrides.probe_rate);
+        plan.connect_attempts = config.scan.connect_attempts;
         Ok(plan)
     }
 
@@ -197,6 +205,8 @@ impl ScanPlan {
             segments,
             sweep,
             unprivileged,
+            limits: daicho_pace::Limits::default(),
+            connect_attempts: 2,
             probes: Vec::new(),
             flux: Vec::new(),
             fingerprints: daicho_detect::Fingerprints::builtin(),

@@ -1,12 +1,16 @@
 //! Running a plan: the probes that listen start with the ARP sweep, every
 //! segment is swept at once, the ARP-flux sweeps follow, then the probes
-//! that ask the hosts found — each given only addresses in scope.
+//! that ask the hosts found — each given only addresses in scope, all
+//! drawing from one budget. The probes that speak over TCP wait for the
+//! port check, which asks their ports of every host at once; the others
+//! start right after the sweep, beside it.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use daicho_arp::{Progress, ResolvedSegment, SweepError, SweepOutcome};
+use daicho_pace::{Budget, CheckSummary, OpenPorts};
 use daicho_report::{Flag, ProbeRun, Report, Source};
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
@@ -24,13 +28,14 @@ pub async fn run(
     cancel: Arc<AtomicBool>,
 ) -> Result<Report, SweepError> {
     let started_at = Timestamp::now();
+    let budget = Arc::new(Budget::new(plan.limits));
     // One slot per probe, in the plan's order: the order of the report.
     let mut running: Vec<Option<JoinHandle<Outcome>>> = plan
         .probes
         .iter()
         .map(|probe| {
             (probe.phase() == Phase::WithSweep).then(|| {
-                let segments = sweep_segments(plan, probe.as_ref());
+                let segments = sweep_segments(plan, probe.as_ref(), &budget);
                 tokio::spawn(Arc::clone(probe).run(segments))
             })
         })
@@ -70,16 +75,34 @@ pub async fn run(
         return Ok(report);
     }
     // The probes that ask the hosts found run side by side, each bounded
-    // in time.
+    // in time: those that need no open port at once, the others when the
+    // port check has said where theirs are open.
     let found = found_in_scope(plan, &report);
+    seed_round_trips(&budget, &report);
+    let nothing_open = Arc::new(OpenPorts::default());
     for (slot, probe) in running.iter_mut().zip(&plan.probes) {
-        if slot.is_none() {
-            let segments = found_segments(plan, &found, probe.as_ref());
+        if slot.is_none() && probe.tcp_ports().is_empty() {
+            let segments = found_segments(plan, &found, probe.as_ref(), &budget, |_| {
+                Arc::clone(&nothing_open)
+            });
             *slot = Some(tokio::spawn(Arc::clone(probe).run(segments)));
         }
     }
-    for task in running.into_iter().flatten() {
-        let (observations, runs) = task.await.expect("a probe does not panic");
+    let checked = check_ports(plan, &found, &budget).await;
+    for (slot, probe) in running.iter_mut().zip(&plan.probes) {
+        if slot.is_none() {
+            let segments = found_segments(plan, &found, probe.as_ref(), &budget, |segment| {
+                Arc::clone(&checked[segment].0)
+            });
+            *slot = Some(tokio::spawn(Arc::clone(probe).run(segments)));
+        }
+    }
+    for (task, probe) in running.into_iter().zip(&plan.probes) {
+        let Some(task) = task else { continue };
+        let (observations, mut runs) = task.await.expect("a probe does not panic");
+        if !probe.tcp_ports().is_empty() {
+            note_port_checks(plan, &checked, &mut runs);
+        }
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
@@ -92,21 +115,19 @@ pub async fn run(
 
 /// The segments a probe runs on beside the sweep, with their whole target
 /// lists.
-fn sweep_segments(plan: &ScanPlan, probe: &dyn Probe) -> Vec<SegmentTargets> {
+fn sweep_segments(plan: &ScanPlan, probe: &dyn Probe, budget: &Arc<Budget>) -> Vec<SegmentTargets> {
     plan.segments
         .iter()
         .filter(|s| !s.skip.contains(&probe.kind()))
-        .map(|s| segment(s, s.resolved.targets.clone().into()))
+        .map(|s| SegmentTargets {
+            interface: s.resolved.interface.as_str().into(),
+            source: s.resolved.own_address.addr(),
+            networks: s.resolved.networks.clone(),
+            targets: s.resolved.targets.clone().into(),
+            budget: Arc::clone(budget),
+            open: Arc::default(),
+        })
         .collect()
-}
-
-fn segment(planned: &PlannedSegment, targets: Arc<[Ipv4Addr]>) -> SegmentTargets {
-    SegmentTargets {
-        interface: planned.resolved.interface.as_str().into(),
-        source: planned.resolved.own_address.addr(),
-        networks: planned.resolved.networks.clone(),
-        targets,
-    }
 }
 
 /// The ARP-flux sweeps, after the segments' own (never at the same time
@@ -191,22 +212,138 @@ fn found_in_scope<'p>(plan: &'p ScanPlan, report: &Report) -> Vec<Found<'p>> {
 }
 
 /// Per segment that runs `probe`: the hosts found there, less those the
-/// probe spares.
-fn found_segments(plan: &ScanPlan, found: &[Found<'_>], probe: &dyn Probe) -> Vec<SegmentTargets> {
-    let spared = probe.spared();
+/// probe spares — and, for a probe that names TCP ports, less those where
+/// none of them is open. `open` gives a segment's open ports by its index
+/// in the plan.
+fn found_segments(
+    plan: &ScanPlan,
+    found: &[Found<'_>],
+    probe: &dyn Probe,
+    budget: &Arc<Budget>,
+    open: impl Fn(usize) -> Arc<OpenPorts>,
+) -> Vec<SegmentTargets> {
+    let ports = probe.tcp_ports();
     plan.segments
         .iter()
-        .filter(|s| !s.skip.contains(&probe.kind()))
-        .map(|planned| {
-            let targets = found
-                .iter()
-                .filter(|(s, _, ip)| {
-                    std::ptr::eq(*s, planned)
-                        && !spared.iter().any(|net| net.contains(&IpAddr::V4(*ip)))
+        .enumerate()
+        .filter(|(_, s)| !s.skip.contains(&probe.kind()))
+        .map(|(index, planned)| {
+            let open = open(index);
+            let targets = asked_on(planned, found, probe)
+                .filter(|ip| {
+                    ports.is_empty() || ports.iter().any(|p| open.is_open((*ip).into(), *p))
                 })
-                .map(|(_, _, ip)| *ip)
                 .collect();
-            segment(planned, targets)
+            SegmentTargets {
+                interface: planned.resolved.interface.as_str().into(),
+                source: planned.resolved.own_address.addr(),
+                networks: planned.resolved.networks.clone(),
+                targets,
+                budget: Arc::clone(budget),
+                open,
+            }
         })
         .collect()
+}
+
+/// The hosts found on `planned` that `probe` may ask.
+fn asked_on<'a>(
+    planned: &'a PlannedSegment,
+    found: &'a [Found<'_>],
+    probe: &'a dyn Probe,
+) -> impl Iterator<Item = Ipv4Addr> + 'a {
+    let spared = probe.spared();
+    found
+        .iter()
+        .filter(move |(s, _, ip)| {
+            std::ptr::eq(*s, planned) && !spared.iter().any(|net| net.contains(&IpAddr::V4(*ip)))
+        })
+        .map(|(_, _, ip)| *ip)
+}
+
+/// Every host's ARP reply time as its first round-trip measure: the port
+/// check's timeouts start from it.
+fn seed_round_trips(budget: &Budget, report: &Report) {
+    for observation in &report.observations {
+        let (Some(ip), Some(arp)) = (observation.ip, &observation.arp) else {
+            continue;
+        };
+        if let Some(ms) = arp.reply_ms.filter(|ms| ms.is_finite() && *ms >= 0.0) {
+            budget.observe_rtt(ip, std::time::Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+}
+
+/// The TCP port check, every segment at once from its own address: per
+/// host found, the ports of every TCP probe that runs on its segment and
+/// may ask it. One entry per segment of the plan, in its order.
+async fn check_ports(
+    plan: &ScanPlan,
+    found: &[Found<'_>],
+    budget: &Arc<Budget>,
+) -> Vec<(Arc<OpenPorts>, CheckSummary)> {
+    let checks = plan.segments.iter().map(|planned| {
+        let mut wanted: std::collections::BTreeMap<Ipv4Addr, Vec<u16>> = Default::default();
+        for probe in plan
+            .probes
+            .iter()
+            .filter(|p| p.phase() == Phase::AfterSweep && !planned.skip.contains(&p.kind()))
+        {
+            let ports = probe.tcp_ports();
+            if ports.is_empty() {
+                continue;
+            }
+            for ip in asked_on(planned, found, probe.as_ref()) {
+                wanted.entry(ip).or_default().extend(&ports);
+            }
+        }
+        let targets: Vec<(IpAddr, Vec<u16>)> = wanted
+            .into_iter()
+            .map(|(ip, mut ports)| {
+                ports.sort_unstable();
+                ports.dedup();
+                (IpAddr::V4(ip), ports)
+            })
+            .collect();
+        let source = IpAddr::V4(planned.resolved.own_address.addr());
+        let (budget, attempts) = (Arc::clone(budget), plan.connect_attempts);
+        async move {
+            let (open, summary) =
+                daicho_pace::check_ports(budget, Some(source), &targets, attempts).await;
+            (Arc::new(open), summary)
+        }
+    });
+    // Spawned at once, awaited in the plan's order.
+    let handles: Vec<_> = checks.map(tokio::spawn).collect();
+    let mut checked = Vec::with_capacity(handles.len());
+    for handle in handles {
+        checked.push(handle.await.expect("a port check does not panic"));
+    }
+    checked
+}
+
+/// What the port check before them found, on each TCP probe's runs.
+fn note_port_checks(
+    plan: &ScanPlan,
+    checked: &[(Arc<OpenPorts>, CheckSummary)],
+    runs: &mut [ProbeRun],
+) {
+    for (planned, (_, summary)) in plan.segments.iter().zip(checked) {
+        for run in runs
+            .iter_mut()
+            .filter(|r| *r.interface == *planned.resolved.interface)
+        {
+            run.notes.push(format!(
+                "TCP port check first (all TCP probes' ports): {} open, {} closed, {} \
+                 unreachable, {} silent of {} ports, {} connects",
+                summary.open,
+                summary.closed,
+                summary.unreachable,
+                summary.silent,
+                summary.pairs,
+                summary.connects
+            ));
+            run.notes.extend(summary.errors.iter().cloned());
+        }
+    }
 }
