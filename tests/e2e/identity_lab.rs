@@ -565,7 +565,7 @@ fn the_port_check_gives_the_probes_only_open_ports_and_keeps_the_per_host_bound(
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("TCP port check first") && n.contains("1 open")),
+            .any(|n| n.contains("TCP port check first (all TCP probes' ports, half-open): 1 open")),
         "{notes:?}"
     );
 }

@@ -185,6 +185,13 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // Every thread (sweeps, listeners, the blocking pool) would get a malloc
+    // arena of its own; two serve a scan as well, with less memory held.
+    // SAFETY: mallopt only tunes the allocator, before any thread exists.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let cli = Cli::parse();
     if let Command::GenerateDocs { out } = &cli.command {
         return match daicho_process::write_docs(Cli::command(), out) {

@@ -1,13 +1,15 @@
 //! The NBSTAT probe: one unicast query per host (UDP 137), paced by the
 //! scan's budget (and its own rate, when it has one), from a socket bound to
 //! the segment's own address, with a second round for the hosts that stayed
-//! silent. Answers count only from the host asked.
+//! silent. Answers count only from the host asked. Given the link's raw
+//! sender, queries leave as frames to each host's MAC (no kernel neighbour
+//! entry needed; the answers come back to the socket).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use daicho_pace::Budget;
+use daicho_pace::{Budget, LinkSender};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -53,8 +55,10 @@ pub async fn probe(
     targets: &[Ipv4Addr],
     config: &ProbeConfig,
     budget: &Budget,
+    link: Option<&LinkSender>,
 ) -> std::io::Result<ProbeOutcome> {
     let socket = UdpSocket::bind(SocketAddr::from((source, 0))).await?;
+    let local_port = socket.local_addr()?.port();
     let interval = match config.rate {
         0 => Duration::ZERO,
         rate => Duration::from_secs_f64(1.0 / f64::from(rate)),
@@ -78,47 +82,65 @@ pub async fn probe(
         if pending.is_empty() {
             break;
         }
-        let mut next_send = Instant::now();
-        let mut queue = pending.iter();
-        let mut round_end = None;
-        loop {
-            let deadline = round_end.unwrap_or(next_send);
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    if round_end.is_some() {
-                        break;
-                    }
-                    match queue.next() {
-                        Some(ip) => {
-                            budget.packet().await;
-                            let query = NodeStatusQuery { transaction_id: expected[ip] };
-                            let target = SocketAddr::from((*ip, NETBIOS_NAME_PORT));
-                            // A host that refuses (ICMP) shows as an error on a
-                            // later call; it changes nothing for the others.
-                            if socket.send_to(&query.to_bytes(), target).await.is_ok() {
-                                outcome.sent += 1;
-                            }
-                            next_send = (next_send + interval).max(Instant::now());
-                        }
-                        None => round_end = Some(Instant::now() + config.timeout),
-                    }
+        // Sending and receiving side by side; the round ends when the last
+        // query has had `timeout` to be answered.
+        let send = async {
+            let mut sent = 0;
+            let mut next_send = Instant::now();
+            for ip in &pending {
+                if !interval.is_zero() {
+                    tokio::time::sleep_until(next_send).await;
+                    next_send = (next_send + interval).max(Instant::now());
                 }
-                received = socket.recv_from(&mut buffer) => {
-                    let Ok((len, from)) = received else { continue };
-                    let std::net::IpAddr::V4(ip) = from.ip() else { continue };
-                    let Some(id) = expected.get(&ip) else { continue };
-                    outcome.received += 1;
-                    let parsed = Packet::new_checked(&buffer[..len])
-                        .and_then(|packet| NodeStatus::parse(&packet));
-                    match parsed {
-                        Ok(status) if status.transaction_id == *id => {
-                            answered.insert(ip, status);
-                        }
-                        Ok(_) => {}
-                        Err(e) => outcome.notes.push(format!("{ip}: unreadable NetBIOS answer: {e}")),
+                budget.packet().await;
+                let bytes = NodeStatusQuery {
+                    transaction_id: expected[ip],
+                }
+                .to_bytes();
+                let by_link =
+                    link.and_then(|link| link.send_udp(*ip, local_port, NETBIOS_NAME_PORT, &bytes));
+                // A host that refuses (ICMP) shows as an error on a later
+                // call; it changes nothing for the others.
+                let delivered = match by_link {
+                    Some(delivered) => delivered.is_ok(),
+                    None => socket
+                        .send_to(&bytes, SocketAddr::from((*ip, NETBIOS_NAME_PORT)))
+                        .await
+                        .is_ok(),
+                };
+                sent += u64::from(delivered);
+            }
+            tokio::time::sleep(config.timeout).await;
+            sent
+        };
+        let receive = async {
+            loop {
+                let Ok((len, from)) = socket.recv_from(&mut buffer).await else {
+                    continue;
+                };
+                let std::net::IpAddr::V4(ip) = from.ip() else {
+                    continue;
+                };
+                let Some(id) = expected.get(&ip) else {
+                    continue;
+                };
+                outcome.received += 1;
+                let parsed = Packet::new_checked(&buffer[..len])
+                    .and_then(|packet| NodeStatus::parse(&packet));
+                match parsed {
+                    Ok(status) if status.transaction_id == *id => {
+                        answered.insert(ip, status);
                     }
+                    Ok(_) => {}
+                    Err(e) => outcome
+                        .notes
+                        .push(format!("{ip}: unreadable NetBIOS answer: {e}")),
                 }
             }
+        };
+        tokio::select! {
+            sent = send => outcome.sent += sent,
+            never = receive => never,
         }
     }
     outcome.answers = answered.into_iter().collect();

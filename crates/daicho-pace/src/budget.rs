@@ -11,6 +11,9 @@ use tokio::time::Instant;
 
 use crate::rtt::RttEstimate;
 
+/// The resolution of tokio's timer.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
 /// How much a scan may ask of the network and of each device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -87,14 +90,22 @@ impl Budget {
 
     /// Waits for one packet's turn in the scan's pace.
     pub async fn packet(&self) {
+        let now = Instant::now();
         let slot = {
             let mut next = self.next_slot.lock().expect("never poisoned");
-            // An idle budget saves up no burst: a slot is never in the past.
-            let slot = (*next).max(Instant::now());
+            // An idle budget saves up no burst: a slot is at most a tick in
+            // the past (what a sender woken late by the timer catches up).
+            let slot = (*next).max(now.checked_sub(TIMER_TICK).unwrap_or(now));
             *next = slot + self.interval;
             slot
         };
-        tokio::time::sleep_until(slot).await;
+        // Tokio's timer counts whole milliseconds: a sleep until a slot
+        // less than one ahead would last until the next tick, holding one
+        // sender to 1,000 packets/s. Such a packet leaves up to a tick
+        // early instead; the slots keep the rate.
+        if slot > now + TIMER_TICK {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Waits until one more connection to `host` stays within both bounds,
@@ -186,7 +197,24 @@ mod tests {
         let idle_end = Instant::now();
         budget.packet().await;
         budget.packet().await;
-        assert_eq!(idle_end.elapsed(), Duration::from_millis(10));
+        // At most one tick of the idle time is caught up.
+        assert_eq!(idle_end.elapsed(), Duration::from_millis(9));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fast_pace_is_kept_by_one_sender_despite_the_millisecond_timer() {
+        let budget = Budget::new(limits(5_000, 8, 2));
+        let start = Instant::now();
+        for _ in 0..5_000 {
+            budget.packet().await;
+        }
+        // 5,000 slots 200 µs apart: the last is 999.8 ms after the first,
+        // and it leaves at most a tick early or late.
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_micros(998_800) && took <= Duration::from_micros(1_000_800),
+            "{took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -12,13 +12,19 @@
 //!   in parallel with everything else, and only open ports get the protocol
 //!   probes (HTTP/TLS, SSH, DICOM).
 //!
-//! A connect check needs no privilege and no raw socket; a half-open SYN
-//! scan would save the device one short connection per open port, at the
-//! cost of crafting and capturing TCP by hand beside the kernel's stack.
+//! Two ways to ask: [`check_ports_half_open`] sends SYN frames over the
+//! raw link to the MAC each host answered ARP from (`nmap -sS`; no
+//! connection is ever made, and no kernel neighbour entry is needed, which
+//! a segment of thousands of hosts would run out of); [`check_ports`]
+//! connects through the kernel, for an agent without CAP_NET_RAW.
 
 mod budget;
+mod half_open;
+mod link;
 mod ports;
 pub mod rtt;
 
 pub use budget::{Budget, ConnectionSlot, Limits};
+pub use half_open::{LinkTarget, check_ports_half_open, parse_reply};
+pub use link::{Link, LinkSender};
 pub use ports::{CheckSummary, OpenPorts, PortState, check_ports};

@@ -8,11 +8,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::TcpSocket;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::Budget;
+use crate::{Budget, ConnectionSlot};
 
 /// What one connect found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +41,7 @@ impl OpenPorts {
         self.of(host).binary_search(&port).is_ok()
     }
 
-    fn insert(&mut self, host: IpAddr, port: u16) {
+    pub(crate) fn insert(&mut self, host: IpAddr, port: u16) {
         let ports = self.0.entry(host).or_default();
         if let Err(at) = ports.binary_search(&port) {
             ports.insert(at, port);
@@ -60,8 +59,10 @@ pub struct CheckSummary {
     pub unreachable: usize,
     /// Still silent after the last attempt.
     pub silent: usize,
-    /// Connects made, retries included.
+    /// Connects made (SYNs sent, when half-open), retries included.
     pub connects: usize,
+    /// Asked with SYN frames over the raw link rather than connects.
+    pub half_open: bool,
     /// Local failures (no socket could be made), each said once per kind.
     pub errors: Vec<String>,
 }
@@ -106,11 +107,15 @@ pub async fn check_ports(
             }
         };
         for (host, port) in pending {
-            // At most `connections` tasks exist: each starts with its slot.
+            // Slots and the packet's turn are taken here, one pair after
+            // another, so the check shares the pace fairly with the other
+            // probes' senders; at most `connections` tasks exist.
             let global = budget.global_slot().await;
+            let slot = budget.connection_of(host, global).await;
+            budget.packet().await;
             let budget = Arc::clone(&budget);
             tasks.spawn(async move {
-                let state = connect_once(&budget, global, source, host, port).await;
+                let state = connect_once(&budget, slot, source, host, port).await;
                 (host, port, state)
             });
             while let Some(done) = tasks.try_join_next() {
@@ -144,15 +149,14 @@ fn across_hosts(targets: &[(IpAddr, Vec<u16>)]) -> Vec<(IpAddr, u16)> {
         .collect()
 }
 
+/// One connect, holding its slot until it is over.
 async fn connect_once(
     budget: &Budget,
-    global: OwnedSemaphorePermit,
+    _slot: ConnectionSlot,
     source: Option<IpAddr>,
     host: IpAddr,
     port: u16,
 ) -> io::Result<PortState> {
-    let _slot = budget.connection_of(host, global).await;
-    budget.packet().await;
     let socket = match host {
         IpAddr::V4(_) => TcpSocket::new_v4()?,
         IpAddr::V6(_) => TcpSocket::new_v6()?,

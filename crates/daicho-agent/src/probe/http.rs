@@ -143,6 +143,12 @@ impl HttpProbe {
             .collect();
         let started_at = Timestamp::now();
         let mut run = ProbeRun::new(Source::Http, &segment.interface, started_at);
+        if segment.targets.is_empty() {
+            // No open web port: no client (and its TLS set-up) to build.
+            run.notes
+                .push("no host found has an HTTP/TLS port open".to_owned());
+            return (Vec::new(), vec![run]);
+        }
         let fetcher = match Fetcher::new(self.config, Some(segment.source.into())) {
             Ok(fetcher) => Arc::new(fetcher),
             Err(e) => {

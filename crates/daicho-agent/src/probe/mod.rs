@@ -39,7 +39,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use daicho_pace::{Budget, OpenPorts};
+use daicho_pace::{Budget, LinkSender, OpenPorts};
 use daicho_report::{Observation, ProbeRun};
 use daicho_scope::{Policy, ScopeError};
 use ipnet::{IpNet, Ipv4Net};
@@ -111,6 +111,9 @@ pub struct SegmentTargets {
     /// The TCP ports the port check found open on this segment (empty
     /// before it has run, and for probes that name no port).
     pub open: Arc<OpenPorts>,
+    /// Frames straight to the MACs the sweep found, for probes that send
+    /// datagrams to many hosts (none when the agent is unprivileged).
+    pub link: Option<Arc<LinkSender>>,
 }
 
 impl SegmentTargets {

@@ -75,8 +75,14 @@ impl Probe for NetbiosProbe {
 
 async fn asked(config: ProbeConfig, segment: SegmentTargets) -> super::Outcome {
     let started_at = Timestamp::now();
-    let outcome =
-        daicho_netbios::probe(segment.source, &segment.targets, &config, &segment.budget).await;
+    let outcome = daicho_netbios::probe(
+        segment.source,
+        &segment.targets,
+        &config,
+        &segment.budget,
+        segment.link.as_deref(),
+    )
+    .await;
     let pace = match config.rate {
         0 => segment.budget.limits().rate,
         own => own.min(segment.budget.limits().rate),

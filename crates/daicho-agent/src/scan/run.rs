@@ -5,12 +5,13 @@
 //! port check, which asks their ports of every host at once; the others
 //! start right after the sweep, beside it.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use daicho_arp::{Progress, ResolvedSegment, SweepError, SweepOutcome};
-use daicho_pace::{Budget, CheckSummary, OpenPorts};
+use daicho_pace::{Budget, CheckSummary, Link, LinkSender, LinkTarget, OpenPorts};
 use daicho_report::{Flag, ProbeRun, Report, Source};
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
@@ -79,21 +80,24 @@ pub async fn run(
     // port check has said where theirs are open.
     let found = found_in_scope(plan, &report);
     seed_round_trips(&budget, &report);
+    let macs = answered_macs(&report);
+    let links = link_senders(plan, &macs);
     let nothing_open = Arc::new(OpenPorts::default());
     for (slot, probe) in running.iter_mut().zip(&plan.probes) {
         if slot.is_none() && probe.tcp_ports().is_empty() {
-            let segments = found_segments(plan, &found, probe.as_ref(), &budget, |_| {
+            let segments = found_segments(plan, &found, probe.as_ref(), &budget, &links, |_| {
                 Arc::clone(&nothing_open)
             });
             *slot = Some(tokio::spawn(Arc::clone(probe).run(segments)));
         }
     }
-    let checked = check_ports(plan, &found, &budget).await;
+    let checked = check_ports(plan, &found, &macs, &budget).await;
     for (slot, probe) in running.iter_mut().zip(&plan.probes) {
         if slot.is_none() {
-            let segments = found_segments(plan, &found, probe.as_ref(), &budget, |segment| {
-                Arc::clone(&checked[segment].0)
-            });
+            let segments =
+                found_segments(plan, &found, probe.as_ref(), &budget, &links, |segment| {
+                    Arc::clone(&checked[segment].0)
+                });
             *slot = Some(tokio::spawn(Arc::clone(probe).run(segments)));
         }
     }
@@ -126,6 +130,7 @@ fn sweep_segments(plan: &ScanPlan, probe: &dyn Probe, budget: &Arc<Budget>) -> V
             targets: s.resolved.targets.clone().into(),
             budget: Arc::clone(budget),
             open: Arc::default(),
+            link: None,
         })
         .collect()
 }
@@ -220,6 +225,7 @@ fn found_segments(
     found: &[Found<'_>],
     probe: &dyn Probe,
     budget: &Arc<Budget>,
+    links: &[Option<Arc<LinkSender>>],
     open: impl Fn(usize) -> Arc<OpenPorts>,
 ) -> Vec<SegmentTargets> {
     let ports = probe.tcp_ports();
@@ -241,6 +247,7 @@ fn found_segments(
                 targets,
                 budget: Arc::clone(budget),
                 open,
+                link: links[index].clone(),
             }
         })
         .collect()
@@ -274,12 +281,66 @@ fn seed_round_trips(budget: &Budget, report: &Report) {
     }
 }
 
+/// Per segment of the plan, its raw sender to the hosts found there; none
+/// when the agent is unprivileged or the raw socket cannot be opened (the
+/// probes then send through the kernel).
+fn link_senders(
+    plan: &ScanPlan,
+    macs: &HashMap<(&str, Ipv4Addr), [u8; 6]>,
+) -> Vec<Option<Arc<LinkSender>>> {
+    plan.segments
+        .iter()
+        .map(|planned| {
+            if plan.unprivileged {
+                return None;
+            }
+            let mac = planned.mac?;
+            let interface = planned.resolved.interface.as_str();
+            let neighbours = macs
+                .iter()
+                .filter(|((i, _), _)| *i == interface)
+                .map(|((_, ip), mac)| (*ip, *mac))
+                .collect();
+            let link = Link {
+                interface: interface.to_owned(),
+                mac: mac.0,
+                ip: planned.resolved.own_address.addr(),
+            };
+            match LinkSender::open(link, neighbours) {
+                Ok(sender) => Some(Arc::new(sender)),
+                Err(e) => {
+                    tracing::warn!(
+                        "no raw sender on {interface}: {e}; probes use the kernel's sockets"
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// The MAC each host answered the sweep from, by interface and address.
+fn answered_macs(report: &Report) -> HashMap<(&str, Ipv4Addr), [u8; 6]> {
+    report
+        .observations
+        .iter()
+        .filter(|o| o.source == Source::Arp && !o.flags.contains(&Flag::ArpFlux))
+        .filter_map(|o| match (o.ip, o.mac) {
+            (Some(IpAddr::V4(ip)), Some(mac)) => Some(((&*o.interface, ip), mac.0)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The TCP port check, every segment at once from its own address: per
 /// host found, the ports of every TCP probe that runs on its segment and
-/// may ask it. One entry per segment of the plan, in its order.
+/// may ask it. Half-open over the raw link to the MACs the sweep found;
+/// by the kernel's connects when the agent is unprivileged or a MAC is
+/// unknown. One entry per segment of the plan, in its order.
 async fn check_ports(
     plan: &ScanPlan,
     found: &[Found<'_>],
+    macs: &HashMap<(&str, Ipv4Addr), [u8; 6]>,
     budget: &Arc<Budget>,
 ) -> Vec<(Arc<OpenPorts>, CheckSummary)> {
     let checks = plan.segments.iter().map(|planned| {
@@ -297,19 +358,48 @@ async fn check_ports(
                 wanted.entry(ip).or_default().extend(&ports);
             }
         }
-        let targets: Vec<(IpAddr, Vec<u16>)> = wanted
+        let interface = planned.resolved.interface.as_str();
+        let targets: Vec<LinkTarget> = wanted
             .into_iter()
             .map(|(ip, mut ports)| {
                 ports.sort_unstable();
                 ports.dedup();
-                (IpAddr::V4(ip), ports)
+                let mac = macs.get(&(interface, ip)).copied().unwrap_or_default();
+                LinkTarget { ip, mac, ports }
             })
             .collect();
-        let source = IpAddr::V4(planned.resolved.own_address.addr());
+        let link = Link {
+            interface: interface.to_owned(),
+            mac: planned.mac.map(|m| m.0).unwrap_or_default(),
+            ip: planned.resolved.own_address.addr(),
+        };
+        let half_open =
+            !plan.unprivileged && link.mac != [0; 6] && targets.iter().all(|t| t.mac != [0; 6]);
         let (budget, attempts) = (Arc::clone(budget), plan.connect_attempts);
         async move {
-            let (open, summary) =
-                daicho_pace::check_ports(budget, Some(source), &targets, attempts).await;
+            let (open, summary) = if half_open {
+                match daicho_pace::check_ports_half_open(
+                    Arc::clone(&budget),
+                    link.clone(),
+                    targets.clone(),
+                    attempts,
+                )
+                .await
+                {
+                    Ok(checked) => checked,
+                    Err(e) => {
+                        let (open, mut summary) =
+                            connect_check(budget, &link, &targets, attempts).await;
+                        summary.errors.push(format!(
+                            "no half-open check on {} ({e}): the kernel's connects instead",
+                            link.interface
+                        ));
+                        (open, summary)
+                    }
+                }
+            } else {
+                connect_check(budget, &link, &targets, attempts).await
+            };
             (Arc::new(open), summary)
         }
     });
@@ -320,6 +410,19 @@ async fn check_ports(
         checked.push(handle.await.expect("a port check does not panic"));
     }
     checked
+}
+
+async fn connect_check(
+    budget: Arc<Budget>,
+    link: &Link,
+    targets: &[LinkTarget],
+    attempts: u32,
+) -> (OpenPorts, CheckSummary) {
+    let targets: Vec<(IpAddr, Vec<u16>)> = targets
+        .iter()
+        .map(|t| (IpAddr::V4(t.ip), t.ports.clone()))
+        .collect();
+    daicho_pace::check_ports(budget, Some(IpAddr::V4(link.ip)), &targets, attempts).await
 }
 
 /// What the port check before them found, on each TCP probe's runs.
@@ -334,8 +437,13 @@ fn note_port_checks(
             .filter(|r| *r.interface == *planned.resolved.interface)
         {
             run.notes.push(format!(
-                "TCP port check first (all TCP probes' ports): {} open, {} closed, {} \
-                 unreachable, {} silent of {} ports, {} connects",
+                "TCP port check first (all TCP probes' ports, {}): {} open, {} closed, {} \
+                 unreachable, {} silent of {} ports, {} SYNs",
+                if summary.half_open {
+                    "half-open"
+                } else {
+                    "by connects"
+                },
                 summary.open,
                 summary.closed,
                 summary.unreachable,
