@@ -206,6 +206,30 @@ impl Lab {
         Ok(host)
     }
 
+    /// One segment for a benchmark: a responder answering ARP for every
+    /// address of `answers` (see [`Lab::arp_responder`]) and a scanner at
+    /// `scanner` (`IP/PREFIX`); returns (scanner, responder).
+    pub fn scanner_and_responder(&mut self, scanner: &str, answers: &str) -> Result<(Host, Host)> {
+        let segment = self.segment("bench")?;
+        let scanner_ip = scanner.split('/').next().context("scanner address")?;
+        let responder = self.arp_responder(
+            &segment,
+            "responder",
+            "02:00:00:00:00:01",
+            answers,
+            scanner_ip,
+        )?;
+        let host = self.host("scanner")?;
+        self.attach(
+            &host,
+            &segment,
+            "eth0",
+            Some("02:00:00:00:ff:fe"),
+            &[scanner],
+        )?;
+        Ok((host, responder))
+    }
+
     /// Makes `host` drop, without an answer, the inbound packets each nft
     /// match selects (e.g. `tcp flags & (syn | ack) == syn`, `udp dport
     /// 137`): a firewall that stays silent.

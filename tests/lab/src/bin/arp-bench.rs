@@ -10,8 +10,6 @@ use daicho_lab::{Host, Lab, sibling_binary};
 
 const NETWORK: &str = "198.19.0.0/16";
 const SCANNER: &str = "198.19.255.254";
-const SCANNER_MAC: &str = "02:00:00:00:ff:fe";
-const RESPONDER_MAC: &str = "02:00:00:00:00:01";
 
 /// One measured run of one tool.
 struct Run {
@@ -41,17 +39,7 @@ struct Bench {
 impl Bench {
     fn new(answers: &str) -> Result<Bench> {
         let mut lab = Lab::new("bench")?;
-        let segment = lab.segment("bench")?;
-        let responder =
-            lab.arp_responder(&segment, "responder", RESPONDER_MAC, answers, SCANNER)?;
-        let scanner = lab.host("scanner")?;
-        lab.attach(
-            &scanner,
-            &segment,
-            "eth0",
-            Some(SCANNER_MAC),
-            &[&format!("{SCANNER}/16")],
-        )?;
+        let (scanner, responder) = lab.scanner_and_responder(&format!("{SCANNER}/16"), answers)?;
         let responder_pid = lab.spawn(&responder, "sleep", &["3600"])?;
         let dir = lab.dir().to_owned();
         Ok(Bench {
