@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 pub use daicho_scope::ResolvedSegment;
 pub use raw::sweep_raw;
 pub use sightings::{Analysis, PROXY_ARP_MIN_ADDRESSES, Sighting, Sightings, analyze};
-pub use socket::open_filtered_socket;
+pub use socket::{close_in_background, open_filtered_socket};
 pub use unprivileged::sweep_unprivileged;
 
 /// How hard to sweep.

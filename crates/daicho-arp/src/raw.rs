@@ -15,7 +15,7 @@ use crate::socket::open_arp_socket;
 use crate::{Progress, ResolvedSegment, SweepConfig, SweepError, SweepOutcome, SweepStats};
 
 /// How often a blocked receive wakes to check whether the sweep is over.
-const RECEIVE_TICK: Duration = Duration::from_millis(20);
+const RECEIVE_TICK: Duration = Duration::from_millis(5);
 /// After the last wait, how long the listener may still drain queued frames.
 const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
@@ -267,6 +267,8 @@ fn listen(
             break;
         }
     }
+    // The sender's half is gone already: this drop closes the socket.
+    crate::close_in_background(rx);
     Ok((sightings, frames))
 }
 

@@ -194,6 +194,7 @@ impl<'a> Check<'a> {
                 in_flight.push(i);
             }
             self.done.store(true, Relaxed);
+            daicho_arp::close_in_background(tx);
             if let Err(e) = listener.join().expect("the listener does not panic") {
                 note(&mut summary, format!("reading the link failed: {e}"));
             }
@@ -238,6 +239,7 @@ impl<'a> Check<'a> {
 
     /// Reads SYN-ACKs and RSTs to our source port until the sender is done.
     fn listen(&self, mut rx: Box<dyn DataLinkReceiver>) -> io::Result<()> {
+        let mut read = Ok(());
         while !self.done.load(Relaxed) {
             match rx.next() {
                 Ok(bytes) => self.answer(bytes),
@@ -246,10 +248,14 @@ impl<'a> Check<'a> {
                         e.kind(),
                         io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
             }
         }
-        Ok(())
+        daicho_arp::close_in_background(rx);
+        read
     }
 
     fn answer(&self, bytes: &[u8]) {

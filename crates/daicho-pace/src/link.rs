@@ -61,7 +61,16 @@ pub(crate) fn write_headers(
 pub struct LinkSender {
     link: Link,
     neighbours: HashMap<Ipv4Addr, [u8; 6]>,
-    tx: Mutex<Box<dyn DataLinkSender>>,
+    /// Taken out only when dropped.
+    tx: Mutex<Option<Box<dyn DataLinkSender>>>,
+}
+
+impl Drop for LinkSender {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.get_mut().ok().and_then(Option::take) {
+            daicho_arp::close_in_background(tx);
+        }
+    }
 }
 
 impl std::fmt::Debug for LinkSender {
@@ -83,11 +92,12 @@ impl LinkSender {
             jf: 0,
             k: 0,
         }];
-        let (tx, _) = open_channel(&link.interface, &NOTHING)?;
+        let (tx, rx) = open_channel(&link.interface, &NOTHING)?;
+        daicho_arp::close_in_background(rx);
         Ok(LinkSender {
             link,
             neighbours,
-            tx: Mutex::new(tx),
+            tx: Mutex::new(Some(tx)),
         })
     }
 
@@ -103,10 +113,8 @@ impl LinkSender {
         let mac = *self.neighbours.get(&to)?;
         let frame = udp_frame(&self.link, (mac, to), source_port, port, payload);
         let mut tx = self.tx.lock().expect("never poisoned");
-        Some(
-            tx.send_to(&frame, None)
-                .unwrap_or_else(|| Err(io::Error::other("the link took no frame"))),
-        )
+        let sent = tx.as_mut().and_then(|tx| tx.send_to(&frame, None));
+        Some(sent.unwrap_or_else(|| Err(io::Error::other("the link took no frame"))))
     }
 }
 
@@ -153,7 +161,8 @@ pub(crate) fn open_channel(
         .ok_or_else(|| io::Error::other(format!("no interface {interface}")))?;
     let fd = daicho_arp::open_filtered_socket(filter)?;
     let config = pnet_datalink::Config {
-        read_timeout: Some(Duration::from_millis(20)),
+        // How often a blocked receive wakes to see whether the check is over.
+        read_timeout: Some(Duration::from_millis(5)),
         write_timeout: Some(Duration::from_secs(1)),
         socket_fd: Some(fd),
         ..Default::default()

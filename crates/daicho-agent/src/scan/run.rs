@@ -65,10 +65,12 @@ pub async fn run(
             }
         }
     }
+    tracing::debug!("sweeps done");
     let flux = flux_sweeps(plan, &cancel).await?;
     let interrupted = cancel.load(Relaxed);
     let mut report = build_report(plan, outcomes, started_at, Timestamp::now(), interrupted);
     add_flux(&mut report, flux);
+    tracing::debug!("sweep report assembled");
     if interrupted {
         for task in running.into_iter().flatten() {
             task.abort();
@@ -81,7 +83,16 @@ pub async fn run(
     let found = found_in_scope(plan, &report);
     seed_round_trips(&budget, &report);
     let macs = answered_macs(&report);
-    let links = link_senders(plan, &macs);
+    // Only the probes that send datagrams host by host use the raw sender.
+    let links = if plan
+        .probes
+        .iter()
+        .any(|p| p.phase() == Phase::AfterSweep && p.tcp_ports().is_empty())
+    {
+        link_senders(plan, &macs)
+    } else {
+        vec![None; plan.segments.len()]
+    };
     let nothing_open = Arc::new(OpenPorts::default());
     for (slot, probe) in running.iter_mut().zip(&plan.probes) {
         if slot.is_none() && probe.tcp_ports().is_empty() {
@@ -91,7 +102,9 @@ pub async fn run(
             *slot = Some(tokio::spawn(Arc::clone(probe).run(segments)));
         }
     }
+    tracing::debug!("probes after the sweep started");
     let checked = check_ports(plan, &found, &macs, &budget).await;
+    tracing::debug!("port check done");
     for (slot, probe) in running.iter_mut().zip(&plan.probes) {
         if slot.is_none() {
             let segments =
@@ -110,6 +123,7 @@ pub async fn run(
         report.observations.extend(observations);
         report.probe_runs.extend(runs);
     }
+    tracing::debug!("probes done");
     // Dual-homed hosts and mobile routers, from everything the probes saw.
     let findings = daicho_detect::detect(&[&report], &plan.fingerprints);
     report.findings.extend(findings);
@@ -377,7 +391,9 @@ async fn check_ports(
             !plan.unprivileged && link.mac != [0; 6] && targets.iter().all(|t| t.mac != [0; 6]);
         let (budget, attempts) = (Arc::clone(budget), plan.connect_attempts);
         async move {
-            let (open, summary) = if half_open {
+            let (open, summary) = if targets.is_empty() {
+                Default::default()
+            } else if half_open {
                 match daicho_pace::check_ports_half_open(
                     Arc::clone(&budget),
                     link.clone(),
