@@ -489,85 +489,81 @@ fn the_port_check_gives_the_probes_only_open_ports_and_keeps_the_per_host_bound(
         .unwrap();
     // Nothing listens: every port refuses.
     lan_host(&mut lab, &lan, "closed", "198.18.1.62");
-    let to_walled = Capture::start(
-        &walled,
-        "eth0",
-        "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
-        &lab.dir().join("walled.pcap"),
-    )
-    .unwrap();
-    let to_web = Capture::start(
-        &web,
-        "eth0",
-        "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
-        &lab.dir().join("web.pcap"),
-    )
-    .unwrap();
-
     let config = lab.dir().join("agent.toml");
     std::fs::write(
         &config,
-        "[scan]\nper_host = 1\nconnect_timeout_floor = \"300ms\"\nconnect_attempts = 2\n\
-         [http]\nfavicon = false\n[mdns]\nenabled = false\n",
+        "[scan]\nper_host = 1\nconnect_timeout_floor = \"300ms\"\nconnect_timeout = \"300ms\"\n\
+         connect_attempts = 2\n[http]\nfavicon = false\n[mdns]\nenabled = false\n",
     )
     .unwrap();
-    let (stdout, report) = scan_lan(
-        &lab,
-        &agent,
-        &[
+    // Half-open over the raw link, then (unprivileged) by the kernel's connects.
+    for (mode, how) in [(None, "half-open"), (Some("--unprivileged"), "by connects")] {
+        let to_walled = Capture::start(
+            &walled,
+            "eth0",
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+            &lab.dir().join("walled.pcap"),
+        )
+        .unwrap();
+        let to_web = Capture::start(
+            &web,
+            "eth0",
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+            &lab.dir().join("web.pcap"),
+        )
+        .unwrap();
+        let mut args = vec![
             "--skip-probe",
             "netbios",
             "--skip-probe",
             "ssdp",
             "--config",
             config.to_str().unwrap(),
-        ],
-    );
-    // Every SYN: a retry may leave from the same port as the first try.
-    let walled_syns = Capture::times(&to_walled.stop_lines().unwrap());
-    let web_syns = first_syns(&to_web.stop_lines().unwrap());
+        ];
+        args.extend(mode);
+        let (stdout, report) = scan_lan(&lab, &agent, &args);
+        // Every SYN: a retry may leave from the same port as the first try.
+        let walled_syns = Capture::times(&to_walled.stop_lines().unwrap());
+        let web_syns = first_syns(&to_web.stop_lines().unwrap());
 
-    // The open port's page was read; nothing came of the others.
-    let page = report
-        .observations
-        .iter()
-        .filter(|o| o.source == Source::Http)
-        .map(|o| (o.ip.unwrap().to_string(), o.http.as_deref().unwrap()))
-        .collect::<Vec<_>>();
-    assert_eq!(page.len(), 1, "{stdout}");
-    assert_eq!(page[0].0, "198.18.1.61");
-    assert_eq!(page[0].1.banners.len(), 1);
-    assert_eq!(page[0].1.banners[0].port, 8080);
-    assert_eq!(page[0].1.banners[0].title.as_deref(), Some("Nurse call"));
-    assert!(
-        report.observations.iter().all(|o| o.source != Source::Ssh),
-        "{stdout}"
-    );
-    // The web server: five ports checked once each (they answered), and
-    // one more connection for the page on the open one — no request to a
-    // closed port.
-    assert_eq!(web_syns.len(), 6, "{web_syns:?}");
-    // The firewalled host: its five ports twice (silent, asked again), one
-    // connection at a time, each waiting its timeout (≥ the 300 ms floor).
-    assert_eq!(walled_syns.len(), 10, "{walled_syns:?}");
-    for pair in walled_syns.windows(2) {
-        assert!(
-            pair[1] - pair[0] >= 0.29,
-            "two connections to the firewalled host at once: {walled_syns:?}"
-        );
-    }
-    let notes: Vec<&String> = report
-        .probe_runs
-        .iter()
-        .filter(|r| r.probe == Source::Http)
-        .flat_map(|r| &r.notes)
-        .collect();
-    assert!(
-        notes
+        // The open port's page was read; nothing came of the others.
+        let page = report
+            .observations
             .iter()
-            .any(|n| n.contains("TCP port check first (all TCP probes' ports, half-open): 1 open")),
-        "{notes:?}"
-    );
+            .filter(|o| o.source == Source::Http)
+            .map(|o| (o.ip.unwrap().to_string(), o.http.as_deref().unwrap()))
+            .collect::<Vec<_>>();
+        assert_eq!(page.len(), 1, "{how}: {stdout}");
+        assert_eq!(page[0].0, "198.18.1.61");
+        assert_eq!(page[0].1.banners.len(), 1);
+        assert_eq!(page[0].1.banners[0].port, 8080);
+        assert_eq!(page[0].1.banners[0].title.as_deref(), Some("Nurse call"));
+        assert!(
+            report.observations.iter().all(|o| o.source != Source::Ssh),
+            "{how}: {stdout}"
+        );
+        // The web server: five ports checked once each (they answered), and
+        // one more connection for the page on the open one — no request to
+        // a closed port.
+        assert_eq!(web_syns.len(), 6, "{how}: {web_syns:?}");
+        // The firewalled host: its five ports twice (silent, asked again),
+        // one connection at a time, each waiting its 300 ms timeout.
+        assert_eq!(walled_syns.len(), 10, "{how}: {walled_syns:?}");
+        for pair in walled_syns.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= 0.29,
+                "{how}: two connections to the firewalled host at once: {walled_syns:?}"
+            );
+        }
+        let notes: Vec<&String> = report
+            .probe_runs
+            .iter()
+            .filter(|r| r.probe == Source::Http)
+            .flat_map(|r| &r.notes)
+            .collect();
+        let expected = format!("TCP port check first (all TCP probes' ports, {how}): 1 open");
+        assert!(notes.iter().any(|n| n.contains(&expected)), "{notes:?}");
+    }
 }
 
 #[test]

@@ -364,7 +364,10 @@ async fn check_ports(
             .iter()
             .filter(|p| p.phase() == Phase::AfterSweep && !planned.skip.contains(&p.kind()))
         {
-            let ports = probe.tcp_ports();
+            let mut ports = probe.tcp_ports();
+            // Never a raw print port, whatever a section names: even a
+            // bare connection there can start a print job.
+            ports.retain(|p| !daicho_http::NEVER_PORTS.contains(p));
             if ports.is_empty() {
                 continue;
             }
