@@ -269,16 +269,12 @@ fn dense_case() -> Result<()> {
     println!("\n### Dense /20, every port closed, 5,000 packets/s\n");
     header();
     let dense = Bench::new("198.19.0.0/20", "198.19.15.254/20", "198.19.0.0/20")?;
-    let d = dense.daicho(&["--rate", "5000", "--probe-rate", "5000"], "dense-daicho")?;
-    let n = dense.nmap(&["--min-rate", "5000"], "dense-nmap")?;
-    row(
+    beside_nmap(
+        &dense,
         "dense /20",
-        "daicho-agent scan --rate 5000 --probe-rate 5000",
-        &d,
-    );
-    row("dense /20", "nmap --min-rate 5000", &n);
-    ratio("dense /20", &d.0, &n.0, 0.5);
-    Ok(())
+        &["--rate", "5000", "--probe-rate", "5000"],
+        &["--min-rate", "5000"],
+    )
 }
 
 fn firewalled_case() -> Result<()> {
@@ -290,11 +286,26 @@ fn firewalled_case() -> Result<()> {
         &walled.responder,
         &["tcp flags & (syn | ack) == syn", "udp dport 137"],
     )?;
-    let d = walled.daicho(&[], "walled-daicho")?;
-    let n = walled.nmap(&[], "walled-nmap")?;
-    row("firewalled /24", "daicho-agent scan (defaults)", &d);
-    row("firewalled /24", "nmap (default timing)", &n);
-    ratio("firewalled /24", &d.0, &n.0, 0.5);
+    beside_nmap(&walled, "firewalled /24", &[], &[])
+}
+
+/// daicho-agent with `daicho` added, then nmap with `nmap` added, on
+/// `bench`: their rows and the wall ratio (target ≤ 0.5).
+fn beside_nmap(bench: &Bench, case: &str, daicho: &[&str], nmap: &[&str]) -> Result<()> {
+    let tag = case.split_whitespace().next().unwrap_or(case);
+    let d = bench.daicho(daicho, &format!("{tag}-daicho"))?;
+    let n = bench.nmap(nmap, &format!("{tag}-nmap"))?;
+    let described = |tool: &str, args: &[&str], none: &str| match args {
+        [] => format!("{tool} ({none})"),
+        args => format!("{tool} {}", args.join(" ")),
+    };
+    row(
+        case,
+        &described("daicho-agent scan", daicho, "defaults"),
+        &d,
+    );
+    row(case, &described("nmap", nmap, "default timing"), &n);
+    ratio(case, &d.0, &n.0, 0.5);
     Ok(())
 }
 
