@@ -6,17 +6,17 @@
 //!   bound per host (fragile devices), and connect timeouts adapted to each
 //!   host's measured round-trip time ([`rtt`]), never below a floor that
 //!   suits slow embedded stacks.
-//! - [`check_ports`]: the cheap question asked first — which TCP ports of
-//!   which hosts are open — by plain connects through that budget, so a
-//!   closed port costs one round trip, a silent one costs one timeout spent
-//!   in parallel with everything else, and only open ports get the protocol
-//!   probes (HTTP/TLS, SSH, DICOM).
-//!
-//! Two ways to ask: [`check_ports_half_open`] sends SYN frames over the
-//! raw link to the MAC each host answered ARP from (`nmap -sS`; no
-//! connection is ever made, and no kernel neighbour entry is needed, which
-//! a segment of thousands of hosts would run out of); [`check_ports`]
-//! connects through the kernel, for an agent without CAP_NET_RAW.
+//! - The port check: the cheap question asked first — which TCP ports of
+//!   which hosts are open — through that budget, so a closed port costs one
+//!   round trip, a silent one costs one timeout spent in parallel with
+//!   everything else, and only open ports get the protocol probes
+//!   (HTTP/TLS, SSH, DICOM). [`check_ports_half_open`] sends SYN frames
+//!   over the raw link to the MAC each host answered ARP from (`nmap -sS`;
+//!   no connection is made); [`check_ports`] connects through the kernel,
+//!   for an agent without CAP_NET_RAW.
+//! - [`LinkSender`]: datagrams as frames to known MACs. The kernel's own
+//!   sockets need a neighbour entry per host, and Linux keeps at most 1,024
+//!   (`gc_thresh3`): a segment of thousands of hosts runs out of them.
 
 mod budget;
 mod half_open;
