@@ -523,7 +523,7 @@ fn the_port_check_gives_the_probes_only_open_ports_and_keeps_the_per_host_bound(
         args.extend(mode);
         let (stdout, report) = scan_lan(&lab, &agent, &args);
         // Every SYN: a retry may leave from the same port as the first try.
-        let walled_syns = Capture::times(&to_walled.stop_lines().unwrap());
+        let walled_syns = Capture::times(&to_walled.stop_lines().unwrap()).unwrap();
         let web_syns = first_syns(&to_web.stop_lines().unwrap());
 
         // The open port's page was read; nothing came of the others.

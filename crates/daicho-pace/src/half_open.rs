@@ -25,6 +25,7 @@ use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::tcp::{MutableTcpPacket, TcpFlags, TcpPacket};
 
 use crate::link::{HEADERS, Link, open_channel, write_headers};
+use crate::ports::across_hosts;
 use crate::{Budget, CheckSummary, OpenPorts, PortState};
 
 /// A host to check, with the MAC it answered ARP from.
@@ -67,6 +68,9 @@ struct Probe {
     port: u16,
     attempt: u32,
     sent_at: Option<Instant>,
+    /// When an unanswered SYN counts as silent: its host's timeout, taken
+    /// once at sending rather than on every pass of the loop.
+    deadline: Option<Instant>,
 }
 
 const PENDING: u8 = 0;
@@ -88,19 +92,17 @@ struct Check<'a> {
     done: AtomicBool,
 }
 
-/// Every host's first port, then every host's second, and so on.
+/// The probes in the order they are sent: across hosts first.
 fn probes_across_hosts(targets: &[LinkTarget]) -> Vec<Probe> {
-    let rounds = targets.iter().map(|t| t.ports.len()).max().unwrap_or(0);
-    (0..rounds)
-        .flat_map(|round| {
-            targets.iter().enumerate().filter_map(move |(host, t)| {
-                Some(Probe {
-                    host,
-                    port: *t.ports.get(round)?,
-                    attempt: 0,
-                    sent_at: None,
-                })
-            })
+    let port_lists: Vec<&[u16]> = targets.iter().map(|t| t.ports.as_slice()).collect();
+    across_hosts(&port_lists)
+        .into_iter()
+        .map(|(host, port)| Probe {
+            host,
+            port,
+            attempt: 0,
+            sent_at: None,
+            deadline: None,
         })
         .collect()
 }
@@ -161,7 +163,7 @@ impl<'a> Check<'a> {
                             + Duration::from_micros(u64::from(self.answered_us[i].load(Relaxed)));
                         budget
                             .observe_rtt(host.into(), answered.saturating_duration_since(sent_at));
-                    } else if now < sent_at + budget.connect_timeout(host.into()) {
+                    } else if now < probe.deadline.expect("sent") {
                         return true;
                     } else if probe.attempt < attempts {
                         queue.push_back(i);
@@ -189,7 +191,9 @@ impl<'a> Check<'a> {
                     None => note(&mut summary, "cannot send a SYN frame".into()),
                 }
                 probe.attempt += 1;
-                probe.sent_at = Some(Instant::now());
+                let sent_at = Instant::now();
+                probe.sent_at = Some(sent_at);
+                probe.deadline = Some(sent_at + budget.connect_timeout(target.ip.into()));
                 per_host[probe.host] += 1;
                 in_flight.push(i);
             }

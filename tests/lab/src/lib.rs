@@ -1183,14 +1183,19 @@ impl Capture {
 
     /// Stops the capture and returns each packet's time (seconds since the epoch).
     pub fn stop_timestamps(self) -> Result<Vec<f64>> {
-        Ok(Capture::times(&self.stop_lines()?))
+        Capture::times(&self.stop_lines()?)
     }
 
-    /// The times (seconds since the epoch) of `tcpdump -n -tt` lines.
-    pub fn times(lines: &[String]) -> Vec<f64> {
+    /// The times (seconds since the epoch) of `tcpdump -n -tt` lines; a
+    /// line without one is an error.
+    pub fn times(lines: &[String]) -> Result<Vec<f64>> {
         lines
             .iter()
-            .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+            .map(|line| {
+                let time = line.split_whitespace().next().unwrap_or_default();
+                time.parse()
+                    .with_context(|| format!("tcpdump line without a time: {line}"))
+            })
             .collect()
     }
 

@@ -137,16 +137,46 @@ fn sweep_segments(plan: &ScanPlan, probe: &dyn Probe, budget: &Arc<Budget>) -> V
     plan.segments
         .iter()
         .filter(|s| !s.skip.contains(&probe.kind()))
-        .map(|s| SegmentTargets {
-            interface: s.resolved.interface.as_str().into(),
-            source: s.resolved.own_address.addr(),
-            networks: s.resolved.networks.clone(),
-            targets: s.resolved.targets.clone().into(),
-            budget: Arc::clone(budget),
-            open: Arc::default(),
-            link: None,
+        .map(|s| {
+            segment(
+                s,
+                s.resolved.targets.clone().into(),
+                budget,
+                Arc::default(),
+                None,
+            )
         })
         .collect()
+}
+
+/// What a probe is given of `planned`.
+fn segment(
+    planned: &PlannedSegment,
+    targets: Arc<[Ipv4Addr]>,
+    budget: &Arc<Budget>,
+    open: Arc<OpenPorts>,
+    link: Option<Arc<LinkSender>>,
+) -> SegmentTargets {
+    SegmentTargets {
+        interface: planned.resolved.interface.as_str().into(),
+        source: planned.resolved.own_address.addr(),
+        networks: planned.resolved.networks.clone(),
+        targets,
+        budget: Arc::clone(budget),
+        open,
+        link,
+    }
+}
+
+/// The agent's side of `planned`'s link, for raw frames: none when the
+/// agent is unprivileged or the interface has no MAC.
+fn link_of(plan: &ScanPlan, planned: &PlannedSegment) -> Option<Link> {
+    let mac = planned.mac.filter(|_| !plan.unprivileged)?;
+    Some(Link {
+        interface: planned.resolved.interface.clone(),
+        mac: mac.0,
+        ip: planned.resolved.own_address.addr(),
+    })
 }
 
 /// The ARP-flux sweeps, after the segments' own (never at the same time
@@ -254,15 +284,7 @@ fn found_segments(
                     ports.is_empty() || ports.iter().any(|p| open.is_open((*ip).into(), *p))
                 })
                 .collect();
-            SegmentTargets {
-                interface: planned.resolved.interface.as_str().into(),
-                source: planned.resolved.own_address.addr(),
-                networks: planned.resolved.networks.clone(),
-                targets,
-                budget: Arc::clone(budget),
-                open,
-                link: links[index].clone(),
-            }
+            segment(planned, targets, budget, open, links[index].clone())
         })
         .collect()
 }
@@ -305,21 +327,13 @@ fn link_senders(
     plan.segments
         .iter()
         .map(|planned| {
-            if plan.unprivileged {
-                return None;
-            }
-            let mac = planned.mac?;
+            let link = link_of(plan, planned)?;
             let interface = planned.resolved.interface.as_str();
             let neighbours = macs
                 .iter()
                 .filter(|((i, _), _)| *i == interface)
                 .map(|((_, ip), mac)| (*ip, *mac))
                 .collect();
-            let link = Link {
-                interface: interface.to_owned(),
-                mac: mac.0,
-                ip: planned.resolved.own_address.addr(),
-            };
             match LinkSender::open(link, neighbours) {
                 Ok(sender) => Some(Arc::new(sender)),
                 Err(e) => {
@@ -385,39 +399,36 @@ async fn check_ports(
                 LinkTarget { ip, mac, ports }
             })
             .collect();
-        let link = Link {
-            interface: interface.to_owned(),
-            mac: planned.mac.map(|m| m.0).unwrap_or_default(),
-            ip: planned.resolved.own_address.addr(),
-        };
-        let half_open =
-            !plan.unprivileged && link.mac != [0; 6] && targets.iter().all(|t| t.mac != [0; 6]);
+        // Half-open needs every host's MAC from this scan's sweep.
+        let link = link_of(plan, planned).filter(|_| targets.iter().all(|t| t.mac != [0; 6]));
+        let source = planned.resolved.own_address.addr();
         let (budget, attempts) = (Arc::clone(budget), plan.connect_attempts);
         async move {
-            let (open, summary) = if targets.is_empty() {
-                Default::default()
-            } else if half_open {
-                match daicho_pace::check_ports_half_open(
-                    Arc::clone(&budget),
-                    link.clone(),
-                    targets.clone(),
-                    attempts,
-                )
-                .await
-                {
-                    Ok(checked) => checked,
-                    Err(e) => {
-                        let (open, mut summary) =
-                            connect_check(budget, &link, &targets, attempts).await;
-                        summary.errors.push(format!(
-                            "no half-open check on {} ({e}): the kernel's connects instead",
-                            link.interface
-                        ));
-                        (open, summary)
+            if targets.is_empty() {
+                return Default::default();
+            }
+            let (open, summary) = match link {
+                Some(link) => {
+                    let interface = link.interface.clone();
+                    let half_open = daicho_pace::check_ports_half_open(
+                        Arc::clone(&budget),
+                        link,
+                        targets.clone(),
+                        attempts,
+                    );
+                    match half_open.await {
+                        Ok(checked) => checked,
+                        Err(e) => {
+                            let (open, mut summary) =
+                                connect_check(budget, source, &targets, attempts).await;
+                            summary.errors.push(format!(
+                                "no half-open check on {interface} ({e}): the kernel's connects instead"
+                            ));
+                            (open, summary)
+                        }
                     }
                 }
-            } else {
-                connect_check(budget, &link, &targets, attempts).await
+                None => connect_check(budget, source, &targets, attempts).await,
             };
             (Arc::new(open), summary)
         }
@@ -431,9 +442,10 @@ async fn check_ports(
     checked
 }
 
+/// The port check by the kernel's connects, from `source`.
 async fn connect_check(
     budget: Arc<Budget>,
-    link: &Link,
+    source: Ipv4Addr,
     targets: &[LinkTarget],
     attempts: u32,
 ) -> (OpenPorts, CheckSummary) {
@@ -441,7 +453,7 @@ async fn connect_check(
         .iter()
         .map(|t| (IpAddr::V4(t.ip), t.ports.clone()))
         .collect();
-    daicho_pace::check_ports(budget, Some(IpAddr::V4(link.ip)), &targets, attempts).await
+    daicho_pace::check_ports(budget, Some(IpAddr::V4(source)), &targets, attempts).await
 }
 
 /// What the port check before them found, on each TCP probe's runs.
