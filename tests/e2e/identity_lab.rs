@@ -498,20 +498,12 @@ fn the_port_check_gives_the_probes_only_open_ports_and_keeps_the_per_host_bound(
     .unwrap();
     // Half-open over the raw link, then (unprivileged) by the kernel's connects.
     for (mode, how) in [(None, "half-open"), (Some("--unprivileged"), "by connects")] {
-        let to_walled = Capture::start(
-            &walled,
-            "eth0",
-            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
-            &lab.dir().join("walled.pcap"),
-        )
-        .unwrap();
-        let to_web = Capture::start(
-            &web,
-            "eth0",
-            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
-            &lab.dir().join("web.pcap"),
-        )
-        .unwrap();
+        let syns_to = |host: &Host, name: &str| {
+            let file = lab.dir().join(format!("{name}.pcap"));
+            let syn = "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn";
+            Capture::start(host, "eth0", syn, &file).unwrap()
+        };
+        let (to_walled, to_web) = (syns_to(&walled, "walled"), syns_to(&web, "web"));
         let mut args = vec![
             "--skip-probe",
             "netbios",
