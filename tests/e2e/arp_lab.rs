@@ -224,7 +224,12 @@ fn sweep_finds_exactly_the_lab_hosts_and_spares_the_excluded_one() {
 
     assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
     assert_eq!(report.findings[0].kind, FindingKind::IpConflict);
-    assert!(report.findings[0].summary.contains("198.18.2.50"));
+    assert!(
+        report.findings[0]
+            .summary
+            .render(daicho_report::Lang::En)
+            .contains("198.18.2.50")
+    );
     assert_eq!(report.segments.len(), 2);
     assert_eq!(report.segments[0].excluded[0].to_string(), "198.18.1.40/32");
     // One ARP run per segment, then the identity probes (NetBIOS here).

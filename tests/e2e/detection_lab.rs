@@ -264,11 +264,11 @@ fn the_mobile_router_is_found_with_evidence_and_the_ordinary_router_printer_and_
         "findings about anything else: {:#?}",
         report.findings
     );
-    let evidence: Vec<&str> = report
+    let evidence: Vec<String> = report
         .findings
         .iter()
         .flat_map(|f| &f.evidence)
-        .map(|e| e.text.as_str())
+        .map(|e| e.text.render(daicho_report::Lang::En))
         .collect();
     for expected in [
         "the MAC 00:1e:42:00:01:fe of 198.18.1.254 belongs to Teltonika",

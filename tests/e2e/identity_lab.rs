@@ -795,6 +795,7 @@ fn one_discover_finds_the_rogue_dhcp_server_and_takes_no_lease() {
     assert!(
         rogue_findings[0].evidence.iter().any(|e| e
             .text
+            .render(daicho_report::Lang::En)
             .contains("gateway 198.18.1.254, which is not among the sanctioned")),
         "{:#?}",
         rogue_findings[0].evidence
@@ -865,6 +866,7 @@ fn arp_flux_finds_the_pc_with_a_leg_in_a_network_the_agent_is_not_on() {
     assert!(
         dual[0].evidence[0]
             .text
+            .render(daicho_report::Lang::En)
             .contains("asked on eth0 for 198.18.2.40")
     );
     // Neither the router nor the plain PC is called 2枚挿し; no probe but

@@ -397,9 +397,15 @@ async fn scan_command(args: ScanArgs, cancel: Arc<AtomicBool>) -> anyhow::Result
         }
         Format::Table => {
             println!("{}", output::table(&report));
-            print!("{}", output::summary(&report));
+            print!(
+                "{}",
+                output::summary(&report, daicho_report::Lang::from_environment())
+            );
         }
-        Format::Summary => print!("{}", output::summary(&report)),
+        Format::Summary => print!(
+            "{}",
+            output::summary(&report, daicho_report::Lang::from_environment())
+        ),
     }
     tracing::info!(
         scan = %report.scan_id,

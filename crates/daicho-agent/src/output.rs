@@ -160,7 +160,7 @@ fn flag_text(flag: Flag) -> &'static str {
 }
 
 /// One line per segment plus one per finding: hosts found, packets, rate.
-pub fn summary(report: &Report) -> String {
+pub fn summary(report: &Report, lang: daicho_report::Lang) -> String {
     let mut out = String::new();
     for run in &report.probe_runs {
         let hosts = report
@@ -184,9 +184,9 @@ pub fn summary(report: &Report) -> String {
         }
     }
     for finding in &report.findings {
-        out += &format!("finding: {}\n", finding.summary);
+        out += &format!("finding: {}\n", finding.summary.render(lang));
         for evidence in &finding.evidence {
-            out += &format!("  evidence: {}\n", evidence.text);
+            out += &format!("  evidence: {}\n", evidence.text.render(lang));
         }
     }
     out

@@ -109,7 +109,7 @@ fn site(devices: usize, per_segment: usize) -> Reconciliation {
 fn flag(kind: &str) -> Flag {
     Flag {
         kind: kind.into(),
-        summary: String::new(),
+        summary: daicho_report::Says::verbatim(""),
         evidence: Vec::new(),
     }
 }

@@ -96,7 +96,7 @@ pub struct LinkView {
     pub with: i64,
     pub confidence: String,
     pub state: LinkState,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<daicho_report::Says>,
 }
 
 #[derive(Debug, Serialize)]

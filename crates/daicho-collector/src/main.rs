@@ -48,6 +48,11 @@ struct Cli {
     /// The time zone times are shown in (pages, report, diff), an IANA name.
     #[arg(long, global = true, env = "DAICHO_TIME_ZONE", default_value = daicho_collector::site::DEFAULT_TIME_ZONE)]
     time_zone: String,
+    /// The language of what this command writes (ja, en): the terminal's
+    /// locale (LANG) by default; the report and the diagram are Japanese
+    /// unless it is given.
+    #[arg(long, value_enum, global = true, env = "DAICHO_LANG")]
+    lang: Option<ReportLang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -158,8 +163,6 @@ enum Command {
     Report {
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, value_enum, default_value_t = ReportLang::Ja)]
-        lang: ReportLang,
         #[command(flatten)]
         window: Window,
     },
@@ -168,8 +171,6 @@ enum Command {
     Diagram {
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, value_enum, default_value_t = ReportLang::Ja)]
-        lang: ReportLang,
         /// Only this segment (0, 1, … in the order `diff` lists the agents'
         /// segments); the whole site by default.
         #[arg(long)]
@@ -201,6 +202,15 @@ enum DiffFormat {
 enum ReportLang {
     Ja,
     En,
+}
+
+impl ReportLang {
+    fn lang(self) -> Lang {
+        match self {
+            ReportLang::Ja => Lang::Ja,
+            ReportLang::En => Lang::En,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -443,6 +453,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let existed = !is_missing_file(&cli.ledger);
     let store = Store::open(&cli.ledger).await?;
+    // What the terminal shows follows the locale; documents for the
+    // inspection are Japanese unless --lang says otherwise.
+    let text_lang = cli
+        .lang
+        .map_or_else(Lang::from_environment, ReportLang::lang);
+    let document_lang = cli.lang.map_or(Lang::Ja, ReportLang::lang);
     match cli.command {
         Command::GenerateDocs { .. } => unreachable!("handled before the runtime starts"),
         Command::Init => println!(
@@ -491,13 +507,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             settle,
             format,
             window,
-        } => diff_command(&store, settle, format, window).await?,
-        Command::Report {
-            output,
-            lang,
-            window,
-        } => report_command(&store, &output, lang, window).await?,
-        Command::Audit => print!("{}", print::audit(&store.audit_log().await?)),
+        } => diff_command(&store, settle, format, window, text_lang).await?,
+        Command::Report { output, window } => {
+            report_command(&store, &output, document_lang, window).await?
+        }
+        Command::Audit => print!("{}", print::audit(&store.audit_log().await?, text_lang)),
         Command::User(command) => users(&store, command).await?,
         Command::Agent(command) => clients(&store, Role::Agent, command).await?,
         Command::Reader(command) => clients(&store, Role::Reader, command).await?,
@@ -532,10 +546,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             }
         },
-        Command::Links { decide } => links_command(&store, decide).await?,
+        Command::Links { decide } => links_command(&store, decide, text_lang).await?,
         Command::Diagram {
             output,
-            lang,
             segment,
             window,
         } => {
@@ -548,20 +561,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     state.segments.len().saturating_sub(1)
                 );
             }
-            let svg = daicho_collector::diagram::svg(&state, lang == ReportLang::Ja, segment);
+            let svg = daicho_collector::diagram::svg(&state, document_lang == Lang::Ja, segment);
             daicho_process::write_atomic(&output, |file| file.write_all(svg.as_bytes()))
                 .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
             println!("{}: diagram written", output.display());
         }
         Command::Findings => {
             let (reports, findings) = daicho_collector::reconcile::latest_findings(&store).await?;
-            print!("{}", print::findings(reports.len(), &findings));
+            print!("{}", print::findings(reports.len(), &findings, text_lang));
         }
         Command::Explain { device } => {
             let Some(why) = store.explain(device).await? else {
                 anyhow::bail!("no device #{device} in {}", cli.ledger);
             };
-            print!("{}", print::explain(&why));
+            print!("{}", print::explain(&why, text_lang));
         }
     }
     Ok(())
@@ -798,6 +811,7 @@ async fn diff_command(
     settle_command: Option<SettleCommand>,
     format: DiffFormat,
     window: Window,
+    lang: Lang,
 ) -> anyhow::Result<()> {
     if let Some(command) = settle_command {
         let (action, args, maintenance) = match command {
@@ -852,12 +866,12 @@ async fn diff_command(
         let items: Vec<_> = state.diff.items.iter().filter(|i| i.kind == kind).collect();
         println!("{} ({}):", kind_title(kind), items.len());
         for item in items {
-            println!("  {:<20} {}", item.id, shown(&item.detail));
+            println!("  {:<20} {}", item.id, print::said(&item.detail, lang));
             if let Some(location) = &item.location {
                 println!("  {:<20}   plugged into / 接続先: {}", "", shown(location));
             }
             for evidence in &item.evidence {
-                println!("  {:<20}   evidence: {}", "", shown(evidence));
+                println!("  {:<20}   evidence: {}", "", print::said(evidence, lang));
             }
         }
     }
@@ -885,11 +899,11 @@ async fn diff_command(
             println!(
                 "  {:<20} {}{}",
                 item.id,
-                shown(&item.detail),
+                print::said(&item.detail, lang),
                 by.map_or_else(String::new, |m| format!(
                     " — {} ({})",
                     shown(&m.maintainer),
-                    m.method.english()
+                    m.method.label(lang)
                 ))
             );
         }
@@ -927,10 +941,14 @@ fn install_rooms(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn links_command(store: &Store, decide: Option<LinkCommand>) -> anyhow::Result<()> {
+async fn links_command(
+    store: &Store,
+    decide: Option<LinkCommand>,
+    lang: Lang,
+) -> anyhow::Result<()> {
     let (args, confirm) = match decide {
         None => {
-            print!("{}", print::links(&store.links().await?));
+            print!("{}", print::links(&store.links().await?, lang));
             return Ok(());
         }
         Some(LinkCommand::Confirm(args)) => (args, true),
@@ -967,15 +985,10 @@ fn kind_title(kind: ItemKind) -> &'static str {
 async fn report_command(
     store: &Store,
     output: &std::path::Path,
-    lang: ReportLang,
+    lang: Lang,
     window: Window,
 ) -> anyhow::Result<()> {
     let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
-    let lang = if lang == ReportLang::En {
-        Lang::En
-    } else {
-        Lang::Ja
-    };
     let html = daicho_collector::reconcile::report_html(&state, lang, window.missing_days);
     daicho_process::write_atomic(output, |file| file.write_all(html.as_bytes()))
         .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use daicho_report::Finding;
+use daicho_report::{Finding, Lang, Says};
 use daicho_store::{AuditEntry, DeviceRow, Explanation, Ingested, LinkRow};
 
 /// A device-supplied string for the terminal: control characters (escape
@@ -23,8 +23,14 @@ pub fn shown(text: &str) -> String {
         .collect()
 }
 
+/// A stored text in the reader's language, for the terminal: the values
+/// in it came from devices and people.
+pub fn said(text: &Says, lang: Lang) -> String {
+    shown(&text.render(lang))
+}
+
 /// `audit`: one line per entry.
-pub fn audit(entries: &[AuditEntry]) -> String {
+pub fn audit(entries: &[AuditEntry], lang: Lang) -> String {
     let mut out = String::new();
     for entry in entries {
         let _ = writeln!(
@@ -32,8 +38,8 @@ pub fn audit(entries: &[AuditEntry]) -> String {
             "{}  {:<16} {:<14} {}",
             entry.at,
             shown(&entry.actor),
-            entry.action,
-            shown(&entry.detail)
+            entry.action_says().render(lang),
+            said(&entry.detail, lang)
         );
     }
     out
@@ -69,7 +75,7 @@ pub fn devices(devices: &[DeviceRow]) -> String {
 }
 
 /// `findings`: each finding with its evidence, over `agents` reports.
-pub fn findings(agents: usize, findings: &[Finding]) -> String {
+pub fn findings(agents: usize, findings: &[Finding], lang: Lang) -> String {
     let mut out = String::new();
     if findings.is_empty() {
         let _ = writeln!(out, "no findings in the latest reports of {agents} agents");
@@ -80,17 +86,17 @@ pub fn findings(agents: usize, findings: &[Finding]) -> String {
             "{:?} ({:.0}%): {}",
             finding.kind,
             finding.confidence * 100.0,
-            shown(&finding.summary)
+            said(&finding.summary, lang)
         );
         for evidence in &finding.evidence {
-            let _ = writeln!(out, "  evidence: {}", shown(&evidence.text));
+            let _ = writeln!(out, "  evidence: {}", said(&evidence.text, lang));
         }
     }
     out
 }
 
 /// `explain`: a device's identities and every merge decision about it.
-pub fn explain(why: &Explanation) -> String {
+pub fn explain(why: &Explanation, lang: Lang) -> String {
     let mut out = String::new();
     let d = &why.device;
     let _ = writeln!(
@@ -116,18 +122,18 @@ pub fn explain(why: &Explanation) -> String {
             merge.ip.as_deref().unwrap_or("-")
         );
         for reason in &merge.reasons {
-            let _ = writeln!(out, "    - {}", shown(reason));
+            let _ = writeln!(out, "    - {}", said(reason, lang));
         }
     }
     if !why.links.is_empty() {
         out.push_str("links:\n");
-        out.push_str(&links(&why.links));
+        out.push_str(&links(&why.links, lang));
     }
     out
 }
 
 /// `links`: each link with its state and evidence.
-pub fn links(links: &[LinkRow]) -> String {
+pub fn links(links: &[LinkRow], lang: Lang) -> String {
     let mut out = String::new();
     if links.is_empty() {
         out.push_str("no links: no two devices look like one host on weak evidence alone\n");
@@ -143,7 +149,7 @@ pub fn links(links: &[LinkRow]) -> String {
             link.state.as_str()
         );
         for evidence in &link.evidence {
-            let _ = writeln!(out, "  evidence: {}", shown(evidence));
+            let _ = writeln!(out, "  evidence: {}", said(evidence, lang));
         }
         if let (Some(by), Some(at)) = (&link.decided_by, &link.decided_at) {
             let note = link.note.as_deref().unwrap_or("");

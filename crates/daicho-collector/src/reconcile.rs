@@ -469,7 +469,11 @@ pub async fn settle(
     };
     let Some(updated) = updated else {
         store.settle(&row, None).await?;
-        return Ok(format!("{}: {}", item.id, action.english()));
+        return Ok(format!(
+            "{}: {}",
+            item.id,
+            action.label(daicho_report::Lang::En)
+        ));
     };
     let rows = rows_from_ledger(&updated);
     let source = format!("{} {}", action.as_str(), item.id);
@@ -488,7 +492,7 @@ pub async fn settle(
     Ok(format!(
         "{}: {}; the ledger was updated",
         item.id,
-        action.english()
+        action.label(daicho_report::Lang::En)
     ))
 }
 

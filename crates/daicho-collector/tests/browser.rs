@@ -319,7 +319,7 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     assert!(text(&browser, "#device-name").await.contains("lte-gw"));
     let findings = text(&browser, ".finding").await;
     assert!(findings.contains("モバイルルータ"), "{findings}");
-    assert!(findings.contains("3GPP cellular WWAN"), "{findings}");
+    assert!(findings.contains("携帯回線（3GPP WWAN"), "{findings}");
     screenshot(&browser, "device-ja").await;
 
     // Declared devices carry the ledger's 種別 (kind), a filter too.
@@ -402,7 +402,7 @@ async fn staff_review_settle_and_export_in_chromium_and_hostile_names_stay_text(
     browser.goto(&format!("{base}/audit")).await.unwrap();
     let audit = text(&browser, "#audit").await;
     for expected in [
-        "diff-settle".to_owned(),
+        "差分の処理".to_owned(),
         changed.clone(),
         "IP 変更を確認（鈴木）".to_owned(),
         "検査用の一時機器".to_owned(),
@@ -587,12 +587,13 @@ async fn flags_settle_three_ways_and_a_link_is_confirmed_in_chromium() {
     // What each wrote: the audit log, and the sanctioned router's row.
     browser.goto(&format!("{base}/audit")).await.unwrap();
     let audit = text(&browser, "#audit").await;
+    // In the page's language: the actions and the maintenance named.
     for expected in [
-        "removed",
-        "sanctioned",
-        "false_finding",
-        "link-confirm",
-        "○○メディカル",
+        "撤去・切断済み",
+        "承認済みのリモートメンテナンス",
+        "誤検知",
+        "同一機器と確認",
+        "保守事業者 ○○メディカル、接続方法 LTE・5G ルータ",
     ] {
         assert!(audit.contains(expected), "{expected} not in {audit}");
     }

@@ -164,9 +164,17 @@ fn import_list_and_explain() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("DualHomed (90%)"), "{stdout}");
     assert!(
-        stdout.contains("SSH host key SHA256:pacs answered at 198.18.1.50 on agent-1f/eth0 and at 198.18.2.50 on agent-3f/eth0"),
+        stdout.contains("SSH host key SHA256:pacs answered at 198.18.1.50 on agent-1f/eth0, 198.18.2.50 on agent-3f/eth0"),
         "{stdout}"
     );
+    // The same findings, read in Japanese: stored as texts, not sentences.
+    let out = collector(&["--lang", "ja", "findings"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("SSH ホスト鍵 SHA256:pacs が agent-1f/eth0 の 198.18.1.50、agent-3f/eth0 の 198.18.2.50 で応答しました"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("answered at"), "{stdout}");
 
     let out = collector(&["explain", "99"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device #99"));

@@ -118,8 +118,10 @@ async fn links_flags_and_the_inventory_from_the_command_line() {
         assert_eq!(leg["kind"], "changed");
         assert_eq!(leg["row_label"], "PC-011");
         assert!(
-            !items.iter().any(|i| i["kind"] == "undeclared"
-                && i["detail"].as_str().unwrap().contains("198.18.2.11")),
+            !items
+                .iter()
+                .any(|i| i["kind"] == "undeclared"
+                    && i["detail"].to_string().contains("198.18.2.11")),
             "the second leg is no undeclared device"
         );
         let leg_id = leg["id"].as_str().unwrap().to_owned();
@@ -253,13 +255,13 @@ async fn links_flags_and_the_inventory_from_the_command_line() {
             doctor_row.contains("198.18.2.11") && doctor_row.contains("e4:46:b0:00:01:0c"),
             "{doctor_row}"
         );
-        let audit = run(at, &["audit"]);
+        let audit = run(at, &["--lang", "en", "audit"]);
         for expected in [
-            "link-confirm",
-            "removed",
-            "sanctioned",
-            "false_finding",
-            "○○メディカル",
+            "same device confirmed",
+            "removed or disconnected",
+            "sanctioned remote maintenance",
+            "false finding",
+            "maintained by ○○メディカル over LTE/5G router",
         ] {
             assert!(audit.contains(expected), "{expected}: {audit}");
         }

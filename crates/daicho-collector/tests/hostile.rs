@@ -330,12 +330,12 @@ async fn the_sign_in_guard_holds_under_a_crowd() {
         probe
             .assert_p99_within(Duration::from_millis(100), "sign-in crowd")
             .await;
-        let audit = collector(at, &["audit"]);
+        let audit = collector(at, &["--lang", "en", "audit"]);
         let audit = String::from_utf8_lossy(&audit.stdout);
         assert_eq!(
             audit
                 .lines()
-                .filter(|l| l.contains("web-sign-in-blocked") && l.contains("127.0.0.6"))
+                .filter(|l| l.contains("sign-in blocked") && l.contains("127.0.0.6"))
                 .count(),
             1,
             "{audit}"
@@ -343,7 +343,7 @@ async fn the_sign_in_guard_holds_under_a_crowd() {
         assert!(
             audit
                 .lines()
-                .any(|l| l.contains("web-sign-in-blocked") && l.contains("\"suzuki\"")),
+                .any(|l| l.contains("sign-in blocked") && l.contains("\"suzuki\"")),
             "{audit}"
         );
         drop(server);

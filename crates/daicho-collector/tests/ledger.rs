@@ -61,7 +61,9 @@ async fn import_diff_settle_export_and_report() {
             .map(|i| {
                 (
                     i["id"].as_str().unwrap().to_owned(),
-                    i["detail"].as_str().unwrap().to_owned(),
+                    serde_json::from_value::<daicho_report::Says>(i["detail"].clone())
+                        .unwrap()
+                        .render(daicho_report::Lang::En),
                 )
             })
             .collect();
@@ -152,9 +154,9 @@ async fn import_diff_settle_export_and_report() {
             3,
             "import + two accepts: {history}"
         );
-        let audit = run(at, &["audit"]);
+        let audit = run(at, &["--lang", "ja", "audit"]);
         assert!(
-            audit.contains("ledger-import") && audit.matches("diff-settle").count() == 3,
+            audit.contains("台帳の取り込み") && audit.matches("差分の処理").count() == 3,
             "{audit}"
         );
         assert!(audit.contains("業者の持込み端末"), "{audit}");

@@ -126,8 +126,9 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         let blocked = attempt(base, "sato", PASSWORD).await;
         assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(blocked.headers().contains_key("retry-after"));
-        let audit = String::from_utf8_lossy(&collector(at, &["audit"]).stdout).into_owned();
-        assert!(audit.contains("web-sign-in-blocked"), "{audit}");
+        let audit =
+            String::from_utf8_lossy(&collector(at, &["--lang", "en", "audit"]).stdout).into_owned();
+        assert!(audit.contains("sign-in blocked"), "{audit}");
 
         let (editor, editor_csrf) = sign_in(base, "suzuki", PASSWORD).await;
         let (viewer, viewer_csrf) = sign_in(base, "tanaka", PASSWORD).await;
@@ -238,9 +239,10 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         let row = &page[page.find("id=\"declared-row\"").unwrap()..];
         assert!(row.contains("受付担当") && row.contains(">3F<"), "{row}");
-        let audit = String::from_utf8_lossy(&collector(at, &["audit"]).stdout).into_owned();
+        let audit =
+            String::from_utf8_lossy(&collector(at, &["--lang", "en", "audit"]).stdout).into_owned();
         assert!(
-            audit.contains("ledger-edit") && audit.contains("設置場所"),
+            audit.contains("ledger row edited") && audit.contains("設置場所"),
             "{audit}"
         );
         let post = |session: String, form: Vec<(&'static str, String)>| {
@@ -256,10 +258,10 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             }
         };
         let settled = || async {
-            collector(at, &["audit"])
+            collector(at, &["--lang", "en", "audit"])
                 .stdout
-                .windows(11)
-                .any(|w| w == b"diff-settle")
+                .windows(18)
+                .any(|w| w == b"difference settled")
         };
         // A wrong CSRF token, a viewer, an empty note: refused, nothing stored.
         let form = |csrf: &str, note: &str| {

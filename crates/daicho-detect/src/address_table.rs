@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use daicho_report::{Evidence, Finding, FindingKind, Report, SnmpFacts, Source};
+use daicho_report::{Evidence, Finding, FindingKind, Report, Says, SnmpFacts, Source, Text};
 use ipnet::IpNet;
 
 use crate::*;
@@ -44,34 +44,30 @@ pub(crate) fn address_tables(report: &Report) -> Vec<Finding> {
             .map(|a| {
                 evidence(
                     Source::Snmp,
-                    format!(
-                        "the address table of {} lists {}/{} on {} — an interface on another network",
-                        display(o.ip),
-                        a.ip,
-                        a.prefix_len.map_or("?".into(), |p| p.to_string()),
-                        interface_name(snmp, a.if_index)
-                    ),
+                    Says::of(Text::AddressTableLeg)
+                        .with("ip", display(o.ip))
+                        .value("address", a.ip)
+                        .with("prefix", a.prefix_len.map_or("?".into(), |p| p.to_string()))
+                        .with("interface", interface_name(snmp, a.if_index)),
                 )
             })
             .collect();
         if snmp.ip_forwarding.is_none() {
             legs.push(evidence(
                 Source::Snmp,
-                format!(
-                    "{} did not say whether it forwards IP (ipForwarding unreadable) and shows no routing; \
-                     if it is a router or an L3 switch, declare it as network equipment",
-                    display(o.ip)
-                ),
+                Says::of(Text::ForwardingUnknown).with("ip", display(o.ip)),
             ));
         }
         findings.push(Finding {
             kind: FindingKind::DualHomed,
-            confidence: if snmp.ip_forwarding.is_some() { 0.9 } else { 0.6 },
-            summary: format!(
-                "{} has addresses in {} networks and does not route: a host with a leg in another network (2枚挿し)",
-                display(o.ip),
-                networks.len()
-            ),
+            confidence: if snmp.ip_forwarding.is_some() {
+                0.9
+            } else {
+                0.6
+            },
+            summary: Says::of(Text::DualHomedAddressTable)
+                .with("ip", display(o.ip))
+                .value("networks", networks.len()),
             subjects: vec![subject(o.ip)],
             evidence: legs,
         });

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use daicho_report::{Finding, FindingKind, MacAddr, Observation, Report, Source, Subject};
+use daicho_report::{
+    Finding, FindingKind, MacAddr, Observation, Report, Says, Source, Subject, Text,
+};
 
 use crate::*;
 
@@ -57,30 +59,35 @@ pub(crate) fn arp_flux(report: &Report) -> Vec<Finding> {
         let evidence = answers
             .iter()
             .map(|o| {
-                subjects.push(Subject { ip: o.ip, mac: Some(mac) });
+                subjects.push(Subject {
+                    ip: o.ip,
+                    mac: Some(mac),
+                });
+                let says = match home {
+                    Some(h) => Says::of(Text::ArpFluxAnswerFrom).with("home", display(h.ip)),
+                    None => Says::of(Text::ArpFluxAnswer),
+                };
                 evidence(
                     Source::Arp,
-                    format!(
-                        "asked on {interface} for {}, an address of another network, {mac}{} answered: an interface in that network \
-                         (if this is a router or an L3 switch, declare it as network equipment)",
-                        display(o.ip),
-                        home.map_or(String::new(), |h| format!(" (which is {} on {interface})", display(h.ip)))
-                    ),
+                    says.with("interface", interface)
+                        .with("ip", display(o.ip))
+                        .value("mac", mac),
                 )
             })
             .collect();
         findings.push(Finding {
             kind: FindingKind::DualHomed,
             confidence: 0.85,
-            summary: format!(
-                "{} on {interface} also has {}: a leg in another network (2枚挿し)",
-                home.map_or_else(|| mac.to_string(), |h| display(h.ip)),
-                answers
-                    .iter()
-                    .map(|o| display(o.ip))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            summary: Says::of(Text::DualHomedArpFlux)
+                .with(
+                    "who",
+                    home.map_or_else(|| mac.to_string().into(), |h| display(h.ip)),
+                )
+                .with("interface", interface)
+                .with(
+                    "others",
+                    answers.iter().map(|o| display(o.ip)).collect::<Vec<_>>(),
+                ),
             subjects,
             evidence,
         });

@@ -26,7 +26,9 @@ mod signs;
 
 use std::net::IpAddr;
 
-use daicho_report::{Evidence, Finding, FindingKind, MacAddr, Report, SnmpFacts, Source, Subject};
+use daicho_report::{
+    Evidence, Finding, FindingKind, MacAddr, Param, Report, Says, SnmpFacts, Source, Subject, Text,
+};
 
 use address_table::address_tables;
 use arp_flux::arp_flux;
@@ -76,7 +78,7 @@ pub(crate) fn subject(ip: Option<IpAddr>) -> Subject {
     Subject { ip, mac: None }
 }
 
-pub(crate) fn evidence(source: Source, text: String) -> Evidence {
+pub(crate) fn evidence(source: Source, text: Says) -> Evidence {
     Evidence { source, text }
 }
 
@@ -95,16 +97,20 @@ pub(crate) fn is_link_local(ip: &IpAddr) -> bool {
     }
 }
 
-pub(crate) fn display(ip: Option<IpAddr>) -> String {
-    ip.map_or("a device".into(), |ip| ip.to_string())
+/// A device by its address, or "a device" in the reader's language.
+pub(crate) fn display(ip: Option<IpAddr>) -> Param {
+    ip.map_or(Text::ADevice.into(), |ip| ip.to_string().into())
 }
 
-pub(crate) fn interface_name(snmp: &SnmpFacts, index: Option<u32>) -> String {
+pub(crate) fn interface_name(snmp: &SnmpFacts, index: Option<u32>) -> Param {
     let name = index.and_then(|i| snmp.interfaces.iter().find(|f| f.index == i));
     match (name.and_then(|f| f.name.clone().or(f.descr.clone())), index) {
-        (Some(name), Some(i)) => format!("{name} (ifIndex {i})"),
-        (None, Some(i)) => format!("ifIndex {i}"),
-        _ => "an interface".into(),
+        (Some(name), Some(i)) => Says::of(Text::Interface)
+            .with("name", name)
+            .value("index", i)
+            .into(),
+        (None, Some(i)) => Says::of(Text::InterfaceIndex).value("index", i).into(),
+        _ => Text::AnInterface.into(),
     }
 }
 
@@ -119,7 +125,7 @@ pub(crate) fn capped(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
         evidence.truncate(MAX_EVIDENCE - 1);
         evidence.push(Evidence {
             source,
-            text: format!("… and {more} more signs of the same kind"),
+            text: Says::of(Text::MoreSigns).value("count", more),
         });
     }
     evidence

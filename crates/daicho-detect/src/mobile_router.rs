@@ -1,7 +1,9 @@
 //! Mobile (LTE/5G) routers: cellular interfaces, modems, carrier-NAT uplinks
 //! and the weaker signs that only count together.
 
-use daicho_report::{Finding, FindingKind, Observation, Report, SnmpFacts, Source};
+use daicho_report::{
+    Finding, FindingKind, Observation, Param, Report, Says, SnmpFacts, Source, Text,
+};
 
 use crate::remote_access::banner_match;
 use crate::rogue_ipv6::{describe_advert, ipv4_of, unsanctioned_ipv6_router};
@@ -26,10 +28,10 @@ pub(crate) fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Ve
                 Sign::CellularMac,
                 scores.cellular_oui,
                 Source::Arp,
-                format!(
-                    "the MAC {mac} of {} belongs to {maker}, a maker of cellular routers or modules",
-                    display(o.ip)
-                ),
+                Says::of(Text::CellularMac)
+                    .value("mac", mac)
+                    .with("ip", display(o.ip))
+                    .with("maker", maker),
             );
         }
         for banner in o.http.as_deref().into_iter().flat_map(|h| &h.banners) {
@@ -41,11 +43,12 @@ pub(crate) fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Ve
                     Sign::CellularBanner,
                     scores.cellular_banner,
                     Source::Http,
-                    format!(
-                        "the {what} {text:?} on port {} of {} is that of a {product}",
-                        banner.port,
-                        display(o.ip)
-                    ),
+                    Says::of(Text::CellularBanner)
+                        .with("what", what)
+                        .with("text", text)
+                        .value("port", banner.port)
+                        .with("ip", display(o.ip))
+                        .with("product", product),
                 );
             }
         }
@@ -69,10 +72,7 @@ pub(crate) fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Ve
                     Sign::Pref64,
                     scores.pref64,
                     Source::Listen,
-                    format!(
-                        "its router advertisement announces the NAT64 prefix {} (PREF64), as mobile carriers' IPv6-only networks do",
-                        advert.pref64.join(", ")
-                    ),
+                    Says::of(Text::Pref64).with("prefixes", advert.pref64.clone()),
                 );
             }
         }
@@ -84,26 +84,23 @@ pub(crate) fn mobile_routers(report: &Report, fingerprints: &Fingerprints) -> Ve
                 Sign::GatewayUplink,
                 scores.gateway_uplink,
                 Source::Ssdp,
-                format!(
-                    "{} is an Internet gateway (UPnP) whose own uplink address is {} ({})",
-                    display(o.ip),
+                Says::of(if uplink.kind == "public" {
+                    Text::GatewayUplinkPublic
+                } else {
+                    Text::GatewayUplinkCarrierNat
+                })
+                .with("ip", display(o.ip))
+                .with(
+                    "uplink",
                     uplink
                         .external_ip
-                        .map_or("unknown".into(), |ip| ip.to_string()),
-                    if uplink.kind == "public" {
-                        "public"
-                    } else {
-                        "carrier-grade NAT, as mobile networks give"
-                    }
+                        .map_or(Param::from(Text::Unknown), |ip| ip.to_string().into()),
                 ),
             );
         }
     }
     signs.findings(FindingKind::MobileRouter, scores, |ip| {
-        format!(
-            "{} is a mobile (LTE/5G) router: an Internet path that bypasses the hospital's firewall",
-            display(ip)
-        )
+        Says::of(Text::MobileRouter).with("ip", display(ip))
     })
 }
 
@@ -120,13 +117,6 @@ pub(crate) fn cellular_snmp_signs(
             .iter()
             .any(|r| r.destination.is_unspecified() && r.if_index == Some(index))
     };
-    let via = |index: u32| {
-        if holds_default(index) {
-            ", and the default route goes out through it"
-        } else {
-            ""
-        }
-    };
     for interface in &snmp.interfaces {
         let names: Vec<&str> = [interface.name.as_deref(), interface.descr.as_deref()]
             .into_iter()
@@ -142,13 +132,14 @@ pub(crate) fn cellular_snmp_signs(
                 Sign::WwanInterface,
                 scores.wwan_interface,
                 Source::Snmp,
-                format!(
-                    "the interface table of {} has {} of ifType {} (3GPP cellular WWAN){}",
-                    display(o.ip),
-                    interface_name(snmp, Some(interface.index)),
-                    interface.if_type.unwrap_or_default(),
-                    via(interface.index)
-                ),
+                Says::of(if holds_default(interface.index) {
+                    Text::WwanInterfaceDefaultRoute
+                } else {
+                    Text::WwanInterface
+                })
+                .with("ip", display(o.ip))
+                .with("interface", interface_name(snmp, Some(interface.index)))
+                .value("if_type", interface.if_type.unwrap_or_default()),
             );
             continue;
         }
@@ -157,34 +148,37 @@ pub(crate) fn cellular_snmp_signs(
         };
         // A modem link holding the default route is how a PC with a USB
         // "HiLink" dongle becomes a router to the Internet.
-        let (sign, weight, like) = match kind {
-            LinkKind::Cellular => (
+        let default_route = holds_default(interface.index);
+        let (sign, weight, text) = match (kind, default_route) {
+            (LinkKind::Cellular, false) => (
                 Sign::CellularLinkName,
                 scores.cellular_interface_name,
-                "a cellular link",
+                Text::CellularLinkName,
             ),
-            LinkKind::Usb => (
+            (LinkKind::Cellular, true) => (
+                Sign::CellularLinkName,
+                scores.cellular_interface_name * 2.0,
+                Text::CellularLinkNameDefaultRoute,
+            ),
+            (LinkKind::Usb, false) => (
                 Sign::UsbLinkName,
                 scores.usb_interface_name,
-                "a USB network link",
+                Text::UsbLinkName,
             ),
-        };
-        let weight = if holds_default(interface.index) {
-            weight * 2.0
-        } else {
-            weight
+            (LinkKind::Usb, true) => (
+                Sign::UsbLinkName,
+                scores.usb_interface_name * 2.0,
+                Text::UsbLinkNameDefaultRoute,
+            ),
         };
         signs.add(
             o,
             sign,
             weight,
             Source::Snmp,
-            format!(
-                "the interface table of {} has {}, named like {like}{}",
-                display(o.ip),
-                interface_name(snmp, Some(interface.index)),
-                via(interface.index)
-            ),
+            Says::of(text)
+                .with("ip", display(o.ip))
+                .with("interface", interface_name(snmp, Some(interface.index))),
         );
     }
     for entity in &snmp.entities {
@@ -203,10 +197,10 @@ pub(crate) fn cellular_snmp_signs(
                 Sign::ModemModule,
                 scores.modem_entity,
                 Source::Snmp,
-                format!(
-                    "the hardware inventory (ENTITY-MIB) of {} lists {text:?}: {product}, a cellular modem inside",
-                    display(o.ip)
-                ),
+                Says::of(Text::ModemModule)
+                    .with("ip", display(o.ip))
+                    .with("text", text)
+                    .with("product", product),
             );
         }
     }
@@ -218,11 +212,10 @@ pub(crate) fn cellular_snmp_signs(
             Sign::CellularText,
             scores.cellular_text,
             Source::Snmp,
-            format!(
-                "the sysDescr of {} ({:?}) is that of {product}",
-                display(o.ip),
-                descr.chars().take(120).collect::<String>()
-            ),
+            Says::of(Text::CellularSysDescr)
+                .with("ip", display(o.ip))
+                .with("descr", descr.chars().take(120).collect::<String>())
+                .with("product", product),
         );
     }
     if let Some((number, maker)) = snmp
@@ -234,10 +227,10 @@ pub(crate) fn cellular_snmp_signs(
             Sign::CellularEnterprise,
             scores.cellular_enterprise,
             Source::Snmp,
-            format!(
-                "sysObjectID of {} is under enterprise {number} ({maker}), a maker of cellular routers",
-                display(o.ip)
-            ),
+            Says::of(Text::CellularEnterprise)
+                .with("ip", display(o.ip))
+                .value("number", number)
+                .with("maker", maker),
         );
     }
 }

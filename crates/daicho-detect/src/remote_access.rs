@@ -1,6 +1,6 @@
 //! VPN and remote-maintenance equipment, from banners and enterprise numbers.
 
-use daicho_report::{Finding, FindingKind, Report, Source};
+use daicho_report::{Finding, FindingKind, Report, Says, Source, Text};
 
 use crate::signs::{Sign, Signs};
 use crate::*;
@@ -21,11 +21,12 @@ pub(crate) fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec
                     Sign::RemoteAccessBanner,
                     scores.remote_access_banner,
                     Source::Http,
-                    format!(
-                        "the {what} {text:?} on port {} of {} is that of {product}",
-                        banner.port,
-                        display(o.ip)
-                    ),
+                    Says::of(Text::RemoteAccessBanner)
+                        .with("what", what)
+                        .with("text", text)
+                        .value("port", banner.port)
+                        .with("ip", display(o.ip))
+                        .with("product", product),
                 );
             }
         }
@@ -40,18 +41,15 @@ pub(crate) fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec
                 Sign::RemoteAccessEnterprise,
                 scores.remote_access_enterprise,
                 Source::Snmp,
-                format!(
-                    "sysObjectID of {} is under enterprise {number} ({maker}), a maker of VPN gateways",
-                    display(o.ip)
-                ),
+                Says::of(Text::RemoteAccessEnterprise)
+                    .with("ip", display(o.ip))
+                    .value("number", number)
+                    .with("maker", maker),
             );
         }
     }
     signs.findings(FindingKind::RemoteAccess, scores, |ip| {
-        format!(
-            "{} looks like VPN or remote-maintenance equipment: check it against the ledger's remote-maintenance column",
-            display(ip)
-        )
+        Says::of(Text::RemoteAccess).with("ip", display(ip))
     })
 }
 
@@ -60,18 +58,18 @@ pub(crate) fn remote_access(report: &Report, fingerprints: &Fingerprints) -> Vec
 pub(crate) fn banner_match<'a>(
     banner: &'a daicho_report::HttpBanner,
     product: impl Fn(&str) -> Option<&'a str>,
-) -> Option<(&'static str, &'a str, &'a str)> {
+) -> Option<(Text, &'a str, &'a str)> {
     let certificate = banner.certificate.as_ref();
     [
-        ("page title", banner.title.as_deref()),
-        ("Server header", banner.server.as_deref()),
-        ("authentication realm", banner.realm.as_deref()),
+        (Text::BannerPageTitle, banner.title.as_deref()),
+        (Text::BannerServerHeader, banner.server.as_deref()),
+        (Text::BannerRealm, banner.realm.as_deref()),
         (
-            "certificate subject",
+            Text::BannerCertificateSubject,
             certificate.and_then(|c| c.subject_cn.as_deref()),
         ),
         (
-            "certificate issuer",
+            Text::BannerCertificateIssuer,
             certificate.and_then(|c| c.issuer_cn.as_deref()),
         ),
     ]

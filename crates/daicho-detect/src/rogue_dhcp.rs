@@ -1,6 +1,8 @@
 //! DHCP servers, and gateways they hand out, that nobody sanctioned.
 
-use daicho_report::{Evidence, Finding, FindingKind, Observation, Report, Source};
+use daicho_report::{
+    Evidence, Finding, FindingKind, Observation, Param, Report, Says, Source, Text,
+};
 
 use crate::*;
 
@@ -18,33 +20,28 @@ pub(crate) fn rogue_dhcp(report: &Report) -> Vec<Finding> {
         })
         .collect();
     let describe = |o: &Observation, offer: &daicho_report::DhcpOffer| {
-        let list = |ips: &[std::net::Ipv4Addr]| {
-            ips.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+        let list = |ips: &[std::net::Ipv4Addr]| -> Param {
+            if ips.is_empty() {
+                "-".into()
+            } else {
+                ips.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .into()
+            }
         };
-        format!(
-            "{} on {} {} offering {} with gateway {} and DNS {}",
-            display(o.ip),
-            o.interface,
-            offer
-                .heard_for
-                .map_or("answered the agent's DHCPDISCOVER".into(), |client| {
-                    format!("was heard answering client {client}")
-                }),
-            offer.offered.map_or("-".into(), |ip| ip.to_string()),
-            if offer.routers.is_empty() {
-                "-".into()
-            } else {
-                list(&offer.routers)
-            },
-            if offer.dns.is_empty() {
-                "-".into()
-            } else {
-                list(&offer.dns)
-            },
-        )
+        let says = match offer.heard_for {
+            Some(client) => Says::of(Text::DhcpOfferHeard).value("client", client),
+            None => Says::of(Text::DhcpOfferAnswered),
+        };
+        says.with("ip", display(o.ip))
+            .with("interface", &*o.interface)
+            .with(
+                "offered",
+                offer.offered.map_or("-".into(), |ip| ip.to_string()),
+            )
+            .with("gateways", list(&offer.routers))
+            .with("dns", list(&offer.dns))
     };
     let mut findings = Vec::new();
     for (o, offer) in &offers {
@@ -55,16 +52,13 @@ pub(crate) fn rogue_dhcp(report: &Report) -> Vec<Finding> {
         if offer.sanctioned == Some(false) {
             evidence.push(Evidence {
                 source: Source::Dhcp,
-                text: format!(
-                    "{} is not among the sanctioned DHCP servers ([dhcp] sanctioned_servers)",
-                    display(o.ip)
-                ),
+                text: Says::of(Text::DhcpServerNotSanctioned).with("ip", display(o.ip)),
             });
         }
         for router in &offer.unexpected_routers {
             evidence.push(Evidence {
                 source: Source::Dhcp,
-                text: format!("it hands out gateway {router}, which is not among the sanctioned gateways ([dhcp] sanctioned_gateways)"),
+                text: Says::of(Text::DhcpGatewayNotSanctioned).value("gateway", router),
             });
         }
         let several = offer.sanctioned.is_none()
@@ -76,21 +70,16 @@ pub(crate) fn rogue_dhcp(report: &Report) -> Vec<Finding> {
         if several {
             evidence.push(Evidence {
                 source: Source::Dhcp,
-                text: format!(
-                    "more than one DHCP server answers on {}; name the hospital's own in [dhcp] sanctioned_servers",
-                    o.interface
-                ),
+                text: Says::of(Text::DhcpSeveralServers).with("interface", &*o.interface),
             });
         }
         if evidence.len() > 1 {
             findings.push(Finding {
                 kind: FindingKind::RogueDhcp,
                 confidence: if several { 0.6 } else { 0.95 },
-                summary: format!(
-                    "{} is a DHCP server the hospital did not sanction: devices on {} may take its gateway and bypass the firewall",
-                    display(o.ip),
-                    o.interface
-                ),
+                summary: Says::of(Text::RogueDhcpServer)
+                    .with("ip", display(o.ip))
+                    .with("interface", &*o.interface),
                 subjects: vec![subject(o.ip)],
                 evidence,
             });

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use daicho_report::{Finding, FindingKind, Observation, Report, Source};
+use daicho_report::{Finding, FindingKind, Observation, Param, Report, Says, Source, Text};
 
 use crate::*;
 
@@ -33,26 +33,25 @@ pub(crate) fn ipv4_of(report: &Report, o: &Observation) -> Option<IpAddr> {
         .and_then(|a| a.ip)
 }
 
-pub(crate) fn describe_advert(
-    o: &Observation,
-    advert: &daicho_report::RouterAdvertFacts,
-) -> String {
-    format!(
-        "{} ({}) on {} advertises itself as IPv6 default router for {} s{}{}",
-        display(o.ip),
-        o.mac.map_or("-".into(), |m| m.to_string()),
-        o.interface,
-        advert.router_lifetime,
+pub(crate) fn describe_advert(o: &Observation, advert: &daicho_report::RouterAdvertFacts) -> Says {
+    Says::of(if advert.sanctioned.is_none() {
+        Text::Ipv6AdvertNoneSanctioned
+    } else {
+        Text::Ipv6AdvertNotSanctioned
+    })
+    .with("ip", display(o.ip))
+    .with("mac", o.mac.map_or("-".into(), |m| m.to_string()))
+    .with("interface", &*o.interface)
+    .value("lifetime", advert.router_lifetime)
+    .with(
+        "prefixes",
         if advert.prefixes.is_empty() {
-            String::new()
+            Param::from("")
         } else {
-            format!(", handing out prefix {}", advert.prefixes.join(", "))
+            Says::of(Text::Ipv6AdvertPrefixes)
+                .with("prefixes", advert.prefixes.clone())
+                .into()
         },
-        if advert.sanctioned.is_none() {
-            " — no IPv6 router is sanctioned for this segment ([dhcp] sanctioned_ipv6_routers is empty)"
-        } else {
-            " — it is not among [dhcp] sanctioned_ipv6_routers"
-        }
     )
 }
 
@@ -70,12 +69,14 @@ pub(crate) fn rogue_ipv6_routers(report: &Report) -> Vec<Finding> {
             let ip = ipv4_of(report, o).or(o.ip);
             Finding {
                 kind: FindingKind::RogueDhcp,
-                confidence: if advert.sanctioned.is_none() { 0.7 } else { 0.95 },
-                summary: format!(
-                    "{} is an IPv6 router the hospital did not sanction: devices on {} may take its default route and bypass the firewall",
-                    display(ip),
-                    o.interface
-                ),
+                confidence: if advert.sanctioned.is_none() {
+                    0.7
+                } else {
+                    0.95
+                },
+                summary: Says::of(Text::RogueIpv6Router)
+                    .with("ip", display(ip))
+                    .with("interface", &*o.interface),
                 subjects: vec![subject(ip)],
                 evidence: vec![evidence(Source::Listen, describe_advert(o, advert))],
             }

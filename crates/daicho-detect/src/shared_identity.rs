@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use daicho_merge::{Key, KeyKind};
-use daicho_report::{Evidence, Finding, FindingKind, MacAddr, Report, Source};
+use daicho_report::{Evidence, Finding, FindingKind, MacAddr, Report, Says, Source, Text};
 
 use crate::*;
 
@@ -17,15 +17,12 @@ pub(crate) struct Place {
     ip: Option<IpAddr>,
 }
 
-impl std::fmt::Display for Place {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} on {}/{}",
-            display(self.ip),
-            self.agent,
-            self.interface
-        )
+impl Place {
+    fn says(&self) -> Says {
+        Says::of(Text::Place)
+            .with("ip", display(self.ip))
+            .with("agent", self.agent.as_str())
+            .with("interface", self.interface.as_str())
     }
 }
 
@@ -110,7 +107,7 @@ pub(crate) fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             continue;
         }
         if key.kind.is_strong() {
-            let listed: Vec<String> = places.iter().map(ToString::to_string).collect();
+            let listed: Vec<Says> = places.iter().map(|p| p.says()).collect();
             let ids: Vec<usize> = places.iter().map(|p| hosts.place((*p).clone())).collect();
             for pair in ids.windows(2) {
                 hosts.join(pair[0], pair[1]);
@@ -119,7 +116,9 @@ pub(crate) fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
                 ids[0],
                 evidence(
                     source_of(key.kind),
-                    format!("{key} answered at {}", listed.join(" and at ")),
+                    Says::of(Text::IdentityAnsweredAt)
+                        .with("key", key.says())
+                        .with("places", listed),
                 ),
             );
         } else {
@@ -130,7 +129,9 @@ pub(crate) fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
                             .or_default()
                             .push(evidence(
                                 source_of(key.kind),
-                                format!("{key} answered at {a} and at {b}"),
+                                Says::of(Text::IdentityAnsweredAt)
+                                    .with("key", key.says())
+                                    .with("places", vec![a.says(), b.says()]),
                             ));
                     }
                 }
@@ -152,9 +153,11 @@ pub(crate) fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             if x != y && (&a.agent, &a.interface) != (&b.agent, &b.interface) {
                 weak.entry(ordered(a, b)).or_default().push(evidence(
                     Source::Arp,
-                    format!(
-                        "adjacent MACs of one maker: {mac_a} at {a} and {mac_b} at {b} (two NICs of one PC?)"
-                    ),
+                    Says::of(Text::AdjacentMacs)
+                        .value("mac_a", mac_a)
+                        .with("a", a.says())
+                        .value("mac_b", mac_b)
+                        .with("b", b.says()),
                 ));
             }
         }
@@ -170,9 +173,11 @@ pub(crate) fn shared_identities(reports: &[&Report]) -> Vec<Finding> {
             if (&a.agent, &a.interface) != (&b.agent, &b.interface) {
                 weak.entry(ordered(a, b)).or_default().push(evidence(
                     Source::Mdns,
-                    format!(
-                        "the IPv6 link-local address {v6} of {a} is made from MAC {embedded} (EUI-64), the MAC seen at {b}"
-                    ),
+                    Says::of(Text::Eui64LinkLocal)
+                        .value("v6", v6)
+                        .with("a", a.says())
+                        .value("mac", embedded)
+                        .with("b", b.says()),
                 ));
             }
         }
@@ -299,7 +304,7 @@ impl Hosts {
             if segments.len() < 2 || places.iter().any(|p| forwarding.contains(*p)) {
                 continue;
             }
-            let listed: Vec<String> = places.iter().map(ToString::to_string).collect();
+            let listed: Vec<Says> = places.iter().map(|p| p.says()).collect();
             let evidence: Vec<Evidence> = members
                 .iter()
                 .flat_map(|&m| self.evidence[m].iter().cloned())
@@ -307,10 +312,7 @@ impl Hosts {
             findings.push(Finding {
                 kind: FindingKind::DualHomed,
                 confidence,
-                summary: format!(
-                    "one host answers at {}: a leg in each network (2枚挿し)",
-                    listed.join(" and at ")
-                ),
+                summary: Says::of(Text::DualHomedSharedIdentity).with("places", listed),
                 subjects: places.iter().map(|p| subject(p.ip)).collect(),
                 evidence: capped(evidence),
             });

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use daicho_report::{Evidence, Finding, FindingKind, Observation, Source};
+use daicho_report::{Evidence, Finding, FindingKind, Observation, Says, Source};
 
 use crate::*;
 
@@ -45,7 +45,7 @@ impl Signs {
         sign: Sign,
         weight: f32,
         source: Source,
-        text: String,
+        text: Says,
     ) {
         self.add_at(&o.interface, o.ip, sign, weight, source, text);
     }
@@ -57,7 +57,7 @@ impl Signs {
         sign: Sign,
         weight: f32,
         source: Source,
-        text: String,
+        text: Says,
     ) {
         let kinds = self
             .by_device
@@ -75,7 +75,7 @@ impl Signs {
         self,
         kind: FindingKind,
         scores: &Scores,
-        summary: impl Fn(Option<IpAddr>) -> String,
+        summary: impl Fn(Option<IpAddr>) -> Says,
     ) -> Vec<Finding> {
         self.by_device
             .into_iter()

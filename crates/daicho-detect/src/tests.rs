@@ -42,7 +42,7 @@ fn an_address_table_with_two_networks_is_dual_homed_unless_the_host_routes() {
     let findings = detect(&[&pc], &Fingerprints::builtin());
     assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.9)]);
     assert_eq!(
-        findings[0].evidence[0].text,
+        findings[0].evidence[0].text.render(daicho_report::Lang::En),
         "the address table of 198.18.1.40 lists 198.18.2.40/24 on eth1 (ifIndex 3) — an interface on another network"
     );
     let router = report("a", json!([at("snmp", "eth0", "198.18.1.40", snmp(true))]));
@@ -85,12 +85,11 @@ fn unknown_forwarding_is_unknown_a_device_that_routes_is_not_called_2_mai_zashi(
     // Nothing says it routes: a finding, softer, saying what is unknown.
     let quiet = detect(&[&device(json!({}))], &fingerprints);
     assert_eq!(kinds(&quiet), [(FindingKind::DualHomed, 0.6)]);
-    assert!(
-        quiet[0]
-            .evidence
-            .iter()
-            .any(|e| e.text.contains("ipForwarding unreadable"))
-    );
+    assert!(quiet[0].evidence.iter().any(|e| {
+        e.text
+            .render(daicho_report::Lang::En)
+            .contains("ipForwarding unreadable")
+    }));
     // sysServices with layer 3 (a router's 6 or 78), or next hops out of
     // two interfaces: cannot tell it from a router, no finding.
     for routing in [
@@ -131,8 +130,8 @@ fn one_ssh_key_on_two_segments_even_from_two_agents_is_one_dual_homed_host() {
     assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.9)]);
     assert!(
         findings[0].evidence[0]
-            .text
-            .contains("SSH host key SHA256:same answered at 198.18.1.33 on agent-1f/eth0 and at 198.18.2.33 on agent-3f/eth0"),
+            .text.render(daicho_report::Lang::En)
+            .contains("SSH host key SHA256:same answered at 198.18.1.33 on agent-1f/eth0, 198.18.2.33 on agent-3f/eth0"),
         "{findings:?}"
     );
 }
@@ -216,14 +215,21 @@ fn a_wwan_interface_or_an_own_uplink_makes_a_mobile_router_a_maker_alone_does_no
     assert!(
         findings[0].evidence[0]
             .text
+            .render(daicho_report::Lang::En)
             .contains("wwan0 (ifIndex 4) of ifType 243")
     );
     assert!(
         findings[0].evidence[0]
             .text
+            .render(daicho_report::Lang::En)
             .contains("default route goes out through it")
     );
-    assert!(findings[0].evidence[1].text.contains("Teltonika"));
+    assert!(
+        findings[0].evidence[1]
+            .text
+            .render(daicho_report::Lang::En)
+            .contains("Teltonika")
+    );
 
     // With a LAN leg too, it is still said once, as a mobile router.
     let with_lan = report(
@@ -267,6 +273,7 @@ fn a_wwan_interface_or_an_own_uplink_makes_a_mobile_router_a_maker_alone_does_no
     assert!(
         findings[0].evidence[0]
             .text
+            .render(daicho_report::Lang::En)
             .contains("100.64.3.4 (carrier-grade NAT")
     );
 }
@@ -339,7 +346,12 @@ fn a_vpn_portal_is_remote_access_and_an_ordinary_page_is_not() {
         findings[0].subjects[0].ip,
         Some("198.18.1.60".parse().unwrap())
     );
-    assert!(findings[0].evidence[0].text.contains("Fortinet FortiGate"));
+    assert!(
+        findings[0].evidence[0]
+            .text
+            .render(daicho_report::Lang::En)
+            .contains("Fortinet FortiGate")
+    );
 }
 
 #[test]
@@ -424,7 +436,7 @@ fn an_unsanctioned_dhcp_server_or_gateway_is_a_finding_and_the_sanctioned_one_is
     let heard = report("a", json!([at("listen", "eth0", "198.18.1.254", heard)]));
     let findings = detect(&[&heard], &fingerprints);
     assert!(
-        findings[0].evidence[0].text.starts_with("198.18.1.254 on eth0 was heard answering client 52:54:00:12:34:56 offering 198.18.1.150"),
+        findings[0].evidence[0].text.render(daicho_report::Lang::En).starts_with("198.18.1.254 on eth0 was heard answering client 52:54:00:12:34:56 offering 198.18.1.150"),
         "{findings:#?}"
     );
 }
@@ -482,7 +494,7 @@ fn an_unsanctioned_ipv6_router_is_a_finding_and_with_a_cellular_mac_a_mobile_rou
         .find(|f| f.kind == FindingKind::RogueDhcp)
         .unwrap();
     assert_eq!(
-        rogue.evidence[0].text,
+        rogue.evidence[0].text.render(daicho_report::Lang::En),
         "fe80::21e:42ff:fe0a:b0c (00:1e:42:0a:0b:0c) on eth0 advertises itself as IPv6 default router for 1800 s, \
          handing out prefix 2001:db8:7::/64 — no IPv6 router is sanctioned for this segment ([dhcp] sanctioned_ipv6_routers is empty)"
     );
@@ -566,10 +578,11 @@ fn an_eui64_link_local_address_of_another_nic_is_a_weak_sign_that_counts_with_a_
     let findings = detect(&[&seen(true)], &fingerprints);
     assert_eq!(kinds(&findings), [(FindingKind::DualHomed, 0.6)]);
     assert!(
-        findings[0]
-            .evidence
-            .iter()
-            .any(|e| e.text.contains("fe80::21b:21ff:feaa:bbcc") && e.text.contains("EUI-64")),
+        findings[0].evidence.iter().any(|e| e
+            .text
+            .render(daicho_report::Lang::En)
+            .contains("fe80::21b:21ff:feaa:bbcc")
+            && e.text.render(daicho_report::Lang::En).contains("EUI-64")),
         "{:#?}",
         findings[0].evidence
     );

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use daicho_report::{Lang, Param, Says, Text};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -82,8 +83,8 @@ pub struct Interface {
 pub struct Flag {
     /// `dual_homed`, `mobile_router`, `remote_access`.
     pub kind: String,
-    pub summary: String,
-    pub evidence: Vec<String>,
+    pub summary: Says,
+    pub evidence: Vec<Says>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,9 +139,9 @@ pub struct Item {
     /// fingerprint: a device moving does not reopen an ignored item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    pub detail: String,
-    pub detail_ja: String,
-    pub evidence: Vec<String>,
+    /// What differs, rendered in the reader's language.
+    pub detail: Says,
+    pub evidence: Vec<Says>,
     /// Changes when the facts behind the item change.
     pub fingerprint: String,
 }
@@ -208,25 +209,11 @@ impl SettlementAction {
         }
     }
 
-    /// What the decision did, for people.
-    pub fn japanese(self) -> &'static str {
-        match self {
-            SettlementAction::Accept => "承認（台帳を更新）",
-            SettlementAction::Ignore => "対象外として記録",
-            SettlementAction::Sanctioned => "承認済みのリモートメンテナンス",
-            SettlementAction::Removed => "撤去・切断済み（次のスキャンで確認）",
-            SettlementAction::FalseFinding => "誤検知",
-        }
-    }
-
-    pub fn english(self) -> &'static str {
-        match self {
-            SettlementAction::Accept => "accepted (ledger updated)",
-            SettlementAction::Ignore => "ignored",
-            SettlementAction::Sanctioned => "sanctioned remote maintenance",
-            SettlementAction::Removed => "removed or disconnected (checked by the next scan)",
-            SettlementAction::FalseFinding => "false finding",
-        }
+    /// What the decision did, as people read it (the audit log says it
+    /// from the stored name, `settle_` + [`Self::as_str`]).
+    pub fn label(self, lang: Lang) -> String {
+        Text::named(&format!("settle_{}", self.as_str()))
+            .map_or_else(|| self.as_str().to_owned(), |t| Says::of(t).render(lang))
     }
 
     pub fn from_name(name: &str) -> Option<SettlementAction> {
@@ -284,23 +271,19 @@ impl ConnectionMethod {
             .find(|m| m.as_str() == name.replace('-', "_"))
     }
 
-    /// As the ledger's 説明 and the register write it.
-    pub fn japanese(self) -> &'static str {
+    /// Its name as people read it (the ledger's 説明 and the register
+    /// write the Japanese).
+    pub fn text(self) -> Text {
         match self {
-            ConnectionMethod::Vpn => "VPN",
-            ConnectionMethod::LeasedLine => "専用線",
-            ConnectionMethod::MobileRouter => "LTE・5G ルータ",
-            ConnectionMethod::Other => "その他",
+            ConnectionMethod::Vpn => Text::MethodVpn,
+            ConnectionMethod::LeasedLine => Text::MethodLeasedLine,
+            ConnectionMethod::MobileRouter => Text::MethodMobileRouter,
+            ConnectionMethod::Other => Text::MethodOther,
         }
     }
 
-    pub fn english(self) -> &'static str {
-        match self {
-            ConnectionMethod::Vpn => "VPN",
-            ConnectionMethod::LeasedLine => "leased line",
-            ConnectionMethod::MobileRouter => "LTE/5G router",
-            ConnectionMethod::Other => "other",
-        }
+    pub fn label(self, lang: Lang) -> String {
+        Says::of(self.text()).render(lang)
     }
 }
 
@@ -346,18 +329,16 @@ pub fn diff(
                 None,
                 Some(device),
                 None,
-                format!(
-                    "device #{} {} ({}) is on the network but not in the ledger",
-                    device.id,
-                    device.name.as_deref().unwrap_or("(no name)"),
-                    addresses(device)
-                ),
-                format!(
-                    "機器 #{} {}（{}）はネットワーク上にありますが台帳にありません",
-                    device.id,
-                    device.name.as_deref().unwrap_or("（名前なし）"),
-                    addresses(device)
-                ),
+                Says::of(Text::DiffUndeclared)
+                    .value("id", device.id)
+                    .with(
+                        "name",
+                        match device.name.as_deref() {
+                            Some(name) => Param::from(name),
+                            None => Text::NoName.into(),
+                        },
+                    )
+                    .with("addresses", addresses(device)),
             ));
         }
         if let (Some((r, how)), Some(row)) = (declared, row) {
@@ -368,16 +349,11 @@ pub fn diff(
                     Some((*r, row)),
                     Some(device),
                     Some(*how),
-                    format!(
-                        "{} of {}: the ledger says {declared_value:?}, the network shows {discovered_value:?}",
-                        field.english(),
-                        row.label()
-                    ),
-                    format!(
-                        "{} の {}: 台帳は {declared_value:?}、ネットワーク上は {discovered_value:?}",
-                        row.label(),
-                        field.header()
-                    ),
+                    Says::of(Text::DiffChanged)
+                        .term("field", field.english(), field.header())
+                        .with("row", row.label())
+                        .with("declared", declared_value.as_str())
+                        .with("discovered", discovered_value.as_str()),
                 );
                 changed.field = Some(field);
                 changed.declared = Some(declared_value);
@@ -392,18 +368,11 @@ pub fn diff(
                     Some((*r, row)),
                     Some(device),
                     Some(*how),
-                    format!(
-                        "{}: IP {} / MAC {mac} (seen on {}) is not in the ledger: another interface of this device",
-                        row.label(),
-                        leg.ip,
-                        leg.segment
-                    ),
-                    format!(
-                        "{}: IP {} / MAC {mac}（{} で検出）が台帳にありません（この機器の別のインタフェース）",
-                        row.label(),
-                        leg.ip,
-                        leg.segment
-                    ),
+                    Says::of(Text::DiffOtherLeg)
+                        .with("row", row.label())
+                        .value("ip", leg.ip)
+                        .with("mac", mac)
+                        .with("segment", leg.segment.as_str()),
                 );
                 changed.field = Some(Field::Ip);
                 changed.declared = row.get(Field::Ip).map(str::to_owned);
@@ -415,18 +384,9 @@ pub fn diff(
         for flag in &device.flags {
             let declared_remote = row.and_then(DeclaredRow::remote_maintenance);
             let said = match declared_remote {
-                Some(true) => (
-                    "the ledger declares remote maintenance (有)",
-                    "台帳にリモートメンテナンス「有」と記載あり",
-                ),
-                Some(false) => (
-                    "the ledger says no remote maintenance (無)",
-                    "台帳ではリモートメンテナンス「無」",
-                ),
-                None => (
-                    "the ledger does not say whether it is used for remote maintenance",
-                    "台帳にリモートメンテナンスの記載なし",
-                ),
+                Some(true) => Text::DiffFlagDeclared,
+                Some(false) => Text::DiffFlagNotDeclared,
+                None => Text::DiffFlagUnsaid,
             };
             let mut flagged = item(
                 format!("F{}-{}", device.id, flag.kind),
@@ -434,8 +394,7 @@ pub fn diff(
                 declared.map(|(r, _)| (*r, &ledger.devices[*r])),
                 Some(device),
                 declared.map(|(_, how)| *how),
-                format!("{}; {}", flag.summary, said.0),
-                format!("{}; {}", flag.summary, said.1),
+                Says::of(said).with("finding", flag.summary.clone()),
             );
             flagged.flag = Some(flag.kind.clone());
             flagged.remote_maintenance_declared = declared_remote;
@@ -457,8 +416,10 @@ pub fn diff(
         let last_seen = by_row.get(&r).and_then(|(d, _)| seen_by_id.get(d).copied());
         let stale = last_seen.is_none_or(|seen| options.now.duration_since(seen) > missing_after);
         if stale {
-            let when =
-                last_seen.map_or_else(|| "never seen".to_owned(), |t| format!("last seen {t}"));
+            let when = last_seen.map_or_else(
+                || Says::of(Text::DiffNeverSeen),
+                |t| Says::of(Text::DiffLastSeen).value("at", t),
+            );
             items.push(item(
                 format!(
                     "M{}",
@@ -469,17 +430,10 @@ pub fn diff(
                 Some((r, row)),
                 None,
                 None,
-                format!(
-                    "{} is in the ledger as in use but was not seen for {} days ({when})",
-                    row.label(),
-                    options.missing_after_days
-                ),
-                format!(
-                    "{} は台帳上「稼働」ですが {} 日以上ネットワーク上に見えません（{}）",
-                    row.label(),
-                    options.missing_after_days,
-                    last_seen.map_or_else(|| "未検出".to_owned(), |t| format!("最終確認 {t}"))
-                ),
+                Says::of(Text::DiffMissing)
+                    .with("row", row.label())
+                    .value("days", options.missing_after_days)
+                    .with("when", when),
             ));
         }
     }
@@ -531,8 +485,7 @@ fn item(
     row: Option<(usize, &DeclaredRow)>,
     device: Option<&Discovered>,
     matched_by: Option<MatchedBy>,
-    detail: String,
-    detail_ja: String,
+    detail: Says,
 ) -> Item {
     let mut item = Item {
         id,
@@ -551,28 +504,26 @@ fn item(
         leg: None,
         location: device.and_then(Discovered::suggested_location),
         detail,
-        detail_ja,
         evidence: Vec::new(),
         fingerprint: String::new(),
     };
     if matched_by == Some(MatchedBy::Ip) {
-        item.detail
-            .push_str(" (matched to the ledger by IP address only)");
-        item.detail_ja
-            .push_str("（台帳との照合は IP アドレスのみ）");
+        item.detail = Says::of(Text::DiffMatchedByIp).with("detail", item.detail);
     }
     item.fingerprint = fingerprint(&item);
     item
 }
 
 /// The facts an item rests on, hashed: the detail text and a flag's
-/// evidence (in any order) name them all.
+/// evidence (in any order) name them all. Hashed as English sentences, as
+/// they were stored before texts were data, so settlements made then
+/// still hold.
 fn fingerprint(item: &Item) -> String {
-    let mut text = format!("{}\n{}", item.id, item.detail);
-    let evidence: BTreeSet<&String> = item.evidence.iter().collect();
+    let mut text = format!("{}\n{}", item.id, item.detail.render(Lang::En));
+    let evidence: BTreeSet<String> = item.evidence.iter().map(|e| e.render(Lang::En)).collect();
     for line in evidence {
         text.push('\n');
-        text.push_str(line);
+        text.push_str(&line);
     }
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -893,7 +844,7 @@ pub fn sanction(
         today.strftime("%Y/%m/%d"),
         item.id,
         maintenance.maintainer,
-        maintenance.method.japanese()
+        maintenance.method.label(Lang::Ja)
     );
     edit_row(ledger, item, discovered, today, note, |row| {
         row.set(Field::RemoteMaintenance, "有");

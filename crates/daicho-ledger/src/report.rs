@@ -6,11 +6,7 @@ use askama::Template;
 
 use crate::{Diff, Item, ItemKind, Settlement};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Ja,
-    En,
-}
+pub use daicho_report::Lang;
 
 /// One agent's last report, for the coverage table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,20 +67,20 @@ struct Page<'a> {
 }
 
 impl Page<'_> {
-    fn detail<'b>(&self, item: &'b Item) -> &'b str {
-        if self.ja {
-            &item.detail_ja
-        } else {
-            &item.detail
-        }
+    fn lang(&self) -> Lang {
+        if self.ja { Lang::Ja } else { Lang::En }
     }
 
-    fn action(&self, settlement: &Settlement) -> &'static str {
-        if self.ja {
-            settlement.action.japanese()
-        } else {
-            settlement.action.english()
-        }
+    fn detail(&self, item: &Item) -> String {
+        item.detail.render(self.lang())
+    }
+
+    fn says(&self, text: &daicho_report::Says) -> String {
+        text.render(self.lang())
+    }
+
+    fn action(&self, settlement: &Settlement) -> String {
+        settlement.action.label(self.lang())
     }
 
     fn remote_said(&self, item: &Item) -> String {
@@ -100,11 +96,7 @@ impl Page<'_> {
             .maintenance
             .as_ref()
             .map_or_else(String::new, |m| {
-                let method = if self.ja {
-                    m.method.japanese()
-                } else {
-                    m.method.english()
-                };
+                let method = m.method.label(self.lang());
                 format!(" — {}（{method}）", m.maintainer)
             });
         format!("{said} / {}{maintenance}", self.action(settlement))

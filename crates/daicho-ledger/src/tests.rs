@@ -1,3 +1,5 @@
+use daicho_report::{Says, Text};
+
 use super::*;
 
 /// The MHLW example (seeds: 機器台帳の例), as staff save it from Excel: the
@@ -275,8 +277,8 @@ fn the_diff_finds_undeclared_missing_changed_and_flagged_devices() {
     );
     unknown.flags.push(Flag {
         kind: "mobile_router".into(),
-        summary: "LTE router".into(),
-        evidence: vec!["ifType 243 on wwan0".into()],
+        summary: daicho_report::Says::verbatim("LTE router"),
+        evidence: vec![daicho_report::Says::verbatim("ifType 243 on wwan0")],
     });
     let by_ip = device(4, "OTHER-NAME", "198.18.1.14", "00:1b:21:00:01:0e");
     let found = [pc1, pc3, unknown, by_ip];
@@ -308,9 +310,15 @@ fn the_diff_finds_undeclared_missing_changed_and_flagged_devices() {
     assert!(
         renamed
             .detail
+            .render(daicho_report::Lang::En)
             .contains("matched to the ledger by IP address only")
     );
-    assert!(renamed.detail_ja.contains("IP アドレスのみ"));
+    assert!(
+        renamed
+            .detail
+            .render(daicho_report::Lang::Ja)
+            .contains("IP アドレスのみ")
+    );
     // An address the agents exclude (a fragile device) is never looked for.
     let excluded = DiffOptions {
         not_scanned: vec!["198.18.1.13/32".parse().unwrap()],
@@ -319,9 +327,17 @@ fn the_diff_finds_undeclared_missing_changed_and_flagged_devices() {
     let unscanned = diff::diff(&ledger, &found, &[], &excluded);
     assert!(unscanned.items.iter().all(|i| i.id != "M003"));
     let flagged = &diff.items[3];
-    assert_eq!(flagged.evidence, ["ifType 243 on wwan0"]);
+    assert_eq!(
+        flagged.evidence,
+        [daicho_report::Says::verbatim("ifType 243 on wwan0")]
+    );
     assert_eq!(flagged.remote_maintenance_declared, None);
-    assert!(flagged.detail.contains("does not say"));
+    assert!(
+        flagged
+            .detail
+            .render(daicho_report::Lang::En)
+            .contains("does not say")
+    );
 }
 
 #[test]
@@ -508,8 +524,13 @@ fn the_report_matches_its_snapshot() {
     let mut router = device(9, "lte-router", "198.18.1.254", "00:80:6d:00:02:fe");
     router.flags.push(Flag {
         kind: "mobile_router".into(),
-        summary: "198.18.1.254 is a mobile (LTE/5G) router".into(),
-        evidence: vec!["wwan0 of ifType 243 holds the default route".into()],
+        summary: Says::of(Text::MobileRouter).with("ip", "198.18.1.254"),
+        evidence: vec![
+            Says::of(Text::WwanInterfaceDefaultRoute)
+                .with("ip", "198.18.1.254")
+                .with("interface", "wwan0")
+                .with("if_type", "243"),
+        ],
     });
     let found = [
         device(1, "ROOM1-PC1", "198.18.1.51", "00:1b:21:00:01:0b"),
@@ -789,8 +810,16 @@ fn a_leg_the_ledger_lacks_is_a_change_on_its_row_and_accepting_adds_it() {
     let leg = &found.items[0];
     assert_eq!(leg.kind, ItemKind::Changed);
     assert_eq!(leg.row, Some(0), "on the declared row, not undeclared");
-    assert!(leg.detail.contains("198.18.2.11 / MAC 00:1b:21:00:02:0b"));
-    assert!(leg.detail_ja.contains("別のインタフェース"));
+    assert!(
+        leg.detail
+            .render(daicho_report::Lang::En)
+            .contains("198.18.2.11 / MAC 00:1b:21:00:02:0b")
+    );
+    assert!(
+        leg.detail
+            .render(daicho_report::Lang::Ja)
+            .contains("別のインタフェース")
+    );
     let today = jiff::civil::date(2026, 11, 28);
     let updated = accept(&ledger, leg, std::slice::from_ref(&pc), "suzuki", today);
     let row = &updated.devices[0];
@@ -828,8 +857,8 @@ fn a_flag_settles_as_sanctioned_removed_or_false_and_accepting_never_sanctions()
     let mut router = device(7, "lte-gw", "198.18.1.60", "00:1e:42:00:00:60");
     router.flags = vec![Flag {
         kind: "mobile_router".into(),
-        summary: "a mobile router".into(),
-        evidence: vec!["ifType 243 on wwan0".into()],
+        summary: daicho_report::Says::verbatim("a mobile router"),
+        evidence: vec![daicho_report::Says::verbatim("ifType 243 on wwan0")],
     }];
     let found = diff(&ledger, std::slice::from_ref(&router), &[], &options());
     let flag = found
@@ -931,9 +960,9 @@ fn a_flag_settles_as_sanctioned_removed_or_false_and_accepting_never_sanctions()
     );
     assert!(after.items.iter().all(|i| i.id != "F7-mobile_router"));
     assert_eq!(after.ignored.len(), 1);
-    router.flags[0]
-        .evidence
-        .push("APN internet.example on wwan0".into());
+    router.flags[0].evidence.push(daicho_report::Says::verbatim(
+        "APN internet.example on wwan0",
+    ));
     let after = diff(&ledger, &[router], &false_finding, &options());
     assert!(
         after.items.iter().any(|i| i.id == "F7-mobile_router"),

@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use daicho_report::{Flag, MacAddr, Report};
+use daicho_report::{Flag, MacAddr, Report, Says, Text};
 
 mod placeholder;
 pub use placeholder::{Unusable, placeholder};
@@ -75,18 +75,18 @@ impl KeyKind {
         ALL_KINDS.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// How a person reads it.
-    fn label(self) -> &'static str {
+    /// How a person reads it, in their language.
+    pub fn text(self) -> Text {
         match self {
-            KeyKind::SshHostKey => "SSH host key",
-            KeyKind::TlsCertificate => "TLS certificate",
-            KeyKind::SnmpEngineId => "SNMP engine ID",
-            KeyKind::SerialNumber => "serial number",
-            KeyKind::UpnpUdn => "UPnP UDN",
-            KeyKind::Mac => "MAC",
-            KeyKind::NetbiosName => "NetBIOS name",
-            KeyKind::MdnsHost => "mDNS host name",
-            KeyKind::SnmpSysName => "SNMP sysName",
+            KeyKind::SshHostKey => Text::KeySshHostKey,
+            KeyKind::TlsCertificate => Text::KeyTlsCertificate,
+            KeyKind::SnmpEngineId => Text::KeySnmpEngineId,
+            KeyKind::SerialNumber => Text::KeySerialNumber,
+            KeyKind::UpnpUdn => Text::KeyUpnpUdn,
+            KeyKind::Mac => Text::KeyMac,
+            KeyKind::NetbiosName => Text::KeyNetbiosName,
+            KeyKind::MdnsHost => Text::KeyMdnsHost,
+            KeyKind::SnmpSysName => Text::KeySnmpSysName,
         }
     }
 }
@@ -144,9 +144,18 @@ fn bounded(value: String) -> String {
     format!("sha256:{hex}")
 }
 
+impl Key {
+    /// The key as a person reads it: its kind and value.
+    pub fn says(&self) -> Says {
+        Says::of(Text::IdentityKey)
+            .with("kind", self.kind.text())
+            .with("value", self.value.as_str())
+    }
+}
+
 impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.kind.label(), self.value)
+        f.write_str(&self.says().render(daicho_report::Lang::En))
     }
 }
 
@@ -214,14 +223,14 @@ impl ClaimSource {
     }
 }
 
-impl std::fmt::Display for ClaimSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ClaimSource::ArpFlux => "ARP answer",
-            ClaimSource::SnmpAddressTable => "SNMP address table",
-            ClaimSource::MdnsAddress => "mDNS address record",
-            ClaimSource::TlsSan => "TLS certificate",
-        })
+impl ClaimSource {
+    fn text(self) -> Text {
+        match self {
+            ClaimSource::ArpFlux => Text::ClaimArpFlux,
+            ClaimSource::SnmpAddressTable => Text::ClaimSnmpAddressTable,
+            ClaimSource::MdnsAddress => Text::ClaimMdnsAddress,
+            ClaimSource::TlsSan => Text::ClaimTlsSan,
+        }
     }
 }
 
@@ -647,7 +656,7 @@ pub enum Target {
 pub struct Decision {
     pub candidate: usize,
     pub target: Target,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Says>,
     /// Devices it is probably the same host as, on weak evidence.
     pub links: Vec<Link>,
 }
@@ -658,7 +667,7 @@ pub struct Decision {
 pub struct Link {
     pub to: Target,
     pub confidence: Confidence,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Says>,
 }
 
 /// How likely a link is one host.
@@ -733,65 +742,56 @@ pub fn merge(
                 map.entry(target).or_default().push(key);
             }
         }
-        let mut reasons: Vec<String> = candidate
+        let mut reasons: Vec<Says> = candidate
             .unusable
             .iter()
-            .map(|(key, why)| format!("{key} is {why}: not used to join"))
+            .map(|(key, why)| {
+                Says::of(Text::KeyUnusable)
+                    .with("key", key.says())
+                    .with("why", why.says())
+            })
             .collect();
         let target = if let Some((first, keys)) = strong.iter().next() {
-            reasons.extend(
-                keys.iter()
-                    .map(|k| format!("{k} matches {}", describe(first))),
-            );
+            reasons.extend(keys.iter().map(|k| {
+                Says::of(Text::KeyMatches)
+                    .with("key", k.says())
+                    .with("target", describe(first))
+            }));
             for (other, keys) in strong.iter().skip(1) {
-                reasons.push(format!(
-                    "conflict: {} also matches {}; not merged automatically",
-                    keys.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    describe(other)
-                ));
+                reasons.push(
+                    Says::of(Text::ConflictKeys)
+                        .with("keys", keys.iter().map(|k| k.says()).collect::<Vec<_>>())
+                        .with("target", describe(other)),
+                );
             }
             for (other, why) in same_host.iter().filter(|(t, _)| *t != first) {
-                reasons.push(format!(
-                    "conflict: {} says it is {}; not merged automatically",
-                    why.join("; "),
-                    describe(other)
-                ));
+                reasons.push(conflict_same_host(other, why));
             }
             Some(first.clone())
         } else if let Some((first, why)) = same_host.iter().next() {
-            reasons.push(format!(
-                "the same host as {}: {}",
-                describe(first),
-                why.join("; ")
-            ));
+            reasons.push(
+                Says::of(Text::SameHostAs)
+                    .with("target", describe(first))
+                    .with("why", why.clone()),
+            );
             for (other, why) in same_host.iter().skip(1) {
-                reasons.push(format!(
-                    "conflict: {} says it is {}; not merged automatically",
-                    why.join("; "),
-                    describe(other)
-                ));
+                reasons.push(conflict_same_host(other, why));
             }
             Some(first.clone())
         } else if let Some((target, keys)) = weak.iter().find(|(_, keys)| keys.len() >= 2) {
-            reasons.push(format!(
-                "{} agree on {}",
-                keys.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-                describe(target)
-            ));
+            reasons.push(
+                Says::of(Text::NamesAgree)
+                    .with("keys", keys.iter().map(|k| k.says()).collect::<Vec<_>>())
+                    .with("target", describe(target)),
+            );
             Some(target.clone())
         } else {
             for (target, keys) in &weak {
-                reasons.push(format!(
-                    "{} alone also names {}: a name alone does not join",
-                    keys[0],
-                    describe(target)
-                ));
+                reasons.push(
+                    Says::of(Text::NameAlone)
+                        .with("key", keys[0].says())
+                        .with("target", describe(target)),
+                );
             }
             None
         };
@@ -809,16 +809,16 @@ pub fn merge(
                 .collect(),
         };
         let target = target.unwrap_or_else(|| {
-            let strong_keys: Vec<String> = candidate
+            let strong_keys: Vec<Says> = candidate
                 .keys
                 .iter()
                 .filter(|k| k.kind.is_strong())
-                .map(ToString::to_string)
+                .map(Key::says)
                 .collect();
             reasons.push(if strong_keys.is_empty() {
-                "new device: no identity to match (an address alone never joins)".to_owned()
+                Says::of(Text::NewDeviceNoIdentity)
             } else {
-                format!("new device, identified by {}", strong_keys.join(", "))
+                Says::of(Text::NewDeviceIdentifiedBy).with("keys", strong_keys)
             });
             created += 1;
             Target::New(created - 1)
@@ -865,9 +865,9 @@ fn same_host(
     known: &KnownAddresses,
     held: &BTreeMap<IpAddr, Vec<(Target, Place)>>,
     claimed: &BTreeMap<IpAddr, Vec<(Target, Place, ClaimSource)>>,
-) -> BTreeMap<Target, Vec<String>> {
-    let mut found: BTreeMap<Target, Vec<String>> = BTreeMap::new();
-    let mut add = |target: Target, why: String| {
+) -> BTreeMap<Target, Vec<Says>> {
+    let mut found: BTreeMap<Target, Vec<Says>> = BTreeMap::new();
+    let mut add = |target: Target, why: Says| {
         let reasons = found.entry(target).or_default();
         if !reasons.contains(&why) {
             reasons.push(why);
@@ -883,7 +883,11 @@ fn same_host(
                 let owner = describe(&target);
                 add(
                     target,
-                    format!("the {source} of {owner} on {place} shows {ip} as its own"),
+                    Says::of(Text::ClaimedAddress)
+                        .with("source", source.text())
+                        .with("owner", owner)
+                        .value("place", place)
+                        .value("ip", ip),
                 );
             }
         }
@@ -898,10 +902,11 @@ fn same_host(
                 let owner = describe(&target);
                 add(
                     target,
-                    format!(
-                        "its {} shows {} as its own, where {owner} was seen on {place}",
-                        claim.source, claim.ip
-                    ),
+                    Says::of(Text::SeenAtClaimedAddress)
+                        .with("source", claim.source.text())
+                        .value("ip", claim.ip)
+                        .with("owner", owner)
+                        .value("place", place),
                 );
             }
         }
@@ -923,17 +928,24 @@ fn link(
         return None;
     }
     let other = describe(to);
-    let mut evidence = vec![format!(
-        "{name} also names {other}, seen on another segment"
-    )];
-    let other = other.as_str();
-    let neighbours: Vec<String> = macs_of(candidate)
+    let mut evidence = vec![
+        Says::of(Text::LinkSameName)
+            .with("key", name.says())
+            .with("target", other.clone()),
+    ];
+    let neighbours: Vec<Says> = macs_of(candidate)
         .flat_map(|mine| {
+            let other = &other;
             named
                 .macs
                 .iter()
                 .filter(move |theirs| adjacent(mine, **theirs))
-                .map(move |theirs| format!("its MAC {mine} is next to {other}'s {theirs}"))
+                .map(move |theirs| {
+                    Says::of(Text::LinkAdjacentMac)
+                        .value("mine", mine)
+                        .with("target", other.clone())
+                        .value("theirs", theirs)
+                })
         })
         .collect();
     let confidence = if neighbours.is_empty() {
@@ -975,11 +987,17 @@ impl Ord for Target {
     }
 }
 
-fn describe(target: &Target) -> String {
+fn describe(target: &Target) -> Says {
     match target {
-        Target::Existing(id) => format!("device #{id}"),
-        Target::New(_) => "a device first seen in this report".into(),
+        Target::Existing(id) => Says::of(Text::ExistingDevice).value("id", id),
+        Target::New(_) => Says::of(Text::NewDeviceOfReport),
     }
+}
+
+fn conflict_same_host(other: &Target, why: &[Says]) -> Says {
+    Says::of(Text::ConflictSameHost)
+        .with("why", why.to_vec())
+        .with("target", describe(other))
 }
 
 #[cfg(test)]

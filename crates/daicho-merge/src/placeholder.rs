@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+use daicho_report::{Says, Text};
+
 use crate::{Candidate, Key, KeyKind};
 
 /// Why a key that a device carries is not used to join it.
@@ -18,14 +20,16 @@ pub enum Unusable {
     Shared { devices: usize, interface: String },
 }
 
-impl std::fmt::Display for Unusable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Unusable {
+    /// Why, as a person reads it.
+    pub fn says(&self) -> Says {
         match self {
-            Unusable::Placeholder(source) => write!(f, "a default value ({source})"),
-            Unusable::Shared { devices, interface } => write!(
-                f,
-                "shared by {devices} devices with different MACs on {interface} (a cloned image or a vendor default)"
-            ),
+            Unusable::Placeholder(source) => {
+                Says::of(Text::UnusablePlaceholder).with("source", *source)
+            }
+            Unusable::Shared { devices, interface } => Says::of(Text::UnusableShared)
+                .value("devices", devices)
+                .with("interface", interface.as_str()),
         }
     }
 }

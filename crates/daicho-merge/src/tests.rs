@@ -202,7 +202,9 @@ fn one_name_alone_does_not_join_and_says_so() {
     );
     assert_eq!(decisions[1].target, Target::New(1));
     assert!(
-        decisions[1].reasons[0].contains("a name alone does not join"),
+        decisions[1].reasons[0]
+            .render(daicho_report::Lang::En)
+            .contains("a name alone does not join"),
         "{decisions:?}"
     );
 }
@@ -240,6 +242,7 @@ fn a_dual_homed_host_seen_on_two_segments_in_one_report_is_one_device() {
     assert_eq!(decisions[1].target, Target::New(0));
     assert!(
         decisions[1].reasons[0]
+            .render(daicho_report::Lang::En)
             .contains("SSH host key SHA256:dual matches a device first seen in this report"),
         "{decisions:?}"
     );
@@ -260,6 +263,7 @@ fn strong_keys_pointing_at_two_devices_join_the_oldest_and_state_the_conflict() 
         decisions[0]
             .reasons
             .iter()
+            .map(|r| r.render(daicho_report::Lang::En))
             .any(|r| r.starts_with("conflict:") && r.contains("device #7"))
     );
 }
@@ -604,8 +608,12 @@ fn a_flux_answer_is_no_device_and_the_join_says_why() {
     );
     assert_eq!(decisions[1].target, Target::New(0));
     assert!(
-        decisions[1].reasons[0].contains("ARP answer")
-            && decisions[1].reasons[0].contains("198.18.2.33"),
+        decisions[1].reasons[0]
+            .render(daicho_report::Lang::En)
+            .contains("ARP answer")
+            && decisions[1].reasons[0]
+                .render(daicho_report::Lang::En)
+                .contains("198.18.2.33"),
         "{decisions:?}"
     );
 }
@@ -636,6 +644,7 @@ fn placeholders_are_kept_aside_with_the_reason() {
         decisions[0]
             .reasons
             .iter()
+            .map(|r| r.render(daicho_report::Lang::En))
             .any(|r| r.contains("default value") && r.contains("not used to join")),
         "{decisions:?}"
     );

@@ -10,9 +10,11 @@
 //! take a newer agent's report.
 
 mod mac;
+pub mod says;
 pub mod text;
 
 pub use mac::{MacAddr, MacParseError};
+pub use says::{Lang, Param, Says, Text};
 pub use text::RawText;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,8 +26,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The report format version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The report format version this build writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest report format this build still reads: version 1 wrote
+/// findings' summaries and evidence as English sentences, read now as
+/// [`Says::verbatim`].
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// One agent's scan of its segments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -975,14 +982,36 @@ pub enum FindingKind {
     Unknown,
 }
 
+impl FindingKind {
+    /// Its name as a person reads it.
+    pub fn text(self) -> Text {
+        match self {
+            FindingKind::IpConflict => Text::KindIpConflict,
+            FindingKind::ProxyArp => Text::KindProxyArp,
+            FindingKind::DualHomed => Text::KindDualHomed,
+            FindingKind::MobileRouter => Text::KindMobileRouter,
+            FindingKind::RemoteAccess => Text::KindRemoteAccess,
+            FindingKind::RogueDhcp => Text::KindRogueDhcp,
+            FindingKind::Unknown => Text::KindUnknown,
+        }
+    }
+
+    /// The name stored (`dual_homed`) as a person reads it; a name this
+    /// build does not know is shown as stored.
+    pub fn says_named(name: &str) -> Says {
+        Text::named(&format!("kind_{name}")).map_or_else(|| Says::verbatim(name), Says::of)
+    }
+}
+
 /// A conclusion drawn from observations, with the evidence a person can check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub kind: FindingKind,
     /// 0.0 (a hint) to 1.0 (certain).
     pub confidence: f32,
-    /// One line for a person.
-    pub summary: String,
+    /// One line for a person, as a text of [`says`] (rendered in the
+    /// reader's language).
+    pub summary: Says,
     /// The devices the finding is about.
     pub subjects: Vec<Subject>,
     pub evidence: Vec<Evidence>,
@@ -1001,7 +1030,8 @@ pub struct Subject {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     pub source: Source,
-    pub text: String,
+    /// What was seen, as a text of [`says`].
+    pub text: Says,
 }
 
 /// What one probe did on one segment.
@@ -1043,8 +1073,8 @@ pub enum ReportError {
     #[error("the report is not valid JSON or misses required fields: {0}")]
     Invalid(#[from] serde_json::Error),
     #[error(
-        "the report has schema_version {found}, this build reads version {SCHEMA_VERSION}; \
-         update daicho so that agent and collector match"
+        "the report has schema_version {found}, this build reads versions {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}; \
+         update daicho so that agent and collector match (the collector first)"
     )]
     UnsupportedVersion { found: u64 },
     #[error("the report has no schema_version field; it was not written by a daicho agent")]
@@ -1062,7 +1092,9 @@ impl Report {
         let probe: VersionOnly = serde_json::from_slice(bytes)?;
         match probe.schema_version {
             None => Err(ReportError::MissingVersion),
-            Some(v) if v != u64::from(SCHEMA_VERSION) => {
+            Some(v)
+                if !(u64::from(OLDEST_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&v) =>
+            {
                 Err(ReportError::UnsupportedVersion { found: v })
             }
             Some(_) => Ok(serde_json::from_slice(bytes)?),

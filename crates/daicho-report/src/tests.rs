@@ -76,6 +76,29 @@ fn other_versions_are_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_version_1_reports_english_findings_are_kept_as_they_were_written() {
+    let mut value = serde_json::to_value(sample()).unwrap();
+    value["schema_version"] = 1.into();
+    value["findings"] = serde_json::json!([{
+        "kind": "dual_homed",
+        "confidence": 0.9,
+        "summary": "one host answers at 198.18.1.33 and at 198.18.2.33",
+        "subjects": [{"ip": "198.18.1.33"}],
+        "evidence": [{"source": "ssh", "text": "SSH host key SHA256:x answered at …"}],
+    }]);
+    let report = Report::from_json(value.to_string().as_bytes()).unwrap();
+    let finding = &report.findings[0];
+    assert_eq!(
+        finding.summary,
+        Says::verbatim("one host answers at 198.18.1.33 and at 198.18.2.33")
+    );
+    assert_eq!(
+        finding.evidence[0].text.render(Lang::Ja),
+        "SSH host key SHA256:x answered at …"
+    );
+}
+
+#[test]
 fn truncated_report_is_an_error_not_a_panic() {
     let json = serde_json::to_vec(&sample()).unwrap();
     for cut in [0, 1, json.len() / 2, json.len() - 1] {

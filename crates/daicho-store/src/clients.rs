@@ -5,6 +5,7 @@
 //! password hash (nothing to guess), and checking stays cheap per request.
 //! The comparison is constant-time.
 
+use daicho_report::{Says, Text};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -91,7 +92,9 @@ impl Store {
             &mut tx,
             "admin",
             "client-add",
-            &format!("{} {name}", role.as_str()),
+            &Says::of(Text::AuditNameRole)
+                .with("role", role.as_str())
+                .with("name", name),
         )
         .await?;
         tx.commit().await?;
@@ -140,14 +143,20 @@ impl Store {
             .await?
             .rows_affected();
         if removed > 0 {
-            self.audit(&mut tx, "admin", "client-remove", name).await?;
+            self.audit(
+                &mut tx,
+                "admin",
+                "client-remove",
+                &Says::of(Text::AuditName).with("name", name),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(removed > 0)
     }
 
     /// Writes one audit log entry on its own.
-    pub async fn record(&self, actor: &str, action: &str, detail: &str) -> Result<(), StoreError> {
+    pub async fn record(&self, actor: &str, action: &str, detail: &Says) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         self.audit(&mut conn, actor, action, detail).await?;
         Ok(())
@@ -158,13 +167,14 @@ impl Store {
         conn: &mut sqlx::AnyConnection,
         actor: &str,
         action: &str,
-        detail: &str,
+        detail: &Says,
     ) -> Result<(), sqlx::Error> {
+        let detail = serde_json::to_string(detail).unwrap_or_default();
         sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
             .bind(stamp(jiff::Timestamp::now()))
             .bind(crate::storable(actor))
             .bind(action)
-            .bind(crate::storable(detail))
+            .bind(detail)
             .execute(conn)
             .await?;
         Ok(())

@@ -6,7 +6,7 @@ use daicho_merge::{
     Candidate, ClaimSource, DeviceId, Facts, Key, KnownAddresses, KnownKeys, NamedDevice, Place,
     Target, Unusable,
 };
-use daicho_report::Report;
+use daicho_report::{Report, Says, Text};
 use sqlx::{AnyConnection, Row};
 
 use crate::rows::{Cell, execute_rows};
@@ -160,12 +160,13 @@ impl Store {
         writes
             .apply(&mut tx, self.backend, &scan_id, &report.agent.id, &seen)
             .await?;
-        let detail = format!(
-            "scan {scan_id} from agent {}: {} observations, {} devices created, {joined} joined, {linked} links",
-            report.agent.id,
-            report.observations.len(),
-            created.len()
-        );
+        let detail = Says::of(Text::AuditIngest)
+            .with("scan", scan_id.as_str())
+            .with("agent", report.agent.id.as_str())
+            .value("observations", report.observations.len())
+            .value("created", created.len())
+            .value("joined", joined)
+            .value("links", linked);
         self.audit(&mut tx, actor, "ingest", &detail).await?;
         tx.commit().await?;
         Ok(Ingested::Stored {
@@ -264,14 +265,14 @@ struct Writes {
     /// (device, kind, value) → (why, detail): identities that join nothing.
     shared: BTreeMap<(DeviceId, &'static str, String), (&'static str, String)>,
     /// (older device, newer device) → (confidence, evidence): links.
-    links: BTreeMap<(DeviceId, DeviceId), (&'static str, Vec<String>)>,
+    links: BTreeMap<(DeviceId, DeviceId), (&'static str, Vec<Says>)>,
     /// (device, address, how, interface): addresses shown as its own.
     claims: BTreeSet<(DeviceId, String, &'static str, String)>,
     decisions: Vec<Cell>,
 }
 
 impl Writes {
-    fn add(&mut self, device: DeviceId, created: bool, candidate: &Candidate, reasons: &[String]) {
+    fn add(&mut self, device: DeviceId, created: bool, candidate: &Candidate, reasons: &[Says]) {
         let i = &candidate.identity;
         let said = [
             i.kind.is_some(),
@@ -323,7 +324,7 @@ impl Writes {
             candidate.interface.as_str().into(),
             candidate.ip.map(|ip| ip.to_string()).into(),
             Cell::Int(created.into()),
-            reasons.join("\n").into(),
+            serde_json::to_string(reasons).unwrap_or_default().into(),
         ]);
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use daicho_report::{Says, Text};
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
@@ -78,7 +79,7 @@ pub struct AuditEntry {
     pub at: String,
     pub actor: String,
     pub action: String,
-    pub detail: String,
+    pub detail: Says,
 }
 
 impl Store {
@@ -96,12 +97,11 @@ impl Store {
     async fn save_version(&self, version: NewVersion<'_>, action: &str) -> Result<i64, StoreError> {
         let mut tx = self.write_tx().await?;
         let id = insert_version(&mut tx, self.backend, &version).await?;
-        let detail = format!(
-            "version {id} from {}: {} rows; {}",
-            version.source,
-            version.rows.len(),
-            version.note
-        );
+        let detail = Says::of(Text::AuditLedgerVersion)
+            .value("version", id)
+            .with("source", version.source)
+            .value("rows", version.rows.len())
+            .with("note", version.note);
         self.audit(&mut tx, version.actor, action, &detail).await?;
         tx.commit().await?;
         Ok(id)
@@ -146,17 +146,18 @@ impl Store {
         new_version: Option<NewVersion<'_>>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        let mut detail = format!(
-            "{} {}: {}",
-            settlement.action, settlement.item, settlement.note
-        );
-        if settlement.detail != "{}" {
-            detail.push_str(&format!(" {}", settlement.detail));
-        }
-        if let Some(version) = &new_version {
-            let id = insert_version(&mut tx, self.backend, version).await?;
-            detail.push_str(&format!(" (ledger version {id})"));
-        }
+        let detail = match &new_version {
+            Some(version) => {
+                let id = insert_version(&mut tx, self.backend, version).await?;
+                Says::of(Text::AuditSettleNewVersion).value("version", id)
+            }
+            None => Says::of(Text::AuditSettle),
+        };
+        let detail = detail
+            .with("action", settle_action(&settlement.action))
+            .with("item", settlement.item.as_str())
+            .with("note", settlement.note.as_str())
+            .with("detail", maintenance_said(&settlement.detail));
         sqlx::query(
             "INSERT INTO settlements (item, action, fingerprint, actor, note, at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -279,7 +280,7 @@ impl Store {
                     at: r.get(0),
                     actor: r.get(1),
                     action: r.get(2),
-                    detail: r.get(3),
+                    detail: stored_text(r.get(3)),
                 })
                 .collect(),
         )
@@ -365,5 +366,52 @@ fn version_row(r: &sqlx::any::AnyRow) -> LedgerVersion {
         actor: r.get(2),
         source: r.get(3),
         note: r.get(4),
+    }
+}
+
+/// An audit entry's detail as stored: a text as JSON, or — written before
+/// texts were data — an English sentence.
+fn stored_text(stored: String) -> Says {
+    serde_json::from_str(&stored).unwrap_or_else(|_| Says::verbatim(stored))
+}
+
+/// A settlement's action as a person reads it (`accept` → 承認（台帳を更新）).
+fn settle_action(action: &str) -> daicho_report::Param {
+    Text::named(&format!("settle_{action}")).map_or_else(|| action.into(), Into::into)
+}
+
+/// A settlement's detail (`{"maintenance": {"maintainer", "method"}}`) as
+/// a person reads it; nothing when it names no maintenance.
+fn maintenance_said(detail: &str) -> daicho_report::Param {
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        maintenance: Option<Maintenance>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Maintenance {
+        maintainer: String,
+        method: String,
+    }
+    match serde_json::from_str::<Detail>(detail) {
+        Ok(Detail {
+            maintenance: Some(m),
+        }) => Says::of(Text::AuditMaintenance)
+            .with("maintainer", m.maintainer)
+            .with(
+                "method",
+                Text::named(&format!("method_{}", m.method))
+                    .map_or_else(|| daicho_report::Param::from(m.method.as_str()), Into::into),
+            )
+            .into(),
+        _ => "".into(),
+    }
+}
+
+impl AuditEntry {
+    /// What was done, as a person reads it (`diff-settle` → 差分の処理); an
+    /// action this build does not name is shown as stored.
+    pub fn action_says(&self) -> Says {
+        Text::named(&format!("action_{}", self.action.replace('-', "_")))
+            .map_or_else(|| Says::verbatim(self.action.as_str()), Says::of)
     }
 }

@@ -4,6 +4,7 @@
 //! rejecting keeps the pair apart for good. Both are audited.
 
 use daicho_merge::DeviceId;
+use daicho_report::{Says, Text};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -17,7 +18,7 @@ pub struct LinkRow {
     pub newer: DeviceId,
     /// `low` (a name on another segment) or `medium` (and adjacent MACs).
     pub confidence: String,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Says>,
     pub state: LinkState,
     pub first_seen: String,
     pub last_seen: String,
@@ -149,16 +150,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let (action, detail) = if confirm {
-            (
-                "link-confirm",
-                format!("{}: device #{b} merged into #{a}: {note}", current.id()),
-            )
+            ("link-confirm", Says::of(Text::AuditLinkConfirm))
         } else {
-            (
-                "link-reject",
-                format!("{}: devices #{a} and #{b} kept apart: {note}", current.id()),
-            )
+            ("link-reject", Says::of(Text::AuditLinkReject))
         };
+        let detail = detail
+            .with("link", current.id())
+            .value("a", a)
+            .value("b", b)
+            .with("note", note);
         self.audit(&mut tx, actor, action, &detail).await?;
         tx.commit().await?;
         Ok(LinkRow {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use daicho_merge::DeviceId;
-use daicho_report::Report;
+use daicho_report::{Report, Says};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -39,7 +39,7 @@ pub struct MergeRecord {
     pub ip: Option<String>,
     /// This decision created the device (else it joined it).
     pub created: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Says>,
 }
 
 /// One address of a device, with the MAC it was seen with and where.
@@ -233,7 +233,7 @@ impl Store {
                 interface: r.get(1),
                 ip: r.get(2),
                 created: created != 0,
-                reasons: reasons.lines().map(str::to_owned).collect(),
+                reasons: stored_reasons(&reasons),
             }
         })
         .collect();
@@ -343,5 +343,14 @@ fn device_row(row: &AnyRow, addresses: &mut BTreeMap<DeviceId, Vec<String>>) -> 
         first_seen: row.get(2),
         last_seen: row.get(3),
         addresses: addresses.remove(&id).unwrap_or_default(),
+    }
+}
+
+/// A merge decision's reasons as stored: a JSON list of texts, or — written
+/// before texts were data — one English sentence a line.
+fn stored_reasons(stored: &str) -> Vec<Says> {
+    match serde_json::from_str(stored) {
+        Ok(reasons) => reasons,
+        Err(_) => stored.lines().map(Says::verbatim).collect(),
     }
 }

@@ -78,7 +78,9 @@ async fn a_report_is_stored_once_and_a_nic_change_keeps_the_device() {
             "first decision created the device"
         );
         assert!(
-            why.decisions[1].reasons[0].contains("SSH host key SHA256:abc matches device #1"),
+            why.decisions[1].reasons[0]
+                .render(daicho_report::Lang::En)
+                .contains("SSH host key SHA256:abc matches device #1"),
             "{why:?}"
         );
         store.close().await;
@@ -190,7 +192,9 @@ async fn two_agents_seeing_the_legs_of_one_host_make_one_device() {
         assert_eq!(devices[0].addresses, ["198.18.1.33", "198.18.2.33"]);
         let why = store.explain(devices[0].id).await.unwrap().unwrap();
         assert!(
-            why.decisions[1].reasons[0].contains("the same host as device #1"),
+            why.decisions[1].reasons[0]
+                .render(daicho_report::Lang::En)
+                .contains("the same host as device #1"),
             "{why:?}"
         );
         // The next night, the claim made first: still one device.
@@ -250,7 +254,12 @@ async fn a_link_is_confirmed_into_one_device_or_rejected_for_good_and_both_are_a
             ),
             ("L1-2", "medium", LinkState::Open)
         );
-        assert!(links[0].evidence.iter().any(|e| e.contains("next to")));
+        assert!(
+            links[0]
+                .evidence
+                .iter()
+                .any(|e| e.render(daicho_report::Lang::En).contains("next to"))
+        );
         // The interfaces keep their MACs.
         let facts = store.device_facts().await.unwrap();
         assert_eq!(facts.len(), 2);
@@ -280,9 +289,13 @@ async fn a_link_is_confirmed_into_one_device_or_rejected_for_good_and_both_are_a
             .unwrap();
         assert_eq!(store.devices().await.unwrap().len(), 1);
         let audit = store.audit_log().await.unwrap();
-        assert!(audit.iter().any(|a| a.action == "link-confirm"
-            && a.actor == "suzuki"
-            && a.detail.contains("device #2 merged into #1")));
+        assert!(audit.iter().any(|a| {
+            a.action == "link-confirm"
+                && a.actor == "suzuki"
+                && a.detail
+                    .render(daicho_report::Lang::En)
+                    .contains("device #2 merged into #1")
+        }));
         store.close().await;
         ledger.remove().await;
     }

@@ -6,6 +6,7 @@
 //! is stored, with its own CSRF token and an absolute expiry.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use daicho_report::{Says, Text};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -99,7 +100,9 @@ impl Store {
             &mut tx,
             "admin",
             "user-add",
-            &format!("{} {name}", role.as_str()),
+            &Says::of(Text::AuditNameRole)
+                .with("role", role.as_str())
+                .with("name", name),
         )
         .await?;
         tx.commit().await?;
@@ -119,7 +122,13 @@ impl Store {
             .await?
             .rows_affected();
         if removed > 0 {
-            self.audit(&mut tx, "admin", "user-remove", name).await?;
+            self.audit(
+                &mut tx,
+                "admin",
+                "user-remove",
+                &Says::of(Text::AuditName).with("name", name),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(removed > 0)
@@ -173,8 +182,13 @@ impl Store {
             .bind(stamp(expires))
             .execute(&mut *tx)
             .await?;
-        self.audit(&mut tx, user, "web-sign-in", role.as_str())
-            .await?;
+        self.audit(
+            &mut tx,
+            user,
+            "web-sign-in",
+            &Says::of(Text::AuditSignedIn).with("role", role.as_str()),
+        )
+        .await?;
         tx.commit().await?;
         Ok((
             token,

@@ -5,7 +5,7 @@
 use daicho_arp::{Sighting, SweepOutcome};
 use daicho_report::{
     AgentInfo, ArpFacts, Evidence, Finding, FindingKind, Flag, Observation, ProbeRun, Report,
-    SCHEMA_VERSION, Segment, Source, Subject,
+    SCHEMA_VERSION, Says, Segment, Source, Subject, Text,
 };
 use jiff::Timestamp;
 use uuid::Uuid;
@@ -48,7 +48,10 @@ pub fn build_report(
             findings.push(Finding {
                 kind: FindingKind::IpConflict,
                 confidence: 0.9,
-                summary: format!("{ip} is claimed by {} devices on {interface}", macs.len()),
+                summary: Says::of(Text::IpConflict)
+                    .value("ip", ip)
+                    .value("devices", macs.len())
+                    .with("interface", interface.as_str()),
                 subjects: macs
                     .iter()
                     .map(|mac| Subject {
@@ -58,10 +61,10 @@ pub fn build_report(
                     .collect(),
                 evidence: vec![Evidence {
                     source: Source::Arp,
-                    text: format!(
-                        "ARP frames on {interface} gave {ip} as the address of {}",
-                        list.join(" and ")
-                    ),
+                    text: Says::of(Text::IpConflictFrames)
+                        .with("interface", interface.as_str())
+                        .value("ip", ip)
+                        .with("macs", list),
                 }],
             });
         }
@@ -70,11 +73,21 @@ pub fn build_report(
             findings.push(Finding {
                 kind: FindingKind::ProxyArp,
                 confidence: 0.7,
-                summary: format!("{mac} answers ARP for {} addresses on {interface} (a router or firewall doing proxy ARP?)", ips.len()),
-                subjects: vec![Subject { ip: None, mac: Some(*mac) }],
+                summary: Says::of(Text::ProxyArp)
+                    .value("mac", mac)
+                    .value("count", ips.len())
+                    .with("interface", interface.as_str()),
+                subjects: vec![Subject {
+                    ip: None,
+                    mac: Some(*mac),
+                }],
                 evidence: vec![Evidence {
                     source: Source::Arp,
-                    text: format!("{mac} answered for {} addresses from {first} to {last}", ips.len()),
+                    text: Says::of(Text::ProxyArpRange)
+                        .value("mac", mac)
+                        .value("count", ips.len())
+                        .value("first", first)
+                        .value("last", last),
                 }],
             });
         }

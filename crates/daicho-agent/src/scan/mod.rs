@@ -169,6 +169,7 @@ mod tests {
         assert!(
             report.findings[0].evidence[0]
                 .text
+                .render(daicho_report::Lang::En)
                 .contains("02:11:22:33:44:55")
         );
         assert_eq!(report.probe_runs[0].send_rate, Some(506.0));

@@ -47,38 +47,22 @@ struct DiffLine {
 }
 
 /// The connection methods a sanctioned flag chooses from: (value, label).
-fn methods(lang: Lang) -> Vec<(&'static str, &'static str)> {
+fn methods(lang: Lang) -> Vec<(&'static str, String)> {
     ConnectionMethod::ALL
         .iter()
-        .map(|m| {
-            let label = if lang == Lang::En {
-                m.english()
-            } else {
-                m.japanese()
-            };
-            (m.as_str(), label)
-        })
+        .map(|m| (m.as_str(), m.label(lang)))
         .collect()
 }
 
 /// How a decision on an item reads: action, maintainer and method, who,
 /// when, why.
 fn settled_text(settlement: &Settlement, lang: Lang) -> String {
-    let en = lang == Lang::En;
-    let action = if en {
-        settlement.action.english()
-    } else {
-        settlement.action.japanese()
-    };
+    let action = settlement.action.label(lang);
     let maintenance = settlement
         .maintenance
         .as_ref()
         .map_or_else(String::new, |m| {
-            let method = if en {
-                m.method.english()
-            } else {
-                m.method.japanese()
-            };
+            let method = m.method.label(lang);
             format!(" ({}, {method})", m.maintainer)
         });
     format!(
@@ -92,12 +76,8 @@ fn settled_text(settlement: &Settlement, lang: Lang) -> String {
 fn diff_line(i: &Item, lang: Lang) -> DiffLine {
     DiffLine {
         id: i.id.clone(),
-        detail: if lang == Lang::En {
-            i.detail.clone()
-        } else {
-            i.detail_ja.clone()
-        },
-        evidence: i.evidence.clone(),
+        detail: i.detail.render(lang),
+        evidence: i.evidence.iter().map(|e| e.render(lang)).collect(),
         device: i.device,
         location: i.location.clone(),
         flagged: i.kind == ItemKind::Flagged,
@@ -112,7 +92,7 @@ struct DiffPage {
     sections: Vec<DiffSection>,
     /// Flags settled as sanctioned remote maintenance.
     sanctioned: Vec<DiffLine>,
-    methods: Vec<(&'static str, &'static str)>,
+    methods: Vec<(&'static str, String)>,
     message: Option<String>,
     error: Option<String>,
 }
@@ -213,11 +193,10 @@ pub(super) async fn diff(
     let t = signed.page.t;
     let message = (!query.done.is_empty()).then(|| {
         let what = match SettlementAction::from_name(&query.action) {
-            Some(SettlementAction::Accept) => t.accepted,
-            Some(SettlementAction::Ignore) => t.ignored,
-            Some(action) if signed.lang == Lang::En => action.english(),
-            Some(action) => action.japanese(),
-            None => "",
+            Some(SettlementAction::Accept) => t.accepted.to_owned(),
+            Some(SettlementAction::Ignore) => t.ignored.to_owned(),
+            Some(action) => action.label(signed.lang),
+            None => String::new(),
         };
         format!("{}: {what}", query.done)
     });

@@ -13,12 +13,12 @@ use crate::state::AppState;
 struct FindingLine {
     kind: String,
     confidence: u32,
-    summary: String,
+    summary: daicho_report::Says,
     /// Each subject address, with the device holding it when known.
     subjects: Vec<(String, Option<i64>)>,
     /// Where the subjects are plugged in (switch port, room).
     locations: Vec<String>,
-    evidence: Vec<String>,
+    evidence: Vec<daicho_report::Says>,
 }
 
 #[derive(Template)]

@@ -126,8 +126,6 @@ pub struct Labels {
     pub action: &'static str,
     pub detail: &'static str,
     pub none: &'static str,
-    /// Finding kinds as staff read them: (code, name).
-    pub flag_names: [(&'static str, &'static str); 4],
 }
 
 pub fn labels(lang: Lang) -> &'static Labels {
@@ -260,12 +258,6 @@ const JA: Labels = Labels {
     action: "操作",
     detail: "内容",
     none: "ありません",
-    flag_names: [
-        ("dual_homed", "2枚挿し（別ネットワークにも接続）"),
-        ("mobile_router", "モバイルルータ（LTE/5G）"),
-        ("remote_access", "リモート保守機器"),
-        ("rogue_dhcp", "未承認の DHCP・ゲートウェイ"),
-    ],
 };
 
 const EN: Labels = Labels {
@@ -391,10 +383,4 @@ const EN: Labels = Labels {
     action: "Action",
     detail: "Detail",
     none: "None",
-    flag_names: [
-        ("dual_homed", "Dual-homed (2枚挿し)"),
-        ("mobile_router", "Mobile router (LTE/5G)"),
-        ("remote_access", "Remote-access equipment"),
-        ("rogue_dhcp", "Unsanctioned DHCP or gateway"),
-    ],
 };

@@ -103,13 +103,23 @@ impl Chrome {
         }
     }
 
-    /// A finding kind's name in the page's language.
+    fn language(&self) -> Lang {
+        if self.lang == "en" {
+            Lang::En
+        } else {
+            Lang::Ja
+        }
+    }
+
+    /// A finding kind's name (`dual_homed`) in the page's language.
     fn flag_name(&self, code: &str) -> String {
-        self.t
-            .flag_names
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+        daicho_report::FindingKind::says_named(code).render(self.language())
+    }
+
+    /// A stored text (finding, evidence, merge reason, audit entry) in the
+    /// page's language.
+    pub(crate) fn says(&self, text: &daicho_report::Says) -> String {
+        text.render(self.language())
     }
 }
 

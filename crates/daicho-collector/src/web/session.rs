@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use daicho_ledger::Lang;
+use daicho_report::{Says, Text};
 use daicho_store::{WebRole, WebSession};
 use serde::Deserialize;
 
@@ -173,26 +174,18 @@ pub(super) async fn login(
     let Some(role) = verified else {
         tracing::warn!(user = %form.user, %address, "web sign-in refused");
         if let Some(refusal) = guard.just_blocked(&form.user, address) {
-            let (action, detail) = match refusal {
-                Refusal::Name(_) => (
-                    "web-sign-in-blocked",
-                    format!(
-                        "{} failed sign-ins for {:?} from {address}: that name is refused from there for {} minutes",
-                        SignInGuard::MAX_FAILURES,
-                        form.user,
-                        SignInGuard::WINDOW.as_secs() / 60
-                    ),
-                ),
-                Refusal::Address(_) => (
-                    "web-sign-in-blocked",
-                    format!(
-                        "{} failed sign-ins from {address} (last for {:?}): that address is refused for {} minutes",
-                        SignInGuard::MAX_ADDRESS_FAILURES,
-                        form.user,
-                        SignInGuard::WINDOW.as_secs() / 60
-                    ),
-                ),
+            let (text, failures) = match refusal {
+                Refusal::Name(_) => (Text::AuditBlockedName, SignInGuard::MAX_FAILURES),
+                Refusal::Address(_) => {
+                    (Text::AuditBlockedAddress, SignInGuard::MAX_ADDRESS_FAILURES)
+                }
             };
+            let action = "web-sign-in-blocked";
+            let detail = Says::of(text)
+                .value("failures", failures)
+                .with("user", form.user.as_str())
+                .value("address", address)
+                .value("minutes", SignInGuard::WINDOW.as_secs() / 60);
             if let Err(e) = state.store.record("web", action, &detail).await {
                 return store_failed(e);
             }

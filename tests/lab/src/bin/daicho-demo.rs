@@ -394,12 +394,18 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
             "sample ledger"
         ])?
     );
+    // Shown in the terminal's language; kept in both (the English ones are
+    // what CI checks).
     let findings = collector(&["findings"])?;
     println!("\ndemo: findings across both agents (checklist 2-(2))\n{findings}");
     let diff = collector(&["diff"])?;
     println!("demo: the ledger against the network\n{diff}");
-    std::fs::write(output.join("findings.txt"), &findings)?;
-    std::fs::write(output.join("diff.txt"), &diff)?;
+    for (lang, suffix) in [("en", ""), ("ja", "-ja")] {
+        for (what, args) in [("findings", &["findings"][..]), ("diff", &["diff"][..])] {
+            let text = collector(&[&["--lang", lang][..], args].concat())?;
+            std::fs::write(output.join(format!("{what}{suffix}.txt")), text)?;
+        }
+    }
     std::fs::write(
         output.join("devices.json"),
         collector(&["devices", "--format", "json"])?,
@@ -426,7 +432,7 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
     let diagram = output.join("site.svg");
     collector(&["diagram", "-o", diagram.to_str().context("UTF-8 path")?])?;
     println!(
-        "demo: written to {}: report.html (report-en.html), ledger.xlsx, site.svg (構成図), diff.txt, findings.txt, devices.json, report-*.json, ledger.db",
+        "demo: written to {}: report.html (report-en.html), ledger.xlsx, site.svg (構成図), diff.txt, findings.txt (and -ja.txt), devices.json, report-*.json, ledger.db",
         output.display()
     );
     let ledger_db = output.join("ledger.db");
