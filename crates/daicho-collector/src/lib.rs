@@ -13,6 +13,7 @@ pub mod api;
 pub mod app;
 pub mod connections;
 pub mod diagram;
+pub mod inspection;
 pub mod inventory;
 pub mod print;
 pub mod reconcile;

@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use daicho_collector::print::{self, shown};
 use daicho_collector::reconcile::{ledger_from_rows, reconcile, rows_from_ledger, settle};
 use daicho_collector::serve::{ServeConfig, serve};
-use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, SettlementAction};
+use daicho_ledger::{CsvEncoding, Encoding, ItemKind, Lang, Mapping, Question, SettlementAction};
 use daicho_store::{NewVersion, Role, Store, WebRole};
 
 #[derive(Parser)]
@@ -180,6 +180,160 @@ enum Command {
     },
     /// Who did what, when (imports, settlements, clients, ingests).
     Audit,
+    /// Checklist 2-②: the remote-maintenance register — list it, record a
+    /// device's answers, or read back the sheet of an exported ledger.
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// Checklist 2-③: the makers' security disclosures (MDS/SDS).
+    #[command(subcommand)]
+    Disclosure(DisclosureCommand),
+    /// Record a review (確認記録) of the ledger, the register and the
+    /// MDS/SDS status, with target dates for items answered いいえ.
+    SignOff {
+        /// Who reviewed (e.g. 院長, 情報システム委員会).
+        #[arg(long)]
+        reviewer: String,
+        /// The day of the review (YYYY-MM-DD).
+        #[arg(long)]
+        date: jiff::civil::Date,
+        /// E.g. the meeting it was reviewed at.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// A target date for an item still answered いいえ: 2-2=2027-03-31
+        /// (items 2-1, 2-2, 2-3); repeat for several.
+        #[arg(long = "target", value_parser = parse_target)]
+        targets: Vec<(String, jiff::civil::Date)>,
+        /// Who records it (for the audit log).
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegisterCommand {
+    /// Every device maintained remotely, with its answers and how many
+    /// questions are still unanswered.
+    List,
+    /// Record answers for one device (its 管理番号, or #12 for a device not
+    /// declared); the answers not given stay as they were.
+    Set {
+        device: String,
+        #[command(flatten)]
+        answers: RegisterAnswers,
+        /// Who records it (for the audit log).
+        #[arg(long)]
+        by: String,
+    },
+    /// Read the 「リモート保守」 sheet of a ledger workbook (as `ledger
+    /// export` writes it, filled in Excel) and record every row's answers.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct RegisterAnswers {
+    /// 保守事業者.
+    #[arg(long)]
+    maintainer: Option<String>,
+    /// 接続方法 (VPN, 専用線, LTE・5G ルータ, その他).
+    #[arg(long)]
+    method: Option<String>,
+    /// 接続元の制限.
+    #[arg(long)]
+    source_restriction: Option<String>,
+    /// ID の付与先 (個人 / 共用).
+    #[arg(long)]
+    id_holder: Option<String>,
+    /// 認証方法.
+    #[arg(long)]
+    authentication: Option<String>,
+    /// 接続端末の安全状態の確認.
+    #[arg(long)]
+    terminal_check: Option<String>,
+    /// 実施のタイミングと連絡の有無.
+    #[arg(long)]
+    timing: Option<String>,
+    /// 確認日.
+    #[arg(long)]
+    checked_on: Option<String>,
+    /// 証跡 (a file reference).
+    #[arg(long)]
+    evidence: Option<String>,
+}
+
+impl RegisterAnswers {
+    fn given(self) -> Vec<(Question, String)> {
+        [
+            (Question::Maintainer, self.maintainer),
+            (Question::Method, self.method),
+            (Question::SourceRestriction, self.source_restriction),
+            (Question::IdHolder, self.id_holder),
+            (Question::Authentication, self.authentication),
+            (Question::TerminalCheck, self.terminal_check),
+            (Question::Timing, self.timing),
+            (Question::CheckedOn, self.checked_on),
+            (Question::Evidence, self.evidence),
+        ]
+        .into_iter()
+        .filter_map(|(q, a)| Some((q, a?)))
+        .collect()
+    }
+}
+
+#[derive(Subcommand)]
+enum DisclosureCommand {
+    /// Every maker's MDS/SDS status, and the makers in the ledger with none.
+    List,
+    /// Record a maker's (or system's) MDS/SDS status.
+    Set {
+        maker: String,
+        #[arg(long, value_enum)]
+        status: DisclosureStatus,
+        /// The form it follows: 6.0 (ガイドライン 6.0 版) or 5.2.
+        #[arg(long, default_value = "")]
+        version: String,
+        /// The day it was received (YYYY-MM-DD).
+        #[arg(long)]
+        received: Option<jiff::civil::Date>,
+        /// Where the document is kept.
+        #[arg(long, default_value = "")]
+        file: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DisclosureStatus {
+    /// 提出済.
+    Submitted,
+    /// 依頼中.
+    Requested,
+    /// 未提出.
+    Missing,
+}
+
+/// `2-2=2027-03-31` → ("2-2", the date).
+fn parse_target(text: &str) -> Result<(String, jiff::civil::Date), String> {
+    let (item, day) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write ITEM=YYYY-MM-DD, e.g. 2-2=2027-03-31 / 書式は 2-2=2027-03-31"))?;
+    let item = item.trim();
+    if !daicho_collector::inspection::ITEMS.iter().any(|(id, _)| *id == item) {
+        return Err(format!(
+            "{item:?} is not a checklist item: use 2-1, 2-2 or 2-3 / 項目は 2-1, 2-2, 2-3 のいずれかです"
+        ));
+    }
+    let day = day
+        .trim()
+        .parse()
+        .map_err(|e| format!("{day:?} is not a date (YYYY-MM-DD): {e} / 日付の書式が違います"))?;
+    Ok((item.to_owned(), day))
 }
 
 #[derive(clap::Args)]
@@ -512,6 +666,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report_command(&store, &output, document_lang, window).await?
         }
         Command::Audit => print!("{}", print::audit(&store.audit_log().await?, text_lang)),
+        Command::Register(command) => register_command(&store, command, text_lang).await?,
+        Command::Disclosure(command) => disclosure_command(&store, command, text_lang).await?,
+        Command::SignOff {
+            reviewer,
+            date,
+            note,
+            targets,
+            by,
+        } => {
+            store
+                .sign_off(&daicho_store::SignOff {
+                    reviewer,
+                    day: date.strftime("%Y/%m/%d").to_string(),
+                    note,
+                    targets: targets
+                        .into_iter()
+                        .map(|(item, day)| (item, day.strftime("%Y/%m/%d").to_string()))
+                        .collect(),
+                    actor: by,
+                    at: String::new(),
+                })
+                .await?;
+            println!("sign-off recorded / 確認記録を登録しました");
+        }
         Command::User(command) => users(&store, command).await?,
         Command::Agent(command) => clients(&store, Role::Agent, command).await?,
         Command::Reader(command) => clients(&store, Role::Reader, command).await?,
@@ -772,7 +950,14 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                 "no ledger imported yet: `daicho-collector ledger import FILE --by NAME` / 台帳が取り込まれていません"
             );
             let bytes = match format {
-                ExportFormat::Xlsx => daicho_ledger::to_xlsx(&state.ledger)?,
+                ExportFormat::Xlsx => {
+                    let records = daicho_collector::inspection::load(store).await?;
+                    let inspection = daicho_collector::inspection::inspection(&state, &records);
+                    daicho_ledger::to_xlsx_with_register(
+                        &state.ledger,
+                        &daicho_collector::inspection::register_entries(&inspection),
+                    )?
+                }
                 ExportFormat::Csv => daicho_ledger::to_csv(
                     &state.ledger,
                     if encoding == FileEncoding::Cp932 {
@@ -989,9 +1174,113 @@ async fn report_command(
     window: Window,
 ) -> anyhow::Result<()> {
     let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
-    let html = daicho_collector::reconcile::report_html(&state, lang, window.missing_days);
+    let records = daicho_collector::inspection::load(store).await?;
+    let inspection = daicho_collector::inspection::inspection(&state, &records);
+    let html =
+        daicho_collector::reconcile::report_html(&state, &inspection, lang, window.missing_days);
     daicho_process::write_atomic(output, |file| file.write_all(html.as_bytes()))
         .with_context(|| format!("cannot write {} / 書き込めません", output.display()))?;
     println!("{}: report written", output.display());
+    Ok(())
+}
+
+async fn register_command(store: &Store, command: RegisterCommand, lang: Lang) -> anyhow::Result<()> {
+    let state = reconcile(store, 30, 36).await?;
+    let records = daicho_collector::inspection::load(store).await?;
+    let register = daicho_collector::inspection::register(&state, &records);
+    match command {
+        RegisterCommand::List => print!("{}", print::register(&register, lang)),
+        RegisterCommand::Set {
+            device,
+            answers,
+            by,
+        } => {
+            let mut stored: std::collections::BTreeMap<String, String> = records
+                .register
+                .iter()
+                .find(|(d, _)| *d == device)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_default();
+            let given = answers.given();
+            anyhow::ensure!(
+                !given.is_empty(),
+                "no answer given: name at least one, e.g. --maintainer ○○メディカル / 回答が指定されていません"
+            );
+            for (question, answer) in given {
+                stored.insert(question.id(), answer);
+            }
+            store
+                .save_register_entry(&device, &stored, &by, "register-edit")
+                .await?;
+            println!("{}: recorded / 記録しました", shown(&device));
+        }
+        RegisterCommand::Import { file, by } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read {} / 読めません", file.display()))?;
+            let entries = daicho_ledger::read_register(&file.display().to_string(), &bytes)?;
+            for entry in &entries {
+                let answers = entry
+                    .answers
+                    .iter()
+                    .map(|(q, a)| (q.id(), a.clone()))
+                    .collect();
+                store
+                    .save_register_entry(&entry.device, &answers, &by, "register-import")
+                    .await?;
+            }
+            println!(
+                "{}: {} devices recorded / {} 台を記録しました",
+                file.display(),
+                entries.len(),
+                entries.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn disclosure_command(
+    store: &Store,
+    command: DisclosureCommand,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    match command {
+        DisclosureCommand::List => {
+            let state = reconcile(store, 30, 36).await?;
+            let records = daicho_collector::inspection::load(store).await?;
+            let inspection = daicho_collector::inspection::inspection(&state, &records);
+            print!("{}", print::disclosures(&inspection, lang));
+        }
+        DisclosureCommand::Set {
+            maker,
+            status,
+            version,
+            received,
+            file,
+            note,
+            by,
+        } => {
+            let status = match status {
+                DisclosureStatus::Submitted => "submitted",
+                DisclosureStatus::Requested => "requested",
+                DisclosureStatus::Missing => "missing",
+            };
+            store
+                .save_disclosure(&daicho_store::Disclosure {
+                    maker: maker.clone(),
+                    status: status.to_owned(),
+                    version,
+                    received: received
+                        .map(|d| d.strftime("%Y/%m/%d").to_string())
+                        .unwrap_or_default(),
+                    file,
+                    note,
+                    actor: by,
+                    at: String::new(),
+                })
+                .await?;
+            println!("{}: recorded / 記録しました", shown(&maker));
+        }
+    }
     Ok(())
 }

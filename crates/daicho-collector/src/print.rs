@@ -159,6 +159,71 @@ pub fn links(links: &[LinkRow], lang: Lang) -> String {
     out
 }
 
+/// `register list`: each device maintained remotely, why, its answers and
+/// how many are missing.
+pub fn register(lines: &[daicho_ledger::RegisterLine], lang: Lang) -> String {
+    let mut out = String::new();
+    if lines.is_empty() {
+        out.push_str(match lang {
+            Lang::Ja => "リモート保守の機器はありません（台帳の「有」・承認済みのリモートメンテナンスなし）\n",
+            Lang::En => "no device is maintained remotely (none declared 有, none sanctioned)\n",
+        });
+    }
+    for line in lines {
+        let missing = line.entry.unanswered();
+        let _ = writeln!(
+            out,
+            "{}  {}  ({}: {})",
+            shown(&line.entry.device),
+            said(&line.because, lang),
+            match lang {
+                Lang::Ja => "未回答",
+                Lang::En => "unanswered",
+            },
+            missing.len()
+        );
+        for question in daicho_ledger::Question::ALL {
+            let name = match lang {
+                Lang::Ja => question.header(),
+                Lang::En => question.english(),
+            };
+            let answer = line.entry.answer(question).unwrap_or("-");
+            let _ = writeln!(out, "    {name}: {}", shown(answer));
+        }
+    }
+    out
+}
+
+/// `disclosure list`: each maker's MDS/SDS status, and the ledger's makers
+/// with none recorded.
+pub fn disclosures(inspection: &daicho_ledger::Inspection, lang: Lang) -> String {
+    let mut out = String::new();
+    for d in &inspection.disclosures {
+        let _ = writeln!(
+            out,
+            "{}  {}  {} {} {} {}",
+            shown(&d.maker),
+            said(&d.status, lang),
+            shown(&d.version),
+            shown(&d.received),
+            shown(&d.file),
+            shown(&d.note)
+        );
+    }
+    if !inspection.makers_without.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            match lang {
+                Lang::Ja => "提出状況が未記録のメーカー",
+                Lang::En => "makers with no status recorded",
+            },
+            shown(&inspection.makers_without.join(", "))
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

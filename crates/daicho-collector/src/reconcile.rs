@@ -355,6 +355,7 @@ pub async fn reconcile(
 /// The HTML report (one self-contained file) of a reconciliation.
 pub fn report_html(
     state: &Reconciliation,
+    inspection: &daicho_ledger::Inspection,
     lang: daicho_ledger::Lang,
     missing_after_days: i64,
 ) -> String {
@@ -384,6 +385,7 @@ pub fn report_html(
                 lang != daicho_ledger::Lang::En,
                 None,
             )),
+            inspection,
         },
         lang,
     )

@@ -212,8 +212,7 @@ impl SettlementAction {
     /// What the decision did, as people read it (the audit log says it
     /// from the stored name, `settle_` + [`Self::as_str`]).
     pub fn label(self, lang: Lang) -> String {
-        Text::named(&format!("settle_{}", self.as_str()))
-            .map_or_else(|| self.as_str().to_owned(), |t| Says::of(t).render(lang))
+        Says::named("settle", self.as_str()).render(lang)
     }
 
     pub fn from_name(name: &str) -> Option<SettlementAction> {

@@ -168,6 +168,15 @@ const A4: u8 = 9;
 /// print as the hospital files it: A4 landscape, fit to the page width, the
 /// header row on every page, page numbers in the footer.
 pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
+    to_xlsx_with_register(ledger, &[])
+}
+
+/// [`to_xlsx`] with the 2-② remote-maintenance register as a sheet of its
+/// own (「リモート保守」), set up to print the same way.
+pub fn to_xlsx_with_register(
+    ledger: &Ledger,
+    register: &[crate::RegisterEntry],
+) -> Result<Vec<u8>, ExportError> {
     use rust_xlsxwriter::{Format, Workbook};
     let fail = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
     let mut workbook = Workbook::new();
@@ -189,6 +198,13 @@ pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
             sheets.push((
                 "クラウドサービス",
                 std::iter::once(headers.clone()).chain(rows).collect(),
+                0,
+            ));
+        }
+        if !register.is_empty() {
+            sheets.push((
+                crate::REGISTER_SHEET,
+                crate::register::register_table(register),
                 0,
             ));
         }

@@ -14,6 +14,7 @@ mod columns;
 mod diff;
 mod export;
 mod read;
+mod register;
 mod report;
 
 use std::collections::BTreeMap;
@@ -27,9 +28,13 @@ pub use diff::{
     ConnectionMethod, Diff, DiffOptions, Discovered, Flag, Interface, Item, ItemKind, MatchedBy,
     RemoteMaintenance, Settlement, SettlementAction, accept, diff, sanction,
 };
-pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx};
+pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx, to_xlsx_with_register};
+pub use register::{Question, REGISTER_SHEET, RegisterEntry, read_register, register_table};
 pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
-pub use report::{Coverage, Lang, ReportInput, Unchecked, render_html};
+pub use report::{
+    ChecklistAnswer, Coverage, DisclosureLine, Inspection, Lang, RegisterLine, ReportInput, SignOffLine,
+    Unchecked, render_html,
+};
 
 /// One device row of the declared ledger: the cells it has, by column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

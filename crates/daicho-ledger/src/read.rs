@@ -264,6 +264,17 @@ fn unclosed_quote(record: &[u8]) -> Option<usize> {
 }
 
 fn spreadsheet_grids(name: &str, bytes: &[u8]) -> Result<Vec<Grid>, FileError> {
+    Ok(spreadsheet_sheets(name, bytes)?
+        .into_iter()
+        .map(|(_, grid)| grid)
+        .collect())
+}
+
+/// Every sheet of a workbook, by name, as the text a person sees.
+pub(crate) fn spreadsheet_sheets(
+    name: &str,
+    bytes: &[u8],
+) -> Result<Vec<(String, Grid)>, FileError> {
     let fail = |reason: String| FileError::Spreadsheet {
         file: name.to_owned(),
         reason,
@@ -278,12 +289,13 @@ fn spreadsheet_grids(name: &str, bytes: &[u8]) -> Result<Vec<Grid>, FileError> {
         // The range starts at its first used cell: pad it so that row
         // numbers in messages are the ones the spreadsheet shows.
         let top = range.start().map_or(0, |(row, _)| row as usize);
-        grids.push(
+        grids.push((
+            sheet,
             std::iter::repeat_with(Vec::new)
                 .take(top)
                 .chain(range.rows().map(|row| row.iter().map(cell_text).collect()))
                 .collect(),
-        );
+        ));
     }
     Ok(grids)
 }

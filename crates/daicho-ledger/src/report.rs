@@ -29,6 +29,61 @@ pub struct Unchecked {
     pub rows: Vec<String>,
 }
 
+/// One item of the checklist (2-①, 2-②, 2-③): はい or いいえ as the data
+/// answer it, why, and for いいえ the target date the hospital set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistAnswer {
+    /// `2-①`.
+    pub item: &'static str,
+    pub question: daicho_report::Says,
+    pub yes: bool,
+    pub evidence: daicho_report::Says,
+    pub target: Option<String>,
+}
+
+/// A device in the 2-② register: why it is there, and its answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterLine {
+    pub entry: crate::RegisterEntry,
+    /// Declared 有 in the ledger, or a flag settled as sanctioned.
+    pub because: daicho_report::Says,
+}
+
+/// A maker's MDS/SDS status, with how many ledger devices are theirs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureLine {
+    pub maker: String,
+    pub status: daicho_report::Says,
+    pub version: String,
+    pub received: String,
+    pub file: String,
+    pub note: String,
+    pub devices: usize,
+}
+
+/// A review (確認記録): who, when, the note, the targets set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOffLine {
+    pub reviewer: String,
+    pub day: String,
+    pub note: String,
+    /// "2-②: 2027/03/31", …
+    pub targets: String,
+}
+
+/// What the inspection asks beyond the ledger's differences.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspection {
+    pub answers: Vec<ChecklistAnswer>,
+    pub register: Vec<RegisterLine>,
+    pub disclosures: Vec<DisclosureLine>,
+    /// Makers in the ledger with no MDS/SDS status recorded.
+    pub makers_without: Vec<String>,
+    pub sign_offs: Vec<SignOffLine>,
+    /// The ledger's devices by 種別: (種別, count).
+    pub by_kind: Vec<(String, usize)>,
+}
+
 /// What the report shows.
 pub struct ReportInput<'a> {
     /// The hospital (and site) the report is for.
@@ -46,6 +101,7 @@ pub struct ReportInput<'a> {
     /// The network diagram (構成図) as SVG, drawn by the caller; it is put
     /// in as it is, so it must be escaped SVG (daicho-diagram's).
     pub diagram: Option<&'a str>,
+    pub inspection: &'a Inspection,
 }
 
 struct Section<'a> {
@@ -77,6 +133,18 @@ impl Page<'_> {
 
     fn says(&self, text: &daicho_report::Says) -> String {
         text.render(self.lang())
+    }
+
+    fn flag_name(&self, code: &str) -> String {
+        daicho_report::Says::named("kind", code).render(self.lang())
+    }
+
+    fn question(&self, q: &crate::Question) -> &'static str {
+        if self.ja { q.header() } else { q.english() }
+    }
+
+    fn questions(&self) -> [crate::Question; 9] {
+        crate::Question::ALL
     }
 
     fn action(&self, settlement: &Settlement) -> String {
@@ -140,6 +208,36 @@ struct Labels {
     who: &'static str,
     action: &'static str,
     note: &'static str,
+    checklist_title: &'static str,
+    checklist_explanation: &'static str,
+    answer: &'static str,
+    yes: &'static str,
+    no: &'static str,
+    target_date: &'static str,
+    no_target: &'static str,
+    register_title: &'static str,
+    register_explanation: &'static str,
+    because: &'static str,
+    unanswered: &'static str,
+    disclosures_title: &'static str,
+    disclosures_explanation: &'static str,
+    maker: &'static str,
+    status: &'static str,
+    version: &'static str,
+    received: &'static str,
+    file: &'static str,
+    devices: &'static str,
+    makers_without: &'static str,
+    sign_offs_title: &'static str,
+    sign_offs_explanation: &'static str,
+    reviewer: &'static str,
+    day: &'static str,
+    targets: &'static str,
+    no_sign_off: &'static str,
+    by_kind_title: &'static str,
+    kind: &'static str,
+    count: &'static str,
+    scope_title: &'static str,
 }
 
 static JA: Labels = Labels {
@@ -193,6 +291,36 @@ static JA: Labels = Labels {
     who: "担当者",
     action: "対応",
     note: "理由・メモ",
+    checklist_title: "チェックリスト 2-①②③ の回答",
+    checklist_explanation: "台帳・リモート保守の記録・MDS/SDS の状況から回答を示します。「いいえ」の項目には、確認記録で定めた対応の目標日を示します。",
+    answer: "回答",
+    yes: "はい",
+    no: "いいえ",
+    target_date: "目標日",
+    no_target: "目標日が未設定です（確認記録で設定してください）",
+    register_title: "2-② リモート保守の記録",
+    register_explanation: "リモートメンテナンスを行う機器ごとに、保守事業者・接続方法・接続元の制限などを記録します。空欄は未回答です。",
+    because: "対象の理由",
+    unanswered: "未回答",
+    disclosures_title: "2-③ 製造業者・サービス事業者のセキュリティ情報（MDS/SDS）",
+    disclosures_explanation: "メーカー・システムごとの MDS/SDS の提出状況です。",
+    maker: "メーカー・システム",
+    status: "提出状況",
+    version: "様式",
+    received: "受領日",
+    file: "保管場所",
+    devices: "台帳の機器数",
+    makers_without: "提出状況が未記録のメーカー",
+    sign_offs_title: "確認記録",
+    sign_offs_explanation: "台帳・リモート保守の記録・MDS/SDS の状況を責任者が確認した記録です。",
+    reviewer: "確認者",
+    day: "確認日",
+    targets: "目標日",
+    no_sign_off: "確認記録がありません",
+    by_kind_title: "台帳の機器（種別ごと）",
+    kind: "種別",
+    count: "台数",
+    scope_title: "確認の範囲",
 };
 
 static EN: Labels = Labels {
@@ -249,6 +377,36 @@ static EN: Labels = Labels {
     who: "Who",
     action: "Action",
     note: "Reason / note",
+    checklist_title: "Checklist items 2-①②③",
+    checklist_explanation: "Answered from the ledger, the remote-maintenance register and the MDS/SDS status. For a No, the target date set in a sign-off.",
+    answer: "Answer",
+    yes: "Yes",
+    no: "No",
+    target_date: "Target date",
+    no_target: "No target date set (set one in a sign-off)",
+    register_title: "2-② Remote-maintenance register",
+    register_explanation: "For each device maintained remotely: the vendor, how it connects, from where, and the rest. An empty cell is unanswered.",
+    because: "Why listed",
+    unanswered: "Unanswered",
+    disclosures_title: "2-③ Makers' security disclosures (MDS/SDS)",
+    disclosures_explanation: "Whether each maker or system has submitted its MDS/SDS.",
+    maker: "Maker or system",
+    status: "Status",
+    version: "Form",
+    received: "Received",
+    file: "Kept at",
+    devices: "Devices in the ledger",
+    makers_without: "Makers with no status recorded",
+    sign_offs_title: "Sign-offs",
+    sign_offs_explanation: "Reviews of the ledger, the register and the MDS/SDS status by the people responsible.",
+    reviewer: "Reviewer",
+    day: "Date",
+    targets: "Target dates",
+    no_sign_off: "No sign-off recorded",
+    by_kind_title: "Ledger devices by kind",
+    kind: "Kind",
+    count: "Count",
+    scope_title: "Scope",
 };
 
 /// The report as one HTML document.

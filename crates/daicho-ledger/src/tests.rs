@@ -236,6 +236,44 @@ fn xlsx_export_prints_on_a4_landscape_with_the_header_on_every_page() {
     }
 }
 
+#[test]
+fn the_remote_maintenance_register_round_trips_through_its_sheet() {
+    let lte = RegisterEntry {
+        device: "NW-009".into(),
+        answers: [
+            (Question::Maintainer, "○○メディカル"),
+            (Question::Method, "LTE・5G ルータ"),
+            (Question::IdHolder, "共用"),
+            (Question::Authentication, "=HYPERLINK(\"http://x\")"),
+            (Question::CheckedOn, "2026/12/01"),
+        ]
+        .into_iter()
+        .map(|(q, a)| (q, a.to_owned()))
+        .collect(),
+    };
+    let blank = RegisterEntry {
+        device: "#12".into(),
+        answers: Default::default(),
+    };
+    let register = vec![lte.clone(), blank];
+    let bytes = to_xlsx_with_register(&hostile_ledger(), &register).unwrap();
+    let back = read_register("ledger.xlsx", &bytes).unwrap();
+    assert_eq!(back[0], lte, "a formula-like answer comes back as written");
+    assert_eq!(back[1].device, "#12");
+    assert_eq!(back[1].unanswered().len(), Question::ALL.len());
+    assert_eq!(lte.unanswered().len(), 4);
+    // The sheet prints like the others: its header on every page.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut workbook = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut workbook)
+        .unwrap();
+    assert!(workbook.contains("リモート保守!$1:$1"), "{workbook}");
+    // A workbook without the sheet says which sheet to fill in.
+    let plain = to_xlsx(&hostile_ledger()).unwrap();
+    let err = read_register("plain.xlsx", &plain).unwrap_err().to_string();
+    assert!(err.contains("リモート保守") && err.contains("plain.xlsx"), "{err}");
+}
+
 fn device(id: i64, name: &str, ip: &str, mac: &str) -> Discovered {
     Discovered {
         id,
@@ -430,6 +468,7 @@ fn the_html_report_escapes_device_strings_and_runs_no_script() {
                 settlements: &[],
                 diagram: None,
                 site_name: None,
+                inspection: &Inspection::default(),
                 unchecked: &[],
             },
             lang,
@@ -485,6 +524,7 @@ fn script_and_formula_device_names_are_inert_everywhere() {
             settlements: &[],
             diagram: None,
             site_name: None,
+            inspection: &Inspection::default(),
             unchecked: &[],
         },
         Lang::Ja,
@@ -546,6 +586,39 @@ fn the_report_matches_its_snapshot() {
         note: "DHCP 予約の変更待ち".into(),
         at: "2026-11-28 09:00:00 UTC".into(),
     }];
+    let inspection = Inspection {
+        answers: vec![ChecklistAnswer {
+            item: "2-②",
+            question: Says::verbatim("リモート保守の把握"),
+            yes: false,
+            evidence: Says::verbatim("未回答 4"),
+            target: Some("2027/03/31".into()),
+        }],
+        register: vec![RegisterLine {
+            entry: RegisterEntry {
+                device: "004".into(),
+                answers: [(Question::Maintainer, "<B社>".to_owned())].into(),
+            },
+            because: Says::verbatim("台帳に「有」"),
+        }],
+        disclosures: vec![DisclosureLine {
+            maker: "B社".into(),
+            status: Says::of(Text::DisclosureRequested),
+            version: "6.0".into(),
+            received: String::new(),
+            file: String::new(),
+            note: "=cmd".into(),
+            devices: 1,
+        }],
+        makers_without: vec!["A社".into()],
+        sign_offs: vec![SignOffLine {
+            reviewer: "院長".into(),
+            day: "2026/12/01".into(),
+            note: "情報システム委員会".into(),
+            targets: "2-②: 2027/03/31".into(),
+        }],
+        by_kind: vec![("PC".into(), 3)],
+    };
     for (lang, name) in [(Lang::Ja, "report-ja.html"), (Lang::En, "report-en.html")] {
         let html = render_html(
             &ReportInput {
@@ -569,6 +642,7 @@ fn the_report_matches_its_snapshot() {
                     network: "198.18.1.31/32".into(),
                     rows: vec!["003 (医療機器)".into()],
                 }],
+                inspection: &inspection,
             },
             lang,
         );

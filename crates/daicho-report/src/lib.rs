@@ -995,12 +995,6 @@ impl FindingKind {
             FindingKind::Unknown => Text::KindUnknown,
         }
     }
-
-    /// The name stored (`dual_homed`) as a person reads it; a name this
-    /// build does not know is shown as stored.
-    pub fn says_named(name: &str) -> Says {
-        Text::named(&format!("kind_{name}")).map_or_else(|| Says::verbatim(name), Says::of)
-    }
 }
 
 /// A conclusion drawn from observations, with the evidence a person can check.

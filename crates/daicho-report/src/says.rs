@@ -185,6 +185,19 @@ texts! {
     DiffNeverSeen => "diff_never_seen",
     DiffLastSeen => "diff_last_seen",
     DiffMatchedByIp => "diff_matched_by_ip",
+    // The inspection: MDS/SDS status, the checklist's answers.
+    DisclosureSubmitted => "disclosure_submitted",
+    DisclosureRequested => "disclosure_requested",
+    DisclosureMissing => "disclosure_missing",
+    Checklist21 => "checklist_2_1",
+    Checklist22 => "checklist_2_2",
+    Checklist23 => "checklist_2_3",
+    Evidence21 => "evidence_2_1",
+    Evidence22 => "evidence_2_2",
+    Evidence23 => "evidence_2_3",
+    RegisterDeclared => "register_declared",
+    RegisterSanctioned => "register_sanctioned",
+    RegisterRecorded => "register_recorded",
     // Audit entries.
     AuditMaintenance => "audit_maintenance",
     MethodVpn => "method_vpn",
@@ -296,6 +309,13 @@ impl Says {
     /// stored as data (shown the same in every language).
     pub fn verbatim(text: impl Into<String>) -> Says {
         Says::of(Text::Verbatim).with("text", text.into())
+    }
+
+    /// The text named `{prefix}_{name}` for a stored name (`settle_` +
+    /// `accept`), or — a name this build does not know — the name as it is.
+    pub fn named(prefix: &str, name: &str) -> Says {
+        Text::named(&format!("{prefix}_{}", name.replace('-', "_")))
+            .map_or_else(|| Says::verbatim(name), Says::of)
     }
 
     pub fn with(mut self, name: &str, value: impl Into<Param>) -> Says {

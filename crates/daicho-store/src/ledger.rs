@@ -377,7 +377,7 @@ fn stored_text(stored: String) -> Says {
 
 /// A settlement's action as a person reads it (`accept` → 承認（台帳を更新）).
 fn settle_action(action: &str) -> daicho_report::Param {
-    Text::named(&format!("settle_{action}")).map_or_else(|| action.into(), Into::into)
+    Says::named("settle", action).into()
 }
 
 /// A settlement's detail (`{"maintenance": {"maintainer", "method"}}`) as
@@ -397,11 +397,7 @@ fn maintenance_said(detail: &str) -> daicho_report::Param {
             maintenance: Some(m),
         }) => Says::of(Text::AuditMaintenance)
             .with("maintainer", m.maintainer)
-            .with(
-                "method",
-                Text::named(&format!("method_{}", m.method))
-                    .map_or_else(|| daicho_report::Param::from(m.method.as_str()), Into::into),
-            )
+            .with("method", Says::named("method", &m.method))
             .into(),
         _ => "".into(),
     }
@@ -411,7 +407,6 @@ impl AuditEntry {
     /// What was done, as a person reads it (`diff-settle` → 差分の処理); an
     /// action this build does not name is shown as stored.
     pub fn action_says(&self) -> Says {
-        Text::named(&format!("action_{}", self.action.replace('-', "_")))
-            .map_or_else(|| Says::verbatim(self.action.as_str()), Says::of)
+        Says::named("action", &self.action)
     }
 }

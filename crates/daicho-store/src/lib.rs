@@ -12,6 +12,7 @@
 //! database by an advisory lock) because the merge reads the keys it joins.
 
 mod clients;
+mod inspection;
 mod ingest;
 mod ledger;
 mod links;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use clients::{ApiClient, Role, Token, random_token};
 pub use ingest::Ingested;
+pub use inspection::{Disclosure, SignOff};
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use links::{LinkRow, LinkState, parse_link_id};
 pub use read::{AddressRow, DeviceRow, Explanation, MergeRecord, ScanRow, SharedIdentity};

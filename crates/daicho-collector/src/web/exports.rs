@@ -27,6 +27,7 @@ pub(super) async fn export(
     Path(file): Path<String>,
 ) -> Result<Response, Response> {
     let r = reconciled(&state).await?;
+    let inspection = super::inspected(&state, &r).await?;
     let (bytes, content_type) = match file.as_str() {
         "ledger.csv" => (
             daicho_ledger::to_csv(&r.ledger, daicho_ledger::CsvEncoding::Utf8Bom)
@@ -34,7 +35,8 @@ pub(super) async fn export(
             "text/csv; charset=utf-8",
         ),
         "ledger.xlsx" => (
-            daicho_ledger::to_xlsx(&r.ledger).map_err(|e| e.to_string()),
+            daicho_ledger::to_xlsx_with_register(&r.ledger, &crate::inspection::register_entries(&inspection))
+                .map_err(|e| e.to_string()),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "diagram.svg" => (
@@ -42,7 +44,10 @@ pub(super) async fn export(
             "image/svg+xml",
         ),
         "report.html" => (
-            Ok(crate::reconcile::report_html(&r, signed.lang, state.missing_days).into_bytes()),
+            Ok(
+                crate::reconcile::report_html(&r, &inspection, signed.lang, state.missing_days)
+                    .into_bytes(),
+            ),
             "text/html; charset=utf-8",
         ),
         _ => return Ok((StatusCode::NOT_FOUND, signed.page.t.no_such_export).into_response()),
@@ -62,3 +67,4 @@ pub(super) async fn export(
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{file}: {e}")).into_response(),
     })
 }
+

@@ -113,7 +113,7 @@ impl Chrome {
 
     /// A finding kind's name (`dual_homed`) in the page's language.
     fn flag_name(&self, code: &str) -> String {
-        daicho_report::FindingKind::says_named(code).render(self.language())
+        daicho_report::Says::named("kind", code).render(self.language())
     }
 
     /// A stored text (finding, evidence, merge reason, audit entry) in the
@@ -165,6 +165,18 @@ pub(crate) async fn reconciled(state: &AppState) -> Result<Arc<Reconciliation>, 
         .get(&state.store, state.missing_days, state.overdue_hours)
         .await
         .map_err(store_failed)
+}
+
+/// The inspection's answers, register, MDS/SDS and sign-offs for a
+/// reconciliation.
+pub(crate) async fn inspected(
+    state: &AppState,
+    r: &Reconciliation,
+) -> Result<daicho_ledger::Inspection, Response> {
+    let records = crate::inspection::load(&state.store)
+        .await
+        .map_err(store_failed)?;
+    Ok(crate::inspection::inspection(r, &records))
 }
 
 async fn stylesheet() -> Response {
