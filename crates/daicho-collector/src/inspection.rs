@@ -115,7 +115,10 @@ pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
             .devices
             .iter()
             .fold(BTreeMap::new(), |mut makers, row| {
-                if let Some(maker) = row.get(Field::Maker).map(str::trim).filter(|m| !m.is_empty())
+                if let Some(maker) = row
+                    .get(Field::Maker)
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
                 {
                     *makers.entry(maker.to_owned()).or_default() += 1;
                 }

@@ -320,11 +320,14 @@ enum DisclosureStatus {
 
 /// `2-2=2027-03-31` → ("2-2", the date).
 fn parse_target(text: &str) -> Result<(String, jiff::civil::Date), String> {
-    let (item, day) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?}: write ITEM=YYYY-MM-DD, e.g. 2-2=2027-03-31 / 書式は 2-2=2027-03-31"))?;
+    let (item, day) = text.split_once('=').ok_or_else(|| {
+        format!("{text:?}: write ITEM=YYYY-MM-DD, e.g. 2-2=2027-03-31 / 書式は 2-2=2027-03-31")
+    })?;
     let item = item.trim();
-    if !daicho_collector::inspection::ITEMS.iter().any(|(id, _)| *id == item) {
+    if !daicho_collector::inspection::ITEMS
+        .iter()
+        .any(|(id, _)| *id == item)
+    {
         return Err(format!(
             "{item:?} is not a checklist item: use 2-1, 2-2 or 2-3 / 項目は 2-1, 2-2, 2-3 のいずれかです"
         ));
@@ -1184,7 +1187,11 @@ async fn report_command(
     Ok(())
 }
 
-async fn register_command(store: &Store, command: RegisterCommand, lang: Lang) -> anyhow::Result<()> {
+async fn register_command(
+    store: &Store,
+    command: RegisterCommand,
+    lang: Lang,
+) -> anyhow::Result<()> {
     let state = reconcile(store, 30, 36).await?;
     let records = daicho_collector::inspection::load(store).await?;
     let register = daicho_collector::inspection::register(&state, &records);

@@ -29,11 +29,11 @@ pub use diff::{
     RemoteMaintenance, Settlement, SettlementAction, accept, diff, sanction,
 };
 pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx, to_xlsx_with_register};
-pub use register::{Question, REGISTER_SHEET, RegisterEntry, read_register, register_table};
 pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
+pub use register::{Question, REGISTER_SHEET, RegisterEntry, read_register, register_table};
 pub use report::{
-    ChecklistAnswer, Coverage, DisclosureLine, Inspection, Lang, RegisterLine, ReportInput, SignOffLine,
-    Unchecked, render_html,
+    ChecklistAnswer, Coverage, DisclosureLine, Inspection, Lang, RegisterLine, ReportInput,
+    SignOffLine, Unchecked, render_html,
 };
 
 /// One device row of the declared ledger: the cells it has, by column.

@@ -271,7 +271,10 @@ fn the_remote_maintenance_register_round_trips_through_its_sheet() {
     // A workbook without the sheet says which sheet to fill in.
     let plain = to_xlsx(&hostile_ledger()).unwrap();
     let err = read_register("plain.xlsx", &plain).unwrap_err().to_string();
-    assert!(err.contains("リモート保守") && err.contains("plain.xlsx"), "{err}");
+    assert!(
+        err.contains("リモート保守") && err.contains("plain.xlsx"),
+        "{err}"
+    );
 }
 
 fn device(id: i64, name: &str, ip: &str, mac: &str) -> Discovered {

@@ -168,23 +168,25 @@ impl Store {
 
     /// Every sign-off, oldest first.
     pub async fn sign_offs(&self) -> Result<Vec<SignOff>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT reviewer, day, note, targets, actor, at FROM sign_offs ORDER BY id",
+        Ok(
+            sqlx::query(
+                "SELECT reviewer, day, note, targets, actor, at FROM sign_offs ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let targets: String = r.get(3);
+                SignOff {
+                    reviewer: r.get(0),
+                    day: r.get(1),
+                    note: r.get(2),
+                    targets: serde_json::from_str(&targets).unwrap_or_default(),
+                    actor: r.get(4),
+                    at: r.get(5),
+                }
+            })
+            .collect(),
         )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let targets: String = r.get(3);
-            SignOff {
-                reviewer: r.get(0),
-                day: r.get(1),
-                note: r.get(2),
-                targets: serde_json::from_str(&targets).unwrap_or_default(),
-                actor: r.get(4),
-                at: r.get(5),
-            }
-        })
-        .collect())
     }
 }

@@ -12,8 +12,8 @@
 //! database by an advisory lock) because the merge reads the keys it joins.
 
 mod clients;
-mod inspection;
 mod ingest;
+mod inspection;
 mod ledger;
 mod links;
 mod read;

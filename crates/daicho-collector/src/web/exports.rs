@@ -35,8 +35,11 @@ pub(super) async fn export(
             "text/csv; charset=utf-8",
         ),
         "ledger.xlsx" => (
-            daicho_ledger::to_xlsx_with_register(&r.ledger, &crate::inspection::register_entries(&inspection))
-                .map_err(|e| e.to_string()),
+            daicho_ledger::to_xlsx_with_register(
+                &r.ledger,
+                &crate::inspection::register_entries(&inspection),
+            )
+            .map_err(|e| e.to_string()),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "diagram.svg" => (
@@ -67,4 +70,3 @@ pub(super) async fn export(
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{file}: {e}")).into_response(),
     })
 }
-
