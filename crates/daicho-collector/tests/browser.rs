@@ -614,3 +614,246 @@ async fn flags_settle_three_ways_and_a_link_is_confirmed_in_chromium() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sets a form field the way a person's date picker does (typing into a
+/// date input depends on the browser's locale).
+async fn set_value(browser: &Client, css: &str, value: &str) {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    browser
+        .execute(
+            "arguments[0].value = arguments[1];",
+            vec![serde_json::to_value(&element).unwrap(), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The inspection packet as staff prepare it: the LTE router sanctioned,
+/// its 2-② register filled on the inspection page, one maker's MDS/SDS
+/// recorded, a sign-off with a target date; then the report written and
+/// printed to PDF by Chromium on A4 — its pages kept as PNG (pdftoppm)
+/// beside the screenshots.
+#[tokio::test]
+async fn the_inspection_packet_is_prepared_and_printed_in_chromium() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "daicho-browser-inspection-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = seeded_with(
+        &dir,
+        lte_router("198.18.1.254", "00:1e:42:00:01:fe", "lte-gw"),
+        &[],
+    );
+    let inventory: serde_json::Value =
+        serde_json::from_slice(&collector(&ledger, &["devices", "--format", "json"]).stdout)
+            .unwrap();
+    let gw = inventory["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "lte-gw")
+        .unwrap()["id"]
+        .clone();
+    run(
+        &ledger,
+        &[
+            "diff",
+            "sanctioned",
+            &format!("F{gw}-mobile_router"),
+            "--by",
+            "suzuki",
+            "--note",
+            "保守契約 2026-031",
+            "--maintainer",
+            "○○メディカル",
+            "--method",
+            "mobile-router",
+        ],
+    );
+    let server = Collector::start(&ledger, &[]);
+    let base = server.url.clone();
+    let browser = driver.browser().await;
+    sign_in(&browser, &base, "suzuki", EDITOR_PASSWORD).await;
+
+    browser.goto(&format!("{base}/inspection")).await.unwrap();
+    let answers = text(&browser, "#answers").await;
+    assert!(
+        answers.contains("2-②") && answers.contains("いいえ"),
+        "{answers}"
+    );
+    // The router's register: vendor and method from the settlement, the
+    // rest typed here.
+    let form = "form.register-form";
+    let section = browser
+        .find(Locator::Css("section.register"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        section.contains("承認済みのリモートメンテナンス"),
+        "{section}"
+    );
+    for (name, value) in [
+        ("source_restriction", "保守センターの固定 IP のみ"),
+        ("id_holder", "個人"),
+        ("authentication", "ID・パスワード＋ワンタイムパスワード"),
+        ("terminal_check", "月次でパッチ適用の報告を受領"),
+        ("timing", "事前に電話連絡の上で実施"),
+        ("checked_on", "2026/12/01"),
+        ("evidence", "保守契約書 2026-031.pdf"),
+    ] {
+        browser
+            .find(Locator::Css(&format!("{form} input[name='{name}']")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    browser
+        .find(Locator::Css(&format!("{form} button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually_contains(&browser, "section.register h3", "未回答 0").await;
+
+    // MDS/SDS for the router's maker; a sign-off with a target date.
+    browser
+        .find(Locator::Css("#disclosure-form input[name='maker']"))
+        .await
+        .unwrap()
+        .send_keys("Teltonika")
+        .await
+        .unwrap();
+    set_value(
+        &browser,
+        "#disclosure-form input[name='received']",
+        "2026-11-20",
+    )
+    .await;
+    browser
+        .find(Locator::Css("#disclosure-form input[name='file']"))
+        .await
+        .unwrap()
+        .send_keys("MDS/teltonika.pdf")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("save-disclosure"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually_contains(&browser, "#disclosure-list", "Teltonika").await;
+    assert!(text(&browser, "#disclosure-list").await.contains("提出済"));
+    browser
+        .find(Locator::Css("#sign-off-form input[name='reviewer']"))
+        .await
+        .unwrap()
+        .send_keys("院長")
+        .await
+        .unwrap();
+    set_value(&browser, "#sign-off-form input[name='day']", "2026-12-07").await;
+    browser
+        .find(Locator::Css("#sign-off-form input[name='note']"))
+        .await
+        .unwrap()
+        .send_keys("情報システム委員会")
+        .await
+        .unwrap();
+    set_value(
+        &browser,
+        "#sign-off-form input[name='target-2-1']",
+        "2027-03-31",
+    )
+    .await;
+    browser
+        .find(Locator::Id("save-sign-off"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually_contains(&browser, "#sign-off-list", "院長").await;
+    let answers = text(&browser, "#answers").await;
+    assert!(answers.contains("2027/03/31"), "{answers}");
+    screenshot(&browser, "inspection-ja").await;
+
+    // The report, as handed to the inspector: printed by Chromium on A4.
+    let report = dir.join("report.html");
+    run(&ledger, &["report", "-o", report.to_str().unwrap()]);
+    browser
+        .goto(&format!("file://{}", report.display()))
+        .await
+        .unwrap();
+    let pdf = browser
+        .print(
+            fantoccini::wd::PrintConfiguration::builder()
+                .size(fantoccini::wd::PrintSize::A4)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    let pdf_path = out.join("report-ja.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let info = Command::new("pdfinfo").arg(&pdf_path).output();
+    let Ok(info) = info else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pdfinfo (poppler-utils) is missing"
+        );
+        return;
+    };
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains("595.") && info.contains("841."), "A4: {info}");
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(pages >= 2, "{info}");
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "60"])
+        .arg(&pdf_path)
+        .arg(out.join("report-ja-page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pngs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("report-ja-page")
+        })
+        .count();
+    assert_eq!(pngs, pages, "one PNG per page");
+    let text = Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for expected in ["チェックリスト", "リモート保守の記録", "Teltonika", "院長"]
+    {
+        assert!(text.contains(expected), "{expected} not in the PDF");
+    }
+    browser.close().await.unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,6 +26,7 @@ mod diagram;
 mod diff;
 mod exports;
 mod findings;
+mod inspection;
 mod labels;
 mod overview;
 mod session;
@@ -61,6 +62,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/exports", get(exports::exports))
         .route("/exports/{file}", get(exports::export))
         .route("/audit", get(audit::audit))
+        .route("/inspection", get(inspection::inspection))
+        .route("/inspection/register", post(inspection::save_register))
+        .route("/inspection/disclosure", post(inspection::save_disclosure))
+        .route("/inspection/sign-off", post(inspection::sign_off))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::map_response(security_headers))
 }
