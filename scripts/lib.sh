@@ -30,7 +30,7 @@ ensure_packages() {
 }
 
 # What the lab, the tests and the benchmark need from Debian.
-LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables dnsmasq-base radvd busybox isc-dhcp-client python3-venv postgresql dcmtk orthanc chromium chromium-driver fonts-ipafont-gothic)
+LAB_PACKAGES=(iproute2 util-linux procps tcpdump iputils-ping arp-scan snmpd snmp lldpd samba avahi-daemon lighttpd lighttpd-mod-openssl openssl openssh-server miniupnpd nftables dnsmasq-base radvd busybox isc-dhcp-client python3-venv postgresql dcmtk orthanc chromium chromium-driver fonts-ipafont-gothic poppler-utils)
 
 # A throwaway PostgreSQL for the ledger's tests on that backend: Debian's
 # server with its own data directory, a Unix socket only (no TCP port, no

@@ -219,7 +219,7 @@ enum RegisterCommand {
     Set {
         device: String,
         #[command(flatten)]
-        answers: RegisterAnswers,
+        answers: Box<RegisterAnswers>,
         /// Who records it (for the audit log).
         #[arg(long)]
         by: String,

@@ -431,3 +431,157 @@ async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
     let filtered = get("/devices.csv?q=PC-000").await;
     assert_eq!(filtered.lines().count(), 1 + 9, "{filtered}");
 }
+
+/// Every page, read in Japanese, says no English sentence: findings,
+/// evidence, merge reasons, diff items and audit entries are rendered
+/// from stored texts, not stored in English.
+#[tokio::test]
+async fn every_page_in_japanese_holds_no_english_sentence() {
+    let ledger = scratch::sqlite("japanese-pages");
+    let at = ledger.location.as_str();
+    let dir = std::env::temp_dir().join(format!("daicho-ja-pages-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = collector(at, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (n, report) in [
+        outpatient_report(support::lte_router(
+            "198.18.1.254",
+            "00:1e:42:00:01:fe",
+            "lte-gw",
+        )),
+        support::ward_report(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("report-{n}.json"));
+        std::fs::write(&path, report).unwrap();
+        run(&["import", path.to_str().unwrap()]);
+    }
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/declared-ledger.csv"
+    );
+    run(&["ledger", "import", sample, "--by", "鈴木一郎"]);
+    let diff: serde_json::Value =
+        serde_json::from_str(&run(&["diff", "--format", "json"])).unwrap();
+    let undeclared = diff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "undeclared")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&[
+        "diff",
+        "ignore",
+        &undeclared,
+        "--by",
+        "鈴木一郎",
+        "--note",
+        "検証用",
+    ]);
+    run(&[
+        "register",
+        "set",
+        "ME-031",
+        "--maintainer",
+        "○○メディカル",
+        "--by",
+        "鈴木一郎",
+    ]);
+    run(&[
+        "disclosure",
+        "set",
+        "NEC",
+        "--status",
+        "requested",
+        "--by",
+        "鈴木一郎",
+    ]);
+    run(&[
+        "sign-off",
+        "--reviewer",
+        "院長",
+        "--date",
+        "2026-12-07",
+        "--target",
+        "2-2=2027-03-31",
+        "--by",
+        "鈴木一郎",
+    ]);
+    assert!(add_user(at, "suzuki", "editor", PASSWORD).status.success());
+    let server = Collector::start(at, &[]);
+    let base = server.url.as_str();
+    let (session, _) = sign_in(base, "suzuki", PASSWORD).await;
+    let get = |path: String| {
+        let url = format!("{base}{path}");
+        let cookie = format!("daicho_session={session}");
+        async move {
+            let answer = client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.text().await.unwrap()
+        }
+    };
+    let devices: serde_json::Value =
+        serde_json::from_str(&run(&["devices", "--format", "json"])).unwrap();
+    let mut pages: Vec<String> = [
+        "/",
+        "/devices",
+        "/diff",
+        "/findings",
+        "/diagram",
+        "/exports",
+        "/audit",
+        "/inspection",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    pages.extend(
+        devices["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("/devices/{}", d["id"])),
+    );
+    for path in pages {
+        let page = get(path.clone()).await;
+        assert_eq!(
+            support::english_sentences(&page),
+            Vec::<String>::new(),
+            "{path} speaks English"
+        );
+    }
+    // The check finds English where there is some.
+    let audit_en = client()
+        .get(format!("{base}/audit"))
+        .header(
+            "cookie",
+            format!("daicho_session={session}; daicho_lang=en"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!support::english_sentences(&audit_en).is_empty());
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    ledger.remove().await;
+}

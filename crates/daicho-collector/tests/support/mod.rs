@@ -257,3 +257,71 @@ pub fn ward_report() -> String {
     })
     .to_string()
 }
+
+/// English sentences in a page meant to be Japanese: lines of its text
+/// with three or more lowercase English words in a row (names such as
+/// "SNMP", "VLAN 20" or "sw-out" are not sentences). Text quoted in 「」
+/// is what a device or a person wrote, and is skipped. The same rule as
+/// tests/checks/no_english.py, which CI runs on the demo's report.
+pub fn english_sentences(page: &str) -> Vec<String> {
+    /// The page without its `open`…`close` elements (style, script).
+    fn without(page: &str, open: &str, close: &str) -> String {
+        let mut kept = String::new();
+        let mut rest = page;
+        while let Some(start) = rest.find(open) {
+            kept.push_str(&rest[..start]);
+            rest = rest[start..]
+                .find(close)
+                .map_or("", |end| &rest[start + end + close.len()..]);
+        }
+        kept.push_str(rest);
+        kept
+    }
+    let rest = without(&without(page, "<style", "</style>"), "<script", "</script>");
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push('\n');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let plain = plain
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let mut unquoted = String::new();
+    let mut depth = 0;
+    for c in plain.chars() {
+        match c {
+            '「' => depth += 1,
+            '」' if depth > 0 => depth -= 1,
+            _ if depth == 0 => unquoted.push(c),
+            _ => {}
+        }
+    }
+    unquoted
+        .lines()
+        .filter(|line| {
+            let mut run = 0;
+            line.split_whitespace().any(|token| {
+                let word = token.trim_matches(|c: char| ",.;:()（）、。".contains(c));
+                let is_word = word.len() >= 2
+                    && word
+                        .split('\'')
+                        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()));
+                run = if is_word { run + 1 } else { 0 };
+                run >= 3
+            })
+        })
+        .map(|line| line.trim().to_owned())
+        .collect()
+}
