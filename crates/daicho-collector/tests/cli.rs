@@ -270,3 +270,32 @@ fn the_man_page_and_completions_come_from_the_commands_themselves() {
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// Under a Japanese locale the help is Japanese, and a mistyped command
+/// says what to do in Japanese as well as clap's English.
+#[test]
+fn help_and_refusals_follow_a_japanese_locale() {
+    let run = |lang: &str, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_daicho-collector"))
+            .args(args)
+            .env("LANG", lang)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("DAICHO_LANG")
+            .output()
+            .unwrap()
+    };
+    let help = run("ja_JP.UTF-8", &["register", "set", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("使い方")
+            && help.contains("接続端末の安全状態の確認")
+            && help.contains("オプション"),
+        "{help}"
+    );
+    let english = run("C.UTF-8", &["register", "set", "--help"]);
+    assert!(String::from_utf8_lossy(&english.stdout).contains("Usage"));
+    let wrong = run("ja_JP.UTF-8", &["registr"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("使い方は `daicho-collector --help`"));
+}

@@ -6,6 +6,7 @@
 
 mod docs;
 mod files;
+pub mod help;
 mod secret;
 
 pub use docs::write_docs;

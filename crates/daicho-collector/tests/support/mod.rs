@@ -158,11 +158,16 @@ pub async fn attempt_from(
         .unwrap()
 }
 
-/// Runs a collector command on `ledger`.
+/// Runs a collector command on `ledger`, in the C locale (what it prints
+/// follows the locale; a test that wants Japanese says `--lang ja`).
 pub fn collector(ledger: &str, args: &[&str]) -> std::process::Output {
     Command::new(COLLECTOR)
         .args(["--ledger", ledger])
         .args(args)
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("DAICHO_LANG")
         .output()
         .expect("the collector runs")
 }
