@@ -33,6 +33,23 @@ struct Cli {
     /// a log collector; scan summaries included).
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The language of what this command prints (ja, en): the terminal's
+    /// locale (LANG) by default.
+    #[arg(long, value_enum, global = true, env = "DAICHO_LANG")]
+    lang: Option<PrintLang>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PrintLang {
+    Ja,
+    En,
+}
+
+/// The language findings are printed in: --lang, or the locale's.
+static PRINT_LANG: std::sync::OnceLock<daicho_report::Lang> = std::sync::OnceLock::new();
+
+fn print_lang() -> daicho_report::Lang {
+    *PRINT_LANG.get_or_init(daicho_report::Lang::from_environment)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,6 +201,37 @@ enum Format {
     Summary,
 }
 
+/// The Japanese `--help` texts (data beside this crate).
+fn help_table() -> daicho_process::help::HelpTable {
+    daicho_process::help::HelpTable::parse(include_str!("../help-ja.toml"))
+        .expect("help-ja.toml is checked by a test")
+}
+
+/// The command line, with `--help` in Japanese when the locale or `--lang`
+/// asks for it; a refused command line says what to do in Japanese too.
+fn parse_command_line() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<String> = std::env::args().collect();
+    if !daicho_process::help::wants_japanese(&args) {
+        return Cli::parse();
+    }
+    let command = daicho_process::help::japanese(Cli::command(), &help_table());
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            if e.use_stderr() {
+                eprintln!("{}", daicho_process::help::japanese_hint("daicho-agent"));
+            }
+            std::process::exit(code);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Every thread (sweeps, listeners, the blocking pool) would get a malloc
     // arena of its own; none allocates in a hot loop, so one arena serves a
@@ -193,7 +241,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     if let Command::GenerateDocs { out } = &cli.command {
         return match daicho_process::write_docs(Cli::command(), out) {
             Ok(()) => ExitCode::SUCCESS,
@@ -214,6 +262,12 @@ fn main() -> ExitCode {
         _ => "debug",
     };
     // JSON logs are for machines: they carry the scan summaries (info).
+    if let Some(lang) = cli.lang {
+        let _ = PRINT_LANG.set(match lang {
+            PrintLang::Ja => daicho_report::Lang::Ja,
+            PrintLang::En => daicho_report::Lang::En,
+        });
+    }
     let level = if cli.log_format == LogFormat::Json && cli.verbose == 0 {
         "info,async_snmp=off"
     } else {
@@ -397,15 +451,9 @@ async fn scan_command(args: ScanArgs, cancel: Arc<AtomicBool>) -> anyhow::Result
         }
         Format::Table => {
             println!("{}", output::table(&report));
-            print!(
-                "{}",
-                output::summary(&report, daicho_report::Lang::from_environment())
-            );
+            print!("{}", output::summary(&report, print_lang()));
         }
-        Format::Summary => print!(
-            "{}",
-            output::summary(&report, daicho_report::Lang::from_environment())
-        ),
+        Format::Summary => print!("{}", output::summary(&report, print_lang())),
     }
     tracing::info!(
         scan = %report.scan_id,
@@ -580,4 +628,16 @@ fn progress_bar(
         }
     });
     Some((bar, ticker))
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_and_option_has_japanese_help() {
+        let missing =
+            daicho_process::help::untranslated(&super::Cli::command(), &super::help_table());
+        assert!(missing.is_empty(), "help-ja.toml lacks: {missing:#?}");
+    }
 }
