@@ -280,9 +280,9 @@ fn run_every_scans_on_schedule_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let ingested = || {
-        collector(&["audit"])
+        collector(&["--lang", "en", "audit"])
             .lines()
-            .filter(|l| l.contains(" ingest "))
+            .filter(|l| l.contains(" report stored "))
             .count()
     };
     let waited = wait_for(Duration::from_secs(60), || ingested() >= 2);
