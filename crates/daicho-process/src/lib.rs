@@ -2,7 +2,8 @@
 //! in one neutral place: secrets named in a configuration file ([`Secret`]:
 //! inline, `env:` or `file:`, never printed), files replaced atomically
 //! ([`write_atomic`]), the stop signal of a daemon ([`stop_signal`]), and
-//! the man page and shell completions of a command ([`write_docs`]).
+//! the man page and shell completions of a command ([`write_docs`]), and
+//! its `--help` in Japanese ([`help`]).
 
 mod docs;
 mod files;

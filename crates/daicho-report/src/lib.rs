@@ -7,7 +7,9 @@
 //! generated from these types by [`json_schema`] and checked by a test). Changes that
 //! only add optional fields or new enum values keep the version: readers map values
 //! they do not know to `unknown` instead of failing, so an older collector can still
-//! take a newer agent's report.
+//! take a newer agent's report. Version 2 stores findings' summaries and evidence as
+//! texts of [`says`] (a kind and its values, rendered in the reader's language);
+//! version 1 reports are still read, their English sentences kept as written.
 
 mod mac;
 pub mod says;
