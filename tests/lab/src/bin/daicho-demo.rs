@@ -410,6 +410,73 @@ fn run(output: PathBuf, cancel: Arc<AtomicBool>) -> Result<()> {
         output.join("devices.json"),
         collector(&["devices", "--format", "json"])?,
     )?;
+    // The inspection's records as IT staff would keep them: the 2-②
+    // register for the ECG maintained over VPN, MDS/SDS for two makers, a
+    // sign-off with target dates for what is still いいえ.
+    collector(&[
+        "register",
+        "set",
+        "ME-031",
+        "--by",
+        "demo",
+        "--method",
+        "VPN",
+        "--source-restriction",
+        "保守センターの固定 IP のみ",
+        "--id-holder",
+        "個人",
+        "--authentication",
+        "ID・パスワード＋ワンタイムパスワード",
+        "--terminal-check",
+        "月次でパッチ適用の報告を受領",
+        "--timing",
+        "事前に電話連絡の上で実施",
+        "--checked-on",
+        "2026/12/01",
+        "--evidence",
+        "保守契約書 ME-031.pdf",
+    ])?;
+    collector(&[
+        "disclosure",
+        "set",
+        "Nihon Kohden",
+        "--status",
+        "submitted",
+        "--version",
+        "6.0",
+        "--received",
+        "2026-11-20",
+        "--file",
+        "MDS/nihon-kohden.pdf",
+        "--by",
+        "demo",
+    ])?;
+    collector(&[
+        "disclosure",
+        "set",
+        "Fujitsu",
+        "--status",
+        "requested",
+        "--by",
+        "demo",
+    ])?;
+    collector(&[
+        "sign-off",
+        "--reviewer",
+        "院長",
+        "--date",
+        "2026-12-07",
+        "--note",
+        "情報システム委員会（デモ）",
+        "--target",
+        "2-1=2027-01-31",
+        "--target",
+        "2-2=2027-03-31",
+        "--target",
+        "2-3=2027-03-31",
+        "--by",
+        "demo",
+    ])?;
     let html = output.join("report.html");
     let xlsx = output.join("ledger.xlsx");
     collector(&["report", "-o", html.to_str().context("UTF-8 path")?])?;
