@@ -239,6 +239,24 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         let row = &page[page.find("id=\"declared-row\"").unwrap()..];
         assert!(row.contains("受付担当") && row.contains(">3F<"), "{row}");
+        assert!(!page.contains("class=\"medical\""), "not a medical device yet");
+        // The 医療機器 mark, set on the page: shown on the device and in the list.
+        let marked = http
+            .post(format!("{base}/devices/{id}/edit"))
+            .header("cookie", format!("daicho_session={editor}"))
+            .form(&[
+                ("csrf", editor_csrf.as_str()),
+                ("medical", "○"),
+                ("note", "医療機器として管理"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(marked.status(), StatusCode::SEE_OTHER);
+        let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
+        assert!(page.contains("class=\"medical\">医療機器"), "{page}");
+        let list = get("/devices").await.text().await.unwrap();
+        assert!(list.contains("class=\"medical\""), "{list}");
         let audit =
             String::from_utf8_lossy(&collector(at, &["--lang", "en", "audit"]).stdout).into_owned();
         assert!(

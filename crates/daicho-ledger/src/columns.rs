@@ -26,6 +26,9 @@ pub enum Field {
     Kind,
     RemoteMaintenance,
     Maintainer,
+    /// The 医療機器 mark: a networked medical device (modality, monitor,
+    /// pump) — fragile under scans, and asked about by the inspection.
+    Medical,
 }
 
 /// Each column, in the order the ledger is written, with its Japanese
@@ -108,6 +111,7 @@ pub const DEVICE_COLUMNS: &[(Field, &[&str])] = &[
         Field::Maintainer,
         &["保守事業者", "保守業者", "maintainer", "maintenance vendor"],
     ),
+    (Field::Medical, &["医療機器", "medical device", "medical"]),
 ];
 
 /// The cloud-services sheet's columns (stored and exported, not diffed).
@@ -157,6 +161,7 @@ impl Field {
             Field::Kind => "Kind",
             Field::RemoteMaintenance => "Remote maintenance",
             Field::Maintainer => "Maintenance vendor",
+            Field::Medical => "Medical device",
         }
     }
 

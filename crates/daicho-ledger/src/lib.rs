@@ -115,6 +115,20 @@ impl DeclaredRow {
         self.get(Field::RemoteMaintenance).map(|v| v == "有")
     }
 
+    /// Whether the row marks a medical device: its 医療機器 column says so
+    /// (○, 該当, 有, yes…), or its 種別 is 医療機器.
+    pub fn medical(&self) -> bool {
+        let marked = self.get(Field::Medical).is_some_and(|v| {
+            let v = v.trim().to_lowercase();
+            !v.is_empty()
+                && !["無", "×", "いいえ", "非該当", "-", "no", "false"].contains(&v.as_str())
+        });
+        marked
+            || self
+                .get(Field::Kind)
+                .is_some_and(|k| k.contains("医療機器"))
+    }
+
     /// How people refer to the row: its management id, else its name.
     pub fn label(&self) -> String {
         self.get(Field::ManagementId)

@@ -28,6 +28,8 @@ struct DeviceLine {
     segments: String,
     flags: Vec<String>,
     declared: bool,
+    /// The matched row marks it a medical device (医療機器).
+    medical: bool,
     /// The matched ledger row's 管理番号 and 種別 (empty when undeclared).
     ledger_id: String,
     kind: String,
@@ -169,6 +171,7 @@ fn device_lines(r: &Reconciliation, only: Option<i64>) -> Vec<DeviceLine> {
                 segments: segments.join(", "),
                 flags,
                 declared: !undeclared.contains(&d.id),
+                medical: row.is_some_and(daicho_ledger::DeclaredRow::medical),
                 ledger_id: field(daicho_ledger::Field::ManagementId),
                 // The ledger's 種別, else the identified one.
                 kind: row
@@ -657,12 +660,13 @@ pub(super) async fn decide_link(
 }
 
 /// The columns of a declared device's row the device page edits.
-const EDITABLE: [daicho_ledger::Field; 5] = [
+const EDITABLE: [daicho_ledger::Field; 6] = [
     daicho_ledger::Field::Location,
     daicho_ledger::Field::User,
     daicho_ledger::Field::Kind,
     daicho_ledger::Field::Status,
     daicho_ledger::Field::Description,
+    daicho_ledger::Field::Medical,
 ];
 
 #[derive(Deserialize)]

@@ -153,6 +153,7 @@ pub struct Labels {
     pub field_required: &'static str,
     pub date_required: &'static str,
     pub memo: &'static str,
+    pub medical_mark: &'static str,
     pub ledger_devices: &'static str,
 }
 
@@ -313,6 +314,7 @@ const JA: Labels = Labels {
     field_required: "必須の項目が空です。入力してください。",
     date_required: "日付を YYYY-MM-DD の形で入力してください。",
     memo: "メモ",
+    medical_mark: "医療機器",
     ledger_devices: "台帳の機器数",
 };
 
@@ -466,5 +468,6 @@ const EN: Labels = Labels {
     field_required: "A required field is empty: fill it in.",
     date_required: "Enter the dates as YYYY-MM-DD.",
     memo: "Note",
+    medical_mark: "Medical device",
     ledger_devices: "Devices in the ledger",
 };
