@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod app;
+pub mod chart;
 pub mod connections;
 pub mod diagram;
 pub mod inspection;

@@ -68,6 +68,11 @@ pub fn local(at: Timestamp) -> String {
         .to_string()
 }
 
+/// The day of `at` at the site, `2026-12-04` (sorts as text).
+pub fn local_day(at: Timestamp) -> String {
+    at.to_zoned(zone().clone()).strftime("%Y-%m-%d").to_string()
+}
+
 /// The day of a stored time at the site, as the ledger writes dates:
 /// `2026年12月4日`.
 pub fn japanese_date(stored: &str) -> String {

@@ -239,7 +239,10 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         let row = &page[page.find("id=\"declared-row\"").unwrap()..];
         assert!(row.contains("受付担当") && row.contains(">3F<"), "{row}");
-        assert!(!page.contains("class=\"medical\""), "not a medical device yet");
+        assert!(
+            !page.contains("class=\"medical\""),
+            "not a medical device yet"
+        );
         // The 医療機器 mark, set on the page: shown on the device and in the list.
         let marked = http
             .post(format!("{base}/devices/{id}/edit"))
@@ -538,6 +541,18 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
         "鈴木一郎",
     ]);
     assert!(add_user(at, "suzuki", "editor", PASSWORD).status.success());
+    // Two earlier days for the dashboard's chart (today's comes from the
+    // reconciliations above).
+    let store = daicho_store::Store::open(at).await.unwrap();
+    for (day, devices) in [("2026-01-01", 3), ("2026-01-02", 4)] {
+        let counts = daicho_store::DayCounts {
+            devices,
+            undeclared: 1,
+            flagged: 0,
+        };
+        store.record_counts(day, counts).await.unwrap();
+    }
+    store.close().await;
     let server = Collector::start(at, &[]);
     let base = server.url.as_str();
     let (session, _) = sign_in(base, "suzuki", PASSWORD).await;
@@ -577,6 +592,13 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
             .iter()
             .map(|d| format!("/devices/{}", d["id"])),
     );
+    let dashboard = get("/".to_owned()).await;
+    let chart = &dashboard[dashboard.find("<svg class=\"chart\"").expect("a chart")..];
+    let line = &chart[chart.find("<polyline").unwrap()..];
+    let points = &line[line.find("points=\"").unwrap() + 8..];
+    let points = &points[..points.find('"').unwrap()];
+    assert_eq!(points.split(' ').count(), 3, "a point per day recorded: {points}");
+    assert!(chart.contains("2026-01-01") && chart.contains("未記載"), "{chart}");
     for path in pages {
         let page = get(path.clone()).await;
         assert_eq!(

@@ -190,3 +190,54 @@ impl Store {
         )
     }
 }
+
+/// One day's counts, for the charts over time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    pub devices: i64,
+    pub undeclared: i64,
+    pub flagged: i64,
+}
+
+impl Store {
+    /// Keeps `day`'s counts (the latest of the day replaces earlier ones).
+    pub async fn record_counts(&self, day: &str, counts: DayCounts) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO daily_counts (day, devices, undeclared, flagged, at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (day) DO UPDATE SET devices = excluded.devices, undeclared = excluded.undeclared, \
+             flagged = excluded.flagged, at = excluded.at",
+        )
+        .bind(day)
+        .bind(counts.devices)
+        .bind(counts.undeclared)
+        .bind(counts.flagged)
+        .bind(stamp(jiff::Timestamp::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The last `days` days with counts, oldest first.
+    pub async fn daily_counts(&self, days: i64) -> Result<Vec<(String, DayCounts)>, StoreError> {
+        let mut rows: Vec<(String, DayCounts)> = sqlx::query(
+            "SELECT day, devices, undeclared, flagged FROM daily_counts ORDER BY day DESC LIMIT $1",
+        )
+        .bind(days)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                DayCounts {
+                    devices: r.get(1),
+                    undeclared: r.get(2),
+                    flagged: r.get(3),
+                },
+            )
+        })
+        .collect();
+        rows.reverse();
+        Ok(rows)
+    }
+}

@@ -154,6 +154,7 @@ pub struct Labels {
     pub date_required: &'static str,
     pub memo: &'static str,
     pub medical_mark: &'static str,
+    pub trend: &'static str,
     pub ledger_devices: &'static str,
 }
 
@@ -315,6 +316,7 @@ const JA: Labels = Labels {
     date_required: "日付を YYYY-MM-DD の形で入力してください。",
     memo: "メモ",
     medical_mark: "医療機器",
+    trend: "推移（直近 90 日）",
     ledger_devices: "台帳の機器数",
 };
 
@@ -469,5 +471,6 @@ const EN: Labels = Labels {
     date_required: "Enter the dates as YYYY-MM-DD.",
     memo: "Note",
     medical_mark: "Medical device",
+    trend: "Over the last 90 days",
     ledger_devices: "Devices in the ledger",
 };
