@@ -597,8 +597,15 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
     let line = &chart[chart.find("<polyline").unwrap()..];
     let points = &line[line.find("points=\"").unwrap() + 8..];
     let points = &points[..points.find('"').unwrap()];
-    assert_eq!(points.split(' ').count(), 3, "a point per day recorded: {points}");
-    assert!(chart.contains("2026-01-01") && chart.contains("未記載"), "{chart}");
+    assert_eq!(
+        points.split(' ').count(),
+        3,
+        "a point per day recorded: {points}"
+    );
+    assert!(
+        chart.contains("2026-01-01") && chart.contains("未記載"),
+        "{chart}"
+    );
     for path in pages {
         let page = get(path.clone()).await;
         assert_eq!(

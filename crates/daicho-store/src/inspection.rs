@@ -201,7 +201,22 @@ pub struct DayCounts {
 
 impl Store {
     /// Keeps `day`'s counts (the latest of the day replaces earlier ones).
+    /// Unchanged counts are not written again: the pages reconcile often,
+    /// and a write would wait for an ingest holding SQLite's write lock.
     pub async fn record_counts(&self, day: &str, counts: DayCounts) -> Result<(), StoreError> {
+        let kept =
+            sqlx::query("SELECT devices, undeclared, flagged FROM daily_counts WHERE day = $1")
+                .bind(day)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| DayCounts {
+                    devices: r.get(0),
+                    undeclared: r.get(1),
+                    flagged: r.get(2),
+                });
+        if kept == Some(counts) {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO daily_counts (day, devices, undeclared, flagged, at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (day) DO UPDATE SET devices = excluded.devices, undeclared = excluded.undeclared, \
