@@ -254,11 +254,18 @@ pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
     }
 }
 
-/// The register's entries, as the ledger workbook's sheet holds them.
-pub fn register_entries(inspection: &Inspection) -> Vec<RegisterEntry> {
-    inspection
+/// The ledger workbook as the hospital files it: the reconciled ledger with
+/// what the network shows filled in and marked, the cloud services and the
+/// 2-② register.
+pub fn workbook(
+    state: &Reconciliation,
+    inspection: &Inspection,
+) -> Result<Vec<u8>, daicho_ledger::ExportError> {
+    let register: Vec<RegisterEntry> = inspection
         .register
         .iter()
         .map(|line| line.entry.clone())
-        .collect()
+        .collect();
+    let found = daicho_ledger::found_cells(&state.ledger, &state.diff, &state.discovered);
+    daicho_ledger::to_workbook(&state.ledger, &register, &found)
 }

@@ -990,10 +990,7 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
                 ExportFormat::Xlsx => {
                     let records = daicho_collector::inspection::load(store).await?;
                     let inspection = daicho_collector::inspection::inspection(&state, &records);
-                    daicho_ledger::to_xlsx_with_register(
-                        &state.ledger,
-                        &daicho_collector::inspection::register_entries(&inspection),
-                    )?
+                    daicho_collector::inspection::workbook(&state, &inspection)?
                 }
                 ExportFormat::Csv => daicho_ledger::to_csv(
                     &state.ledger,

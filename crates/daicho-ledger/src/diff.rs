@@ -962,6 +962,55 @@ fn row_for(ledger: &Ledger, device: &Discovered, today: jiff::civil::Date) -> De
     row
 }
 
+/// What the network shows for the declared rows' columns, for the
+/// workbook: an empty cell the matched device has a value for (its OS,
+/// maker, model, serial, 種別, name, address, MAC, the room its port is in),
+/// and each open changed item's value.
+pub fn found_cells(ledger: &Ledger, diff: &Diff, discovered: &[Discovered]) -> crate::FoundCells {
+    let mut found = crate::FoundCells::new();
+    for (row, device, _) in &diff.matches {
+        let (Some(declared), Some(device)) = (
+            ledger.devices.get(*row),
+            discovered.iter().find(|d| d.id == *device),
+        ) else {
+            continue;
+        };
+        let ips: Vec<String> = device.ips.iter().map(IpAddr::to_string).collect();
+        for (field, value) in [
+            (Field::Os, device.os.clone()),
+            (Field::Maker, device.maker.clone()),
+            (Field::Model, device.model.clone()),
+            (Field::Serial, device.serial.clone()),
+            (Field::Kind, device.kind.clone()),
+            (Field::ComputerName, device.names.first().cloned()),
+            (Field::Ip, (!ips.is_empty()).then(|| ips.join(", "))),
+            (Field::Mac, device.macs.first().cloned()),
+            (Field::Location, device.room.clone()),
+        ] {
+            if let Some(value) = value.filter(|v| !v.trim().is_empty())
+                && declared.get(field).is_none()
+            {
+                found.insert((*row, field), crate::Found::Filled(value));
+            }
+        }
+    }
+    for item in diff
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Changed && i.leg.is_none())
+    {
+        if let (Some(row), Some(field), Some(value)) = (item.row, item.field, &item.discovered)
+            && item
+                .declared
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty())
+        {
+            found.insert((row, field), crate::Found::Differs(value.clone()));
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod alias_tests {
     #[test]

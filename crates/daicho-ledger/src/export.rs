@@ -2,7 +2,22 @@
 //! correctly, or strict CP932) and XLSX. Cells that a spreadsheet would
 //! take for a formula are neutralized.
 
+use std::collections::BTreeMap;
+
 use crate::{DEVICE_COLUMNS, Field, Ledger};
+
+/// What the network shows for a declared row's column, for the workbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The row's cell is empty; the network shows this (written, marked).
+    Filled(String),
+    /// The row says otherwise; the network shows this (the row's value
+    /// kept, marked, the network's in the cell's note).
+    Differs(String),
+}
+
+/// Found values by (row index in the ledger, column).
+pub type FoundCells = BTreeMap<(usize, Field), Found>;
 
 /// The text encoding of an exported CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,19 +183,25 @@ const A4: u8 = 9;
 /// print as the hospital files it: A4 landscape, fit to the page width, the
 /// header row on every page, page numbers in the footer.
 pub fn to_xlsx(ledger: &Ledger) -> Result<Vec<u8>, ExportError> {
-    to_xlsx_with_register(ledger, &[])
+    to_workbook(ledger, &[], &FoundCells::new())
 }
 
 /// [`to_xlsx`] with the 2-② remote-maintenance register as a sheet of its
-/// own (「リモート保守」), set up to print the same way.
-pub fn to_xlsx_with_register(
+/// own (「リモート保守」), set up to print the same way, and on the device
+/// sheet what the network shows: an empty cell filled with the found value
+/// (blue), a cell the network contradicts marked (orange) with the found
+/// value in its note. The 管理番号 header's note says what the colours mean.
+pub fn to_workbook(
     ledger: &Ledger,
     register: &[crate::RegisterEntry],
+    found: &FoundCells,
 ) -> Result<Vec<u8>, ExportError> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::{Format, Note, Workbook};
     let fail = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+    let filled = Format::new().set_background_color("#DCEBFA");
+    let differs = Format::new().set_background_color("#FCE4D0");
     // (name, rows, the header's row).
     let sheets: Vec<(&str, Vec<Vec<String>>, usize)> = {
         let mut sheets = vec![("機器台帳", device_table(ledger), preamble(ledger).len())];
@@ -211,6 +232,7 @@ pub fn to_xlsx_with_register(
         sheets
     };
     for (name, table, header) in sheets {
+        let is_devices = name == "機器台帳";
         let sheet = workbook.add_worksheet().set_name(name).map_err(fail)?;
         let columns = table[header].len();
         let mut widths = vec![8usize; columns];
@@ -218,12 +240,44 @@ pub fn to_xlsx_with_register(
             for (c, cell) in row.iter().enumerate() {
                 // write_string never makes a formula; the text is neutralized
                 // anyway for whoever saves it as CSV from Excel.
-                if r == header {
-                    sheet
-                        .write_string_with_format(r as u32, c as u16, cell, &bold)
-                        .map_err(fail)?;
-                } else {
-                    sheet.write_string(r as u32, c as u16, cell).map_err(fail)?;
+                let mark = (is_devices && r > header)
+                    .then(|| found.get(&(r - header - 1, DEVICE_COLUMNS.get(c)?.0)))
+                    .flatten();
+                match mark {
+                    _ if r == header => {
+                        sheet
+                            .write_string_with_format(r as u32, c as u16, cell, &bold)
+                            .map_err(fail)?;
+                        if is_devices && c == 0 && !found.is_empty() {
+                            let legend = Note::new(
+                                "青：台帳が空欄のため、ネットワーク上の検出値を記入\n\
+                                 橙：台帳とネットワーク上の検出値が相違（セルのメモに検出値）",
+                            );
+                            sheet.insert_note(r as u32, 0, &legend).map_err(fail)?;
+                        }
+                    }
+                    Some(Found::Filled(value)) => {
+                        sheet
+                            .write_string_with_format(
+                                r as u32,
+                                c as u16,
+                                neutralize(value),
+                                &filled,
+                            )
+                            .map_err(fail)?;
+                        let note = Note::new("ネットワーク上の検出値（台帳は空欄）");
+                        sheet.insert_note(r as u32, c as u16, &note).map_err(fail)?;
+                    }
+                    Some(Found::Differs(value)) => {
+                        sheet
+                            .write_string_with_format(r as u32, c as u16, cell, &differs)
+                            .map_err(fail)?;
+                        let note = Note::new(format!("ネットワーク上は「{value}」"));
+                        sheet.insert_note(r as u32, c as u16, &note).map_err(fail)?;
+                    }
+                    None => {
+                        sheet.write_string(r as u32, c as u16, cell).map_err(fail)?;
+                    }
                 }
                 let width = cell
                     .lines()

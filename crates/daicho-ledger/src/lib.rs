@@ -26,9 +26,11 @@ pub use changes::{ImportChanges, compare};
 pub use columns::{CLOUD_COLUMNS, DEVICE_COLUMNS, Field};
 pub use diff::{
     ConnectionMethod, Diff, DiffOptions, Discovered, Flag, Interface, Item, ItemKind, MatchedBy,
-    RemoteMaintenance, Settlement, SettlementAction, accept, diff, sanction,
+    RemoteMaintenance, Settlement, SettlementAction, accept, diff, found_cells, sanction,
 };
-pub use export::{CsvEncoding, ExportError, neutralize, to_csv, to_xlsx, to_xlsx_with_register};
+pub use export::{
+    CsvEncoding, ExportError, Found, FoundCells, neutralize, to_csv, to_workbook, to_xlsx,
+};
 pub use read::{Encoding, FileError, Imported, Mapping, RowError, RowNote, read_file};
 pub use register::{Question, REGISTER_SHEET, RegisterEntry, read_register, register_table};
 pub use report::{

@@ -256,7 +256,7 @@ fn the_remote_maintenance_register_round_trips_through_its_sheet() {
         answers: Default::default(),
     };
     let register = vec![lte.clone(), blank];
-    let bytes = to_xlsx_with_register(&hostile_ledger(), &register).unwrap();
+    let bytes = to_workbook(&hostile_ledger(), &register, &FoundCells::new()).unwrap();
     let back = read_register("ledger.xlsx", &bytes).unwrap();
     assert_eq!(back[0], lte, "a formula-like answer comes back as written");
     assert_eq!(back[1].device, "#12");
@@ -275,6 +275,47 @@ fn the_remote_maintenance_register_round_trips_through_its_sheet() {
         err.contains("リモート保守") && err.contains("plain.xlsx"),
         "{err}"
     );
+}
+
+#[test]
+fn the_workbook_fills_what_the_network_shows_and_marks_what_differs() {
+    let ledger = read("ledger.csv", EXAMPLE.as_bytes()).ledger;
+    // Row 001, matched by its MAC: the network shows another address and a
+    // model the row leaves empty.
+    let mut pc = device(1, "ROOM1-PC1", "198.18.1.51", "00:1b:21:00:01:0b");
+    pc.model = Some("OptiPlex 7010".into());
+    let found_diff = diff(&ledger, std::slice::from_ref(&pc), &[], &options());
+    let found = found_cells(&ledger, &found_diff, &[pc]);
+    assert_eq!(
+        found.get(&(0, Field::Model)),
+        Some(&Found::Filled("OptiPlex 7010".into()))
+    );
+    assert_eq!(
+        found.get(&(0, Field::Ip)),
+        Some(&Found::Differs("198.18.1.51".into()))
+    );
+    let bytes = to_workbook(&ledger, &[], &found).unwrap();
+    // The row keeps its address, gains the model; the notes say which is
+    // which, and the header's says what the colours mean.
+    let back = read("back.xlsx", &bytes).ledger;
+    assert_eq!(back.devices[0].get(Field::Ip), Some("198.18.1.11"));
+    assert_eq!(back.devices[0].get(Field::Model), Some("OptiPlex 7010"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let name = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .find(|n| n.starts_with("xl/comments"))
+        .expect("the cells' notes");
+    let mut notes = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(&name).unwrap(), &mut notes).unwrap();
+    for expected in [
+        "ネットワーク上は「198.18.1.51」",
+        "ネットワーク上の検出値（台帳は空欄）",
+        "青：",
+        "橙：",
+    ] {
+        assert!(notes.contains(expected), "{expected} not in {notes}");
+    }
 }
 
 fn device(id: i64, name: &str, ip: &str, mac: &str) -> Discovered {

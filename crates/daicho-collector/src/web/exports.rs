@@ -35,11 +35,7 @@ pub(super) async fn export(
             "text/csv; charset=utf-8",
         ),
         "ledger.xlsx" => (
-            daicho_ledger::to_xlsx_with_register(
-                &r.ledger,
-                &crate::inspection::register_entries(&inspection),
-            )
-            .map_err(|e| e.to_string()),
+            crate::inspection::workbook(&r, &inspection).map_err(|e| e.to_string()),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "diagram.svg" => (
