@@ -58,38 +58,7 @@ struct Cli {
 }
 
 /// The Japanese `--help` texts (data beside this crate).
-fn help_table() -> daicho_process::help::HelpTable {
-    daicho_process::help::HelpTable::parse(include_str!("../help-ja.toml"))
-        .expect("help-ja.toml is checked by a test")
-}
-
-/// The command line, with `--help` in Japanese when the locale or `--lang`
-/// asks for it; a refused command line says what to do in Japanese too.
-fn parse_command_line() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    let args: Vec<String> = std::env::args().collect();
-    if !daicho_process::help::wants_japanese(&args) {
-        return Cli::parse();
-    }
-    let command = daicho_process::help::japanese(Cli::command(), &help_table());
-    let parsed = command
-        .try_get_matches_from(&args)
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    match parsed {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = e.exit_code();
-            let _ = e.print();
-            if e.use_stderr() {
-                eprintln!(
-                    "{}",
-                    daicho_process::help::japanese_hint("daicho-collector")
-                );
-            }
-            std::process::exit(code);
-        }
-    }
-}
+const HELP_JA: &str = include_str!("../help-ja.toml");
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -568,7 +537,7 @@ enum ClientCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = parse_command_line();
+    let cli: Cli = daicho_process::help::parse(HELP_JA);
     if let Command::GenerateDocs { out } = &cli.command {
         return match daicho_process::write_docs(Cli::command(), out) {
             Ok(()) => ExitCode::SUCCESS,
@@ -1329,7 +1298,7 @@ mod tests {
 
     #[test]
     fn every_command_and_option_has_japanese_help() {
-        let table = super::help_table();
+        let table = daicho_process::help::HelpTable::parse(super::HELP_JA).unwrap();
         let missing = daicho_process::help::untranslated(&super::Cli::command(), &table);
         assert!(missing.is_empty(), "help-ja.toml lacks: {missing:#?}");
         let mut japanese = daicho_process::help::japanese(super::Cli::command(), &table);

@@ -8,23 +8,7 @@ mod support;
 
 use daicho_store::scratch;
 use serde_json::Value;
-use support::{collector, lte_router, outpatient_report, ward_report};
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../config/declared-ledger.csv"
-);
-
-fn run(at: &str, args: &[&str]) -> String {
-    let out = collector(at, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{SAMPLE, collector, lte_router, outpatient_report, run, ward_report};
 
 fn refused(at: &str, args: &[&str]) -> String {
     let out = collector(at, args);

@@ -8,23 +8,7 @@ mod support;
 
 use daicho_ledger::{Question, read_register};
 use daicho_store::scratch;
-use support::{collector, outpatient_report};
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../config/declared-ledger.csv"
-);
-
-fn run(at: &str, args: &[&str]) -> String {
-    let out = collector(at, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{SAMPLE, collector, outpatient_report, run};
 
 #[tokio::test]
 async fn register_disclosures_and_sign_off_make_the_inspection_report() {

@@ -48,12 +48,8 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
                 .success()
         );
         let _ = std::fs::remove_file(&report);
-        let sample = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../config/declared-ledger.csv"
-        );
         assert!(
-            collector(at, &["ledger", "import", sample, "--by", "setup"])
+            collector(at, &["ledger", "import", support::SAMPLE, "--by", "setup"])
                 .status
                 .success()
         );
@@ -223,18 +219,24 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             page.contains("&#60;b&#62;2F&#60;/b&#62; 新受付") && !page.contains("<b>2F"),
             "{page}"
         );
+        // A form that sends only some columns (and the reason).
+        let edit_only = |fields: Vec<(&'static str, &'static str)>| {
+            let url = format!("{base}/devices/{id}/edit");
+            let cookie = format!("daicho_session={editor}");
+            let mut form = vec![("csrf", editor_csrf.clone())];
+            form.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+            let http = http.clone();
+            async move {
+                http.post(url)
+                    .header("cookie", cookie)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
         // A column the form does not send stays as it is.
-        let only_location = http
-            .post(format!("{base}/devices/{id}/edit"))
-            .header("cookie", format!("daicho_session={editor}"))
-            .form(&[
-                ("csrf", editor_csrf.as_str()),
-                ("location", "3F"),
-                ("note", "再配置"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let only_location = edit_only(vec![("location", "3F"), ("note", "再配置")]).await;
         assert_eq!(only_location.status(), StatusCode::SEE_OTHER);
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         let row = &page[page.find("id=\"declared-row\"").unwrap()..];
@@ -244,17 +246,7 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
             "not a medical device yet"
         );
         // The 医療機器 mark, set on the page: shown on the device and in the list.
-        let marked = http
-            .post(format!("{base}/devices/{id}/edit"))
-            .header("cookie", format!("daicho_session={editor}"))
-            .form(&[
-                ("csrf", editor_csrf.as_str()),
-                ("medical", "○"),
-                ("note", "医療機器として管理"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let marked = edit_only(vec![("medical", "○"), ("note", "医療機器として管理")]).await;
         assert_eq!(marked.status(), StatusCode::SEE_OTHER);
         let page = get(&format!("/devices/{id}")).await.text().await.unwrap();
         assert!(page.contains("class=\"medical\">医療機器"), "{page}");
@@ -462,15 +454,7 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
     let at = ledger.location.as_str();
     let dir = std::env::temp_dir().join(format!("daicho-ja-pages-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
-    let run = |args: &[&str]| {
-        let out = collector(at, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| support::run(at, args);
     for (n, report) in [
         outpatient_report(support::lte_router(
             "198.18.1.254",
@@ -486,11 +470,7 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
         std::fs::write(&path, report).unwrap();
         run(&["import", path.to_str().unwrap()]);
     }
-    let sample = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../config/declared-ledger.csv"
-    );
-    run(&["ledger", "import", sample, "--by", "鈴木一郎"]);
+    run(&["ledger", "import", support::SAMPLE, "--by", "鈴木一郎"]);
     let diff: serde_json::Value =
         serde_json::from_str(&run(&["diff", "--format", "json"])).unwrap();
     let undeclared = diff["items"]

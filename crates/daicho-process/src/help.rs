@@ -159,10 +159,37 @@ fn walk(command: &Command, path: &str, table: &HelpTable, missing: &mut Vec<Stri
 
 /// For a command line clap refused: its message, then what to do in
 /// Japanese.
-pub fn japanese_hint(name: &str) -> String {
+fn japanese_hint(name: &str) -> String {
     format!(
         "コマンドの指定に誤りがあります（上の英語の説明を参照）。使い方は `{name} --help` で確認できます。"
     )
+}
+
+/// The process's command line as `T`, with `--help` in Japanese when the
+/// locale or `--lang` asks for it (texts from `table`, a binary's
+/// help-ja.toml); a refused command line also says what to do in Japanese.
+pub fn parse<T: clap::Parser>(table: &str) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    if !wants_japanese(&args) {
+        return T::parse();
+    }
+    let table = HelpTable::parse(table).unwrap_or_default();
+    let command = japanese(T::command(), &table);
+    let name = command.get_name().to_owned();
+    match command
+        .try_get_matches_from(&args)
+        .and_then(|matches| T::from_arg_matches(&matches))
+    {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            if e.use_stderr() {
+                eprintln!("{}", japanese_hint(&name));
+            }
+            std::process::exit(code);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,24 @@ use std::time::Duration;
 
 pub const COLLECTOR: &str = env!("CARGO_BIN_EXE_daicho-collector");
 
+/// The sample declared ledger (the MHLW example's columns).
+pub const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../config/declared-ledger.csv"
+);
+
+/// Runs a collector command on `ledger` that must succeed; its stdout.
+pub fn run(ledger: &str, args: &[&str]) -> String {
+    let out = collector(ledger, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A running collector; killed when dropped.
 pub struct Collector {
     child: Child,
