@@ -36,6 +36,18 @@ async fn sign_in(base: &str, user: &str, password: &str) -> (String, String) {
     (session, csrf)
 }
 
+/// A page as the signed-in `session` gets it (which must be 200 OK).
+async fn page(base: &str, session: &str, path: String) -> String {
+    let answer = client()
+        .get(format!("{base}{path}"))
+        .header("cookie", format!("daicho_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    answer.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
     for ledger in scratch::ledgers("web").await {
@@ -388,20 +400,7 @@ async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
     let server = Collector::start(at, &[]);
     let base = server.url.as_str();
     let (session, _) = sign_in(base, "tanaka", PASSWORD).await;
-    let get = |path: &str| {
-        let url = format!("{base}{path}");
-        let cookie = format!("daicho_session={session}");
-        async move {
-            let answer = client()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status(), StatusCode::OK);
-            answer.text().await.unwrap()
-        }
-    };
+    let get = |path: &str| page(base, &session, path.to_owned());
     // No silent cut: 520 devices are two pages, each saying where it is.
     let first = get("/devices").await;
     assert!(
@@ -536,20 +535,7 @@ async fn every_page_in_japanese_holds_no_english_sentence() {
     let server = Collector::start(at, &[]);
     let base = server.url.as_str();
     let (session, _) = sign_in(base, "suzuki", PASSWORD).await;
-    let get = |path: String| {
-        let url = format!("{base}{path}");
-        let cookie = format!("daicho_session={session}");
-        async move {
-            let answer = client()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status(), StatusCode::OK);
-            answer.text().await.unwrap()
-        }
-    };
+    let get = |path: String| page(base, &session, path);
     let devices: serde_json::Value =
         serde_json::from_str(&run(&["devices", "--format", "json"])).unwrap();
     let mut pages: Vec<String> = [
