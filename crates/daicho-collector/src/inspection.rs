@@ -30,6 +30,11 @@ pub async fn load(store: &Store) -> anyhow::Result<Records> {
     })
 }
 
+/// The inspection of a reconciliation, from what the store holds.
+pub async fn inspected(store: &Store, state: &Reconciliation) -> anyhow::Result<Inspection> {
+    Ok(inspection(state, &load(store).await?))
+}
+
 /// The checklist items people write target dates for.
 pub const ITEMS: [(&str, &str); 3] = [("2-1", "2-①"), ("2-2", "2-②"), ("2-3", "2-③")];
 
@@ -108,7 +113,6 @@ pub fn register(state: &Reconciliation, records: &Records) -> Vec<RegisterLine> 
 /// sign-offs, as the report and the pages show them.
 pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
     let register = register(state, records);
-    let open = |kind: ItemKind| state.diff.items.iter().filter(|i| i.kind == kind).count();
     let makers: BTreeMap<String, usize> =
         state
             .ledger
@@ -149,6 +153,7 @@ pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
     let target = |item: &str| latest_targets.get(item).cloned();
 
     let rows = state.ledger.devices.len();
+    let open = |kind| state.diff.open(kind);
     let (undeclared, missing) = (open(ItemKind::Undeclared), open(ItemKind::Missing));
     let undocumented = register
         .iter()
@@ -159,7 +164,7 @@ pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
         .count();
     let unanswered: usize = register.iter().map(|l| l.entry.unanswered().len()).sum();
     let flags = open(ItemKind::Flagged);
-    let submitted = status_count("submitted");
+    let [submitted, requested, not_submitted] = daicho_store::DISCLOSURE_STATUSES.map(status_count);
     let answers = vec![
         ChecklistAnswer {
             item: ITEMS[0].1,
@@ -192,8 +197,8 @@ pub fn inspection(state: &Reconciliation, records: &Records) -> Inspection {
             yes: !records.disclosures.is_empty() && submitted == records.disclosures.len(),
             evidence: Says::of(Text::Evidence23)
                 .value("submitted", submitted)
-                .value("requested", status_count("requested"))
-                .value("missing", status_count("missing"))
+                .value("requested", requested)
+                .value("missing", not_submitted)
                 .value("without", makers_without.len()),
             target: target(ITEMS[2].0),
         },

@@ -957,8 +957,7 @@ async fn ledger_command(store: &Store, command: LedgerCommand) -> anyhow::Result
             );
             let bytes = match format {
                 ExportFormat::Xlsx => {
-                    let records = daicho_collector::inspection::load(store).await?;
-                    let inspection = daicho_collector::inspection::inspection(&state, &records);
+                    let inspection = daicho_collector::inspection::inspected(store, &state).await?;
                     daicho_collector::inspection::workbook(&state, &inspection)?
                 }
                 ExportFormat::Csv => daicho_ledger::to_csv(
@@ -1177,8 +1176,7 @@ async fn report_command(
     window: Window,
 ) -> anyhow::Result<()> {
     let state = reconcile(store, window.missing_days, window.overdue_hours).await?;
-    let records = daicho_collector::inspection::load(store).await?;
-    let inspection = daicho_collector::inspection::inspection(&state, &records);
+    let inspection = daicho_collector::inspection::inspected(store, &state).await?;
     let html =
         daicho_collector::reconcile::report_html(&state, &inspection, lang, window.missing_days);
     daicho_process::write_atomic(output, |file| file.write_all(html.as_bytes()))
@@ -1192,11 +1190,14 @@ async fn register_command(
     command: RegisterCommand,
     lang: Lang,
 ) -> anyhow::Result<()> {
-    let state = reconcile(store, 30, 36).await?;
     let records = daicho_collector::inspection::load(store).await?;
-    let register = daicho_collector::inspection::register(&state, &records);
     match command {
-        RegisterCommand::List => print!("{}", print::register(&register, lang)),
+        // Only the list needs the reconciled ledger (who is in the register).
+        RegisterCommand::List => {
+            let state = reconcile(store, 30, 36).await?;
+            let register = daicho_collector::inspection::register(&state, &records);
+            print!("{}", print::register(&register, lang));
+        }
         RegisterCommand::Set {
             device,
             answers,
@@ -1254,8 +1255,7 @@ async fn disclosure_command(
     match command {
         DisclosureCommand::List => {
             let state = reconcile(store, 30, 36).await?;
-            let records = daicho_collector::inspection::load(store).await?;
-            let inspection = daicho_collector::inspection::inspection(&state, &records);
+            let inspection = daicho_collector::inspection::inspected(store, &state).await?;
             print!("{}", print::disclosures(&inspection, lang));
         }
         DisclosureCommand::Set {

@@ -339,14 +339,13 @@ pub async fn reconcile(
         },
     );
     // Today's counts, for the dashboard's charts over time.
-    let open = |kind: daicho_ledger::ItemKind| diff.items.iter().filter(|i| i.kind == kind).count();
     store
         .record_counts(
             &crate::site::local_day(now),
             daicho_store::DayCounts {
                 devices: discovered.len() as i64,
-                undeclared: open(daicho_ledger::ItemKind::Undeclared) as i64,
-                flagged: open(daicho_ledger::ItemKind::Flagged) as i64,
+                undeclared: diff.open(daicho_ledger::ItemKind::Undeclared) as i64,
+                flagged: diff.open(daicho_ledger::ItemKind::Flagged) as i64,
             },
         )
         .await?;

@@ -149,14 +149,10 @@ fn seeded_ledger(dir: &std::path::Path) -> String {
 fn seeded_with(dir: &std::path::Path, extra: Vec<serde_json::Value>, reports: &[String]) -> String {
     let ledger = dir.join("ledger.db").display().to_string();
     run(&ledger, &["init"]);
-    for (n, text) in std::iter::once(outpatient_report(extra))
+    let all: Vec<String> = std::iter::once(outpatient_report(extra))
         .chain(reports.iter().cloned())
-        .enumerate()
-    {
-        let report = dir.join(format!("report-{n}.json"));
-        std::fs::write(&report, text).unwrap();
-        run(&ledger, &["import", report.to_str().unwrap()]);
-    }
+        .collect();
+    support::import_reports(&ledger, dir, &all);
     run(&ledger, &["ledger", "import", SAMPLE, "--by", "setup"]);
     add(&ledger, "suzuki", "editor", EDITOR_PASSWORD);
     add(&ledger, "tanaka", "viewer", VIEWER_PASSWORD);

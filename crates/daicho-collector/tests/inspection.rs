@@ -8,21 +8,14 @@ mod support;
 
 use daicho_ledger::{Question, read_register};
 use daicho_store::scratch;
-use support::{SAMPLE, collector, outpatient_report, run};
+use support::{SAMPLE, collector, import_reports, outpatient_report, run, scratch_dir};
 
 #[tokio::test]
 async fn register_disclosures_and_sign_off_make_the_inspection_report() {
     for ledger in scratch::ledgers("inspection").await {
         let at = ledger.location.as_str();
-        let dir = std::env::temp_dir().join(format!(
-            "daicho-inspection-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let report = dir.join("scan.json");
-        std::fs::write(&report, outpatient_report(Vec::new())).unwrap();
-        run(at, &["import", report.to_str().unwrap()]);
+        let dir = scratch_dir("inspection");
+        import_reports(at, &dir, &[outpatient_report(Vec::new())]);
         run(at, &["ledger", "import", SAMPLE, "--by", "鈴木一郎"]);
 
         // The sample ledger declares remote maintenance (有) for ME-031:

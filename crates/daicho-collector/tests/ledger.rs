@@ -7,21 +7,14 @@
 mod support;
 
 use daicho_store::scratch;
-use support::{SAMPLE, collector, outpatient_report, run};
+use support::{SAMPLE, collector, import_reports, outpatient_report, run, scratch_dir};
 
 #[tokio::test]
 async fn import_diff_settle_export_and_report() {
     for ledger in scratch::ledgers("ledger").await {
         let at = ledger.location.as_str();
-        let dir = std::env::temp_dir().join(format!(
-            "daicho-ledger-cli-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let report = dir.join("scan.json");
-        std::fs::write(&report, outpatient_report(Vec::new())).unwrap();
-        run(at, &["import", report.to_str().unwrap()]);
+        let dir = scratch_dir("ledger-cli");
+        import_reports(at, &dir, &[outpatient_report(Vec::new())]);
         let imported = run(
             at,
             &[
@@ -218,12 +211,7 @@ async fn an_import_that_would_lose_rows_is_refused_until_replace() {
     for ledger in scratch::ledgers("ledger-replace").await {
         let at = ledger.location.as_str();
         run(at, &["ledger", "import", SAMPLE, "--by", "suzuki"]);
-        let dir = std::env::temp_dir().join(format!(
-            "daicho-ledger-replace-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("ledger-replace");
         let other = dir.join("other-layout.csv");
         std::fs::write(
             &other,

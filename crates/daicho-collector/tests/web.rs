@@ -185,18 +185,9 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         );
         // An editor changes its 設置場所 there: a new ledger version, audited;
         // a viewer or a forged form changes nothing.
-        let edit = |session: &str, csrf: &str, location: &str, note: &str| {
+        let post_edit = |session: &str, form: Vec<(&'static str, String)>| {
             let url = format!("{base}/devices/{id}/edit");
             let cookie = format!("daicho_session={session}");
-            let form = [
-                ("csrf", csrf.to_owned()),
-                ("location", location.to_owned()),
-                ("user", "受付担当".to_owned()),
-                ("kind", "端末PC".to_owned()),
-                ("status", "稼働".to_owned()),
-                ("description", String::new()),
-                ("note", note.to_owned()),
-            ];
             let http = http.clone();
             async move {
                 http.post(url)
@@ -206,6 +197,18 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
                     .await
                     .unwrap()
             }
+        };
+        let edit = |session: &str, csrf: &str, location: &str, note: &str| {
+            let form = vec![
+                ("csrf", csrf.to_owned()),
+                ("location", location.to_owned()),
+                ("user", "受付担当".to_owned()),
+                ("kind", "端末PC".to_owned()),
+                ("status", "稼働".to_owned()),
+                ("description", String::new()),
+                ("note", note.to_owned()),
+            ];
+            post_edit(session, form)
         };
         assert_eq!(
             edit(&viewer, &viewer_csrf, "<b>2F</b>", "席替え")
@@ -233,19 +236,9 @@ async fn sign_in_sessions_csrf_and_roles_guard_every_page() {
         );
         // A form that sends only some columns (and the reason).
         let edit_only = |fields: Vec<(&'static str, &'static str)>| {
-            let url = format!("{base}/devices/{id}/edit");
-            let cookie = format!("daicho_session={editor}");
             let mut form = vec![("csrf", editor_csrf.clone())];
             form.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
-            let http = http.clone();
-            async move {
-                http.post(url)
-                    .header("cookie", cookie)
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap()
-            }
+            post_edit(&editor, form)
         };
         // A column the form does not send stays as it is.
         let only_location = edit_only(vec![("location", "3F"), ("note", "再配置")]).await;
@@ -451,24 +444,14 @@ async fn the_device_list_pages_sorts_and_saves_every_match_as_csv() {
 async fn every_page_in_japanese_holds_no_english_sentence() {
     let ledger = scratch::sqlite("japanese-pages");
     let at = ledger.location.as_str();
-    let dir = std::env::temp_dir().join(format!("daicho-ja-pages-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("ja-pages");
     let run = |args: &[&str]| support::run(at, args);
-    for (n, report) in [
-        outpatient_report(support::lte_router(
-            "198.18.1.254",
-            "00:1e:42:00:01:fe",
-            "lte-gw",
-        )),
-        support::ward_report(),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let path = dir.join(format!("report-{n}.json"));
-        std::fs::write(&path, report).unwrap();
-        run(&["import", path.to_str().unwrap()]);
-    }
+    let router = support::lte_router("198.18.1.254", "00:1e:42:00:01:fe", "lte-gw");
+    support::import_reports(
+        at,
+        &dir,
+        &[outpatient_report(router), support::ward_report()],
+    );
     run(&["ledger", "import", support::SAMPLE, "--by", "鈴木一郎"]);
     let diff: serde_json::Value =
         serde_json::from_str(&run(&["diff", "--format", "json"])).unwrap();

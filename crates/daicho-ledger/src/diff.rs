@@ -170,6 +170,13 @@ pub struct Diff {
     pub matches: Vec<(usize, i64, MatchedBy)>,
 }
 
+impl Diff {
+    /// How many items of `kind` are open.
+    pub fn open(&self, kind: ItemKind) -> usize {
+        self.items.iter().filter(|i| i.kind == kind).count()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SettlementAction {

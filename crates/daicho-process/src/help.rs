@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use clap::{Arg, ArgAction, Command};
+use daicho_report::Lang;
 
 /// A binary's Japanese texts.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -38,19 +39,12 @@ impl HelpTable {
 pub fn wants_japanese(args: &[String]) -> bool {
     let given = args
         .windows(2)
-        .find_map(|w| (w[0] == "--lang").then(|| w[1].clone()));
-    let given = given.or_else(|| {
-        args.iter()
-            .find_map(|a| a.strip_prefix("--lang=").map(str::to_owned))
-    });
-    match given.as_deref() {
-        Some(lang) => lang.starts_with("ja"),
-        None => ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .into_iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .find(|value| !value.is_empty())
-            .is_some_and(|value| value.to_ascii_lowercase().starts_with("ja")),
-    }
+        .find_map(|w| (w[0] == "--lang").then(|| w[1].as_str()))
+        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--lang=")));
+    given
+        .and_then(Lang::from_tag)
+        .unwrap_or_else(Lang::from_environment)
+        == Lang::Ja
 }
 
 const TEMPLATE: &str = "{about-with-newline}\n使い方: {usage}\n\n{all-args}{after-help}";
@@ -71,8 +65,7 @@ fn localize(command: Command, path: &str, table: &HelpTable) -> Command {
                 .short('h')
                 .long("help")
                 .action(ArgAction::Help)
-                .help("この説明を表示します")
-                .global(false),
+                .help("この説明を表示します"),
         );
     if let Some(about) = table.commands.get(path) {
         command = command.about(about.clone()).long_about(None);

@@ -11,11 +11,14 @@ use sqlx::Row;
 
 use crate::{Store, StoreError, stamp, storable};
 
+/// A disclosure's statuses as stored: 提出済, 依頼中, 未提出.
+pub const DISCLOSURE_STATUSES: [&str; 3] = ["submitted", "requested", "missing"];
+
 /// One maker's (or system's) security disclosure (MDS/SDS).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disclosure {
     pub maker: String,
-    /// `submitted` (提出済), `requested` (依頼中) or `missing` (未提出).
+    /// One of [`DISCLOSURE_STATUSES`].
     pub status: String,
     /// The form it follows: `6.0` or `5.2` (empty when not known).
     pub version: String,

@@ -30,7 +30,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use clients::{ApiClient, Role, Token, random_token};
 pub use ingest::Ingested;
-pub use inspection::{DayCounts, Disclosure, SignOff};
+pub use inspection::{DISCLOSURE_STATUSES, DayCounts, Disclosure, SignOff};
 pub use ledger::{AuditEntry, DeviceFacts, LedgerVersion, NewVersion, SettlementRow};
 pub use links::{LinkRow, LinkState, parse_link_id};
 pub use read::{AddressRow, DeviceRow, Explanation, MergeRecord, ScanRow, SharedIdentity};

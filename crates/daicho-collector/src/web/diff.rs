@@ -158,7 +158,7 @@ fn diff_sections(
     ]
     .into_iter()
     .map(|(kind, anchor, title)| {
-        let total = r.diff.items.iter().filter(|i| i.kind == kind).count();
+        let total = r.diff.open(kind);
         let pages = total.div_ceil(LIST_LIMIT).max(1);
         let page = query.page(kind).clamp(1, pages);
         let first = (page - 1) * LIST_LIMIT;

@@ -54,7 +54,7 @@ pub(super) async fn inspection(
         page: signed.page,
         inspection,
         questions: Question::ALL,
-        statuses: ["submitted", "requested", "missing"],
+        statuses: daicho_store::DISCLOSURE_STATUSES,
         items: crate::inspection::ITEMS,
     }))
 }
@@ -124,7 +124,7 @@ pub(super) async fn save_disclosure(
     }
     let t = signed.page.t;
     let maker = form.maker.trim();
-    if maker.is_empty() || !["submitted", "requested", "missing"].contains(&form.status.as_str()) {
+    if maker.is_empty() || !daicho_store::DISCLOSURE_STATUSES.contains(&form.status.as_str()) {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, t.field_required).into_response());
     }
     state

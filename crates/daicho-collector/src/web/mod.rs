@@ -178,10 +178,9 @@ pub(crate) async fn inspected(
     state: &AppState,
     r: &Reconciliation,
 ) -> Result<daicho_ledger::Inspection, Response> {
-    let records = crate::inspection::load(&state.store)
+    crate::inspection::inspected(&state.store, r)
         .await
-        .map_err(store_failed)?;
-    Ok(crate::inspection::inspection(r, &records))
+        .map_err(store_failed)
 }
 
 async fn stylesheet() -> Response {

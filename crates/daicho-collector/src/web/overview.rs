@@ -32,7 +32,7 @@ pub(super) async fn dashboard(
 ) -> Result<Response, Response> {
     let r = reconciled(&state).await?;
     let t = signed.page.t;
-    let count = |kind: ItemKind| r.diff.items.iter().filter(|i| i.kind == kind).count();
+    let count = |kind| r.diff.open(kind);
     let days = state
         .store
         .daily_counts(CHART_DAYS)

@@ -15,6 +15,26 @@ pub const SAMPLE: &str = concat!(
     "/../../config/declared-ledger.csv"
 );
 
+/// A fresh directory for one test's files (unique per process and call).
+pub fn scratch_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "daicho-{label}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes each report into `dir` and ingests it into `ledger`, in order.
+pub fn import_reports(ledger: &str, dir: &std::path::Path, reports: &[String]) {
+    for (n, text) in reports.iter().enumerate() {
+        let report = dir.join(format!("report-{n}.json"));
+        std::fs::write(&report, text).unwrap();
+        run(ledger, &["import", report.to_str().unwrap()]);
+    }
+}
+
 /// Runs a collector command on `ledger` that must succeed; its stdout.
 pub fn run(ledger: &str, args: &[&str]) -> String {
     let out = collector(ledger, args);
